@@ -1,0 +1,152 @@
+//! Extractors: parse and authenticate before a handler runs, rejecting with our JSON errors.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use ring::digest;
+use secrecy::ExposeSecret;
+use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq;
+
+use crate::app::AppState;
+use crate::error::Error;
+use crate::store::ApiKeyRole;
+use crate::tokens::{AccessClaims, ClientInfo};
+
+/// A JSON body (`application/json`); any rejection is `400 invalid_request` (or `413`).
+#[derive(axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(Error))]
+pub struct JsonBody<T>(pub T);
+
+impl From<JsonRejection> for Error {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::BytesRejection(bytes) => bytes_rejection(bytes),
+            JsonRejection::MissingJsonContentType(_) => Error::InvalidRequest(
+                "the body must be JSON (Content-Type: application/json)".into(),
+            ),
+            other => Error::InvalidRequest(other.body_text()),
+        }
+    }
+}
+
+fn bytes_rejection(rejection: BytesRejection) -> Error {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Error::PayloadTooLarge
+    } else {
+        Error::InvalidRequest("the request body could not be read".into())
+    }
+}
+
+/// An OAuth body: `application/x-www-form-urlencoded` (RFC 6749) or JSON with the same fields.
+pub struct FormOrJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for FormOrJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = media_type(request.headers());
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(bytes_rejection)?;
+        let value = match content_type.as_deref() {
+            Some("application/x-www-form-urlencoded") => serde_urlencoded::from_bytes(&bytes)
+                .map_err(|err| Error::InvalidRequest(format!("invalid form body: {err}")))?,
+            Some("application/json") => serde_json::from_slice(&bytes)
+                .map_err(|err| Error::InvalidRequest(format!("invalid JSON body: {err}")))?,
+            _ => {
+                return Err(Error::InvalidRequest(
+                    "the body must be application/x-www-form-urlencoded or application/json".into(),
+                ));
+            }
+        };
+        Ok(Self(value))
+    }
+}
+
+/// The media type of the body, lowercased and without parameters (`; charset=utf-8`).
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(CONTENT_TYPE)?.to_str().ok()?;
+    let media = value.split(';').next()?.trim().to_ascii_lowercase();
+    Some(media)
+}
+
+/// The bearer credential of `Authorization`, when there is exactly one well-formed one.
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, credential) = value.split_once(' ')?;
+    let credential = credential.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !credential.is_empty()).then_some(credential)
+}
+
+/// A valid access token: signature, claims and row checked (API.md, `GET /v1/me`).
+pub struct Authenticated(pub AccessClaims);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let token =
+            bearer(parts).ok_or(Error::InvalidToken("a bearer access token is required"))?;
+        let claims = state.tokens.authenticate(token, crate::unix_now()).await?;
+        Ok(Self(claims))
+    }
+}
+
+/// An API key with the `admin` role: the bootstrap `SESAME_ADMIN_API_KEY` or a stored key.
+pub struct AdminKey {
+    /// Who is calling, for the audit log.
+    pub actor: String,
+}
+
+impl FromRequestParts<AppState> for AdminKey {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let key = bearer(parts).ok_or(Error::Unauthorized)?;
+        if let Some(bootstrap) = &state.config.admin_api_key {
+            if bool::from(key.as_bytes().ct_eq(bootstrap.expose_secret().as_bytes())) {
+                return Ok(Self {
+                    actor: "api-key:bootstrap".into(),
+                });
+            }
+        }
+        let hash = hex::encode(digest::digest(&digest::SHA256, key.as_bytes()));
+        match state.db.find_api_key(&hash).await? {
+            Some((ApiKeyRole::Admin, name)) => Ok(Self {
+                actor: format!("api-key:{name}"),
+            }),
+            Some(_) => Err(Error::Forbidden),
+            None => Err(Error::Unauthorized),
+        }
+    }
+}
+
+/// Where a request comes from: the socket's address and the `User-Agent`.
+pub struct Client(pub ClientInfo);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| value.chars().take(256).collect());
+        Ok(Self(ClientInfo { ip, user_agent }))
+    }
+}

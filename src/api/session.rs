@@ -1,0 +1,52 @@
+//! `GET /v1/me` (API.md, "Login").
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use super::extract::Authenticated;
+use crate::app::AppState;
+use crate::error::Result;
+use crate::tokens::{IdentityKind, Permissions};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/me", get(me))
+}
+
+#[derive(Debug, Serialize)]
+pub struct Me {
+    pub sub: String,
+    pub phone_number: String,
+    pub kind: IdentityKind,
+    pub permissions: Permissions,
+    pub user: Option<MeUser>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MeUser {
+    pub id: String,
+    pub external_id: String,
+    pub name: String,
+}
+
+async fn me(
+    State(state): State<AppState>,
+    Authenticated(claims): Authenticated,
+) -> Result<Json<Me>> {
+    let user = match &claims.user_id {
+        Some(id) => state.db.employee_by_id(id).await?.map(|employee| MeUser {
+            id: employee.id,
+            external_id: employee.external_id,
+            name: employee.name,
+        }),
+        None => None,
+    };
+    Ok(Json(Me {
+        sub: claims.sub,
+        phone_number: claims.phone_number,
+        kind: claims.kind,
+        permissions: claims.permissions,
+        user,
+    }))
+}

@@ -1,0 +1,51 @@
+//! Discovery for downstream APIs: JWKS and OpenID provider metadata (API.md, "For downstream APIs").
+
+use axum::extract::State;
+use axum::http::header::CACHE_CONTROL;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::app::AppState;
+
+/// Downstream verifiers may cache keys this long; a rotated-in key is published before it
+/// signs anything, and retired keys stay published, so caching never breaks verification.
+const CACHE: &str = "public, max-age=300";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/jwks.json", get(jwks))
+        .route(
+            "/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
+}
+
+async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(CACHE_CONTROL, CACHE)],
+        Json(state.tokens.keys().jwks().clone()),
+    )
+}
+
+async fn openid_configuration(State(state): State<AppState>) -> impl IntoResponse {
+    let issuer = &state.config.issuer;
+    let algorithms = state.tokens.keys().algorithms();
+    let metadata = json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "token_endpoint": format!("{issuer}/oauth/token"),
+        "revocation_endpoint": format!("{issuer}/oauth/revoke"),
+        "introspection_endpoint": format!("{issuer}/oauth/introspect"),
+        "userinfo_endpoint": format!("{issuer}/v1/me"),
+        "grant_types_supported": ["otp", "refresh_token"],
+        "response_types_supported": ["token"],
+        "subject_types_supported": ["public"],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "introspection_endpoint_auth_methods_supported": ["bearer"],
+        "id_token_signing_alg_values_supported": algorithms,
+        "access_token_signing_alg_values_supported": algorithms,
+    });
+    ([(CACHE_CONTROL, CACHE)], Json(metadata))
+}

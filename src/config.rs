@@ -1,0 +1,388 @@
+//! Typed configuration, read once from `SESAME_*` environment variables (and `.env`).
+//!
+//! Every name and default comes from the contract (`API.md`, "Configuration"). A malformed
+//! value stops start-up with a message naming the variable; an unknown `SESAME_*` variable
+//! is only warned about, so a typo shows without refusing to start.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use secrecy::SecretString;
+
+use crate::tokens::SigningAlgorithm;
+
+/// A configuration problem, always naming the variable at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+impl ConfigError {
+    pub fn new(name: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            name,
+            reason: reason.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub env: Environment,
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key, so deployments (and test runs) can share one Redis.
+    pub redis_key_prefix: String,
+    pub issuer: String,
+    pub audience: String,
+    pub client_id: String,
+    pub keys_dir: PathBuf,
+    pub signing_alg: SigningAlgorithm,
+    pub otp_secret: Option<SecretString>,
+    pub access_ttl: i64,
+    pub refresh_ttl: i64,
+    pub refresh_reuse_grace: i64,
+    pub test_numbers: HashMap<String, String>,
+    pub limits: LimitsConfig,
+    pub otp: OtpConfig,
+    pub allow_anonymous: bool,
+    pub admin_api_key: Option<SecretString>,
+    pub sms: SmsConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct OtpConfig {
+    pub length: u32,
+    pub ttl: i64,
+    pub max_attempts: u32,
+    pub resend_after: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct LimitsConfig {
+    pub sms_hourly_cap: u32,
+    pub sms_daily_cap: u32,
+    pub ip_hourly_cap: u32,
+    pub ip_verify_hourly_cap: u32,
+    /// ISO 3166 alpha-2 codes; empty means every country.
+    pub allowed_countries: Vec<String>,
+    /// CIDRs whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmsConfig {
+    /// Failover order; the first that delivers wins.
+    pub providers: Vec<String>,
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<SecretString>,
+    pub twilio_account_sid: Option<String>,
+    pub twilio_auth_token: Option<SecretString>,
+    pub twilio_from: Option<String>,
+    pub twilio_verify_service_sid: Option<String>,
+    pub twilio_base_url: Option<String>,
+    pub plivo_auth_id: Option<String>,
+    pub plivo_auth_token: Option<SecretString>,
+    pub plivo_from: Option<String>,
+    pub plivo_base_url: Option<String>,
+}
+
+/// Every variable Sesame reads; anything else starting with `SESAME_` draws a warning.
+const KNOWN: &[&str] = &[
+    "SESAME_ENV",
+    "SESAME_LISTEN",
+    "SESAME_DATABASE_URL",
+    "SESAME_REDIS_URL",
+    "SESAME_REDIS_KEY_PREFIX",
+    "SESAME_ISSUER",
+    "SESAME_AUDIENCE",
+    "SESAME_CLIENT_ID",
+    "SESAME_KEYS_DIR",
+    "SESAME_SIGNING_ALG",
+    "SESAME_OTP_SECRET",
+    "SESAME_ACCESS_TTL",
+    "SESAME_REFRESH_TTL",
+    "SESAME_REFRESH_REUSE_GRACE",
+    "SESAME_TEST_NUMBERS",
+    "SESAME_SMS_HOURLY_CAP",
+    "SESAME_SMS_DAILY_CAP",
+    "SESAME_IP_HOURLY_CAP",
+    "SESAME_IP_VERIFY_HOURLY_CAP",
+    "SESAME_OTP_LENGTH",
+    "SESAME_OTP_TTL",
+    "SESAME_OTP_MAX_ATTEMPTS",
+    "SESAME_OTP_RESEND_AFTER",
+    "SESAME_ALLOW_ANONYMOUS",
+    "SESAME_ALLOWED_COUNTRIES",
+    "SESAME_TRUSTED_PROXIES",
+    "SESAME_ADMIN_API_KEY",
+    "SESAME_SMS_PROVIDER",
+    "SESAME_SMS_WEBHOOK_URL",
+    "SESAME_SMS_WEBHOOK_SECRET",
+    "SESAME_TWILIO_ACCOUNT_SID",
+    "SESAME_TWILIO_AUTH_TOKEN",
+    "SESAME_TWILIO_FROM",
+    "SESAME_TWILIO_VERIFY_SERVICE_SID",
+    "SESAME_TWILIO_BASE_URL",
+    "SESAME_PLIVO_AUTH_ID",
+    "SESAME_PLIVO_AUTH_TOKEN",
+    "SESAME_PLIVO_FROM",
+    "SESAME_PLIVO_BASE_URL",
+];
+
+impl Config {
+    /// Reads the process environment, after loading `.env` when one is present.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing `.env` is the normal case in production.
+        let _ = dotenvy::dotenv();
+        let vars: HashMap<String, String> = std::env::vars()
+            .filter(|(name, _)| name.starts_with("SESAME_"))
+            .collect();
+        Self::from_vars(&vars)
+    }
+
+    /// Builds the configuration from a map of `SESAME_*` variables (tests pass their own).
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let vars = Vars(vars);
+        let env = match vars.text("SESAME_ENV", "development").as_str() {
+            "development" => Environment::Development,
+            "production" => Environment::Production,
+            other => {
+                return Err(ConfigError::new(
+                    "SESAME_ENV",
+                    format!("expected development or production, got {other:?}"),
+                ));
+            }
+        };
+        let otp = OtpConfig {
+            length: vars.parse_in("SESAME_OTP_LENGTH", 6, 4..=10)?,
+            ttl: vars.parse_in("SESAME_OTP_TTL", 180, 1..=86_400)?,
+            max_attempts: vars.parse_in("SESAME_OTP_MAX_ATTEMPTS", 5, 1..=100)?,
+            resend_after: vars.parse_in("SESAME_OTP_RESEND_AFTER", 30, 0..=86_400)?,
+        };
+        let config = Self {
+            env,
+            listen: vars.parse("SESAME_LISTEN", "127.0.0.1:8080")?,
+            database_url: vars.text("SESAME_DATABASE_URL", "sqlite://data/sesame.db"),
+            redis_url: vars.optional("SESAME_REDIS_URL"),
+            redis_key_prefix: vars.text("SESAME_REDIS_KEY_PREFIX", "sesame"),
+            issuer: vars
+                .text("SESAME_ISSUER", "http://127.0.0.1:8080")
+                .trim_end_matches('/')
+                .to_owned(),
+            audience: vars.text("SESAME_AUDIENCE", "sesame"),
+            client_id: vars.text("SESAME_CLIENT_ID", "sesame-mobile"),
+            keys_dir: PathBuf::from(vars.text("SESAME_KEYS_DIR", "keys")),
+            signing_alg: vars.parse("SESAME_SIGNING_ALG", "EdDSA")?,
+            otp_secret: vars.secret("SESAME_OTP_SECRET"),
+            access_ttl: vars.parse_in("SESAME_ACCESS_TTL", 900, 1..=86_400)?,
+            refresh_ttl: vars.parse_in("SESAME_REFRESH_TTL", 2_592_000, 1..=31_536_000)?,
+            refresh_reuse_grace: vars.parse_in("SESAME_REFRESH_REUSE_GRACE", 10, 0..=3_600)?,
+            test_numbers: test_numbers(&vars, otp.length)?,
+            limits: LimitsConfig {
+                sms_hourly_cap: vars.parse("SESAME_SMS_HOURLY_CAP", "5")?,
+                sms_daily_cap: vars.parse("SESAME_SMS_DAILY_CAP", "10")?,
+                ip_hourly_cap: vars.parse("SESAME_IP_HOURLY_CAP", "30")?,
+                ip_verify_hourly_cap: vars.parse("SESAME_IP_VERIFY_HOURLY_CAP", "100")?,
+                allowed_countries: vars
+                    .list("SESAME_ALLOWED_COUNTRIES")
+                    .into_iter()
+                    .map(|code| code.to_ascii_uppercase())
+                    .collect(),
+                trusted_proxies: vars.list("SESAME_TRUSTED_PROXIES"),
+            },
+            otp,
+            allow_anonymous: vars.parse("SESAME_ALLOW_ANONYMOUS", "true")?,
+            admin_api_key: vars.secret("SESAME_ADMIN_API_KEY"),
+            sms: SmsConfig {
+                providers: match vars.list("SESAME_SMS_PROVIDER") {
+                    list if list.is_empty() => vec!["console".to_owned()],
+                    list => list,
+                },
+                webhook_url: vars.optional("SESAME_SMS_WEBHOOK_URL"),
+                webhook_secret: vars.secret("SESAME_SMS_WEBHOOK_SECRET"),
+                twilio_account_sid: vars.optional("SESAME_TWILIO_ACCOUNT_SID"),
+                twilio_auth_token: vars.secret("SESAME_TWILIO_AUTH_TOKEN"),
+                twilio_from: vars.optional("SESAME_TWILIO_FROM"),
+                twilio_verify_service_sid: vars.optional("SESAME_TWILIO_VERIFY_SERVICE_SID"),
+                twilio_base_url: vars.optional("SESAME_TWILIO_BASE_URL"),
+                plivo_auth_id: vars.optional("SESAME_PLIVO_AUTH_ID"),
+                plivo_auth_token: vars.secret("SESAME_PLIVO_AUTH_TOKEN"),
+                plivo_from: vars.optional("SESAME_PLIVO_FROM"),
+                plivo_base_url: vars.optional("SESAME_PLIVO_BASE_URL"),
+            },
+        };
+        if let Some(admin_key) = &config.admin_api_key {
+            use secrecy::ExposeSecret;
+            if admin_key.expose_secret().len() < 16 {
+                return Err(ConfigError::new(
+                    "SESAME_ADMIN_API_KEY",
+                    "must be at least 16 characters",
+                ));
+            }
+        }
+        Ok(config)
+    }
+
+    /// `SESAME_*` variables that Sesame does not know: most likely typos.
+    pub fn unknown_variables(vars: impl Iterator<Item = String>) -> Vec<String> {
+        vars.filter(|name| name.starts_with("SESAME_") && !KNOWN.contains(&name.as_str()))
+            .collect()
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+/// `+447700900001=424242,+447700900002=123456`: fixed codes for app-store review and end-to-end tests.
+fn test_numbers(vars: &Vars, otp_length: u32) -> Result<HashMap<String, String>, ConfigError> {
+    const NAME: &str = "SESAME_TEST_NUMBERS";
+    let mut numbers = HashMap::new();
+    for entry in vars.list(NAME) {
+        let (number, code) = entry
+            .split_once('=')
+            .ok_or_else(|| ConfigError::new(NAME, format!("{entry:?} is not NUMBER=CODE")))?;
+        let number = crate::login::PhoneNumber::parse(number).map_err(|_| {
+            ConfigError::new(NAME, format!("{number:?} is not a valid phone number"))
+        })?;
+        let code = code.trim();
+        if code.len() != otp_length as usize || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ConfigError::new(
+                NAME,
+                format!("the code for {number} must be {otp_length} digits"),
+            ));
+        }
+        numbers.insert(number.as_str().to_owned(), code.to_owned());
+    }
+    Ok(numbers)
+}
+
+struct Vars<'a>(&'a HashMap<String, String>);
+
+impl Vars<'_> {
+    fn optional(&self, name: &str) -> Option<String> {
+        self.0
+            .get(name)
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+    }
+
+    fn text(&self, name: &str, default: &str) -> String {
+        self.optional(name).unwrap_or_else(|| default.to_owned())
+    }
+
+    fn secret(&self, name: &str) -> Option<SecretString> {
+        self.optional(name).map(SecretString::from)
+    }
+
+    fn list(&self, name: &str) -> Vec<String> {
+        self.optional(name)
+            .map(|value| {
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn parse<T>(&self, name: &'static str, default: &str) -> Result<T, ConfigError>
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
+        let value = self.text(name, default);
+        value
+            .parse()
+            .map_err(|err| ConfigError::new(name, format!("{value:?}: {err}")))
+    }
+
+    fn parse_in<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + Display + Copy,
+        T::Err: Display,
+    {
+        let value = self.parse(name, &default.to_string())?;
+        if range.contains(&value) {
+            Ok(value)
+        } else {
+            Err(ConfigError::new(
+                name,
+                format!("{value} is outside {}..={}", range.start(), range.end()),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let config = Config::from_vars(&HashMap::new()).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database_url, "sqlite://data/sesame.db");
+        assert_eq!(config.otp.length, 6);
+        assert_eq!(config.access_ttl, 900);
+        assert_eq!(config.sms.providers, ["console"]);
+        assert!(config.allow_anonymous);
+    }
+
+    #[test]
+    fn a_malformed_value_names_its_variable() {
+        let err = Config::from_vars(&vars(&[("SESAME_OTP_LENGTH", "12")])).unwrap_err();
+        assert_eq!(err.name, "SESAME_OTP_LENGTH");
+        let err = Config::from_vars(&vars(&[("SESAME_ACCESS_TTL", "soon")])).unwrap_err();
+        assert_eq!(err.name, "SESAME_ACCESS_TTL");
+        let err = Config::from_vars(&vars(&[("SESAME_SIGNING_ALG", "HS256")])).unwrap_err();
+        assert_eq!(err.name, "SESAME_SIGNING_ALG");
+    }
+
+    #[test]
+    fn test_numbers_are_normalised_and_checked() {
+        let config =
+            Config::from_vars(&vars(&[("SESAME_TEST_NUMBERS", "+44 7700 900001=424242")])).unwrap();
+        assert_eq!(config.test_numbers["+447700900001"], "424242");
+        let err =
+            Config::from_vars(&vars(&[("SESAME_TEST_NUMBERS", "+447700900001=42")])).unwrap_err();
+        assert_eq!(err.name, "SESAME_TEST_NUMBERS");
+    }
+
+    #[test]
+    fn unknown_variables_are_reported() {
+        let unknown = Config::unknown_variables(
+            ["SESAME_LISTEN", "SESAME_LISTN", "PATH"]
+                .into_iter()
+                .map(String::from),
+        );
+        assert_eq!(unknown, ["SESAME_LISTN"]);
+    }
+}

@@ -1,0 +1,39 @@
+//! Sesame: passwordless login with a phone number and a one-time code.
+//!
+//! Requests flow one way: `api` (extractors, thin handlers) → services (`login`, `tokens`)
+//! → `store` (database, ephemeral state) and `sms` (delivery).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod login;
+pub mod sms;
+pub mod store;
+pub mod telemetry;
+pub mod tokens;
+
+pub use app::{AppState, Application};
+pub use config::Config;
+pub use error::{Error, Result};
+
+/// Seconds since the Unix epoch. Handlers read the clock once and pass it down, so the logic
+/// below them takes time as an input.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// RFC 3339 rendering of Unix seconds, for JSON responses.
+pub fn rfc3339(seconds: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|at| {
+            at.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

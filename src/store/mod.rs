@@ -1,0 +1,69 @@
+//! Storage. Two kinds, each with a production and an embedded backend:
+//! - [`Database`]: durable rows (employees, identities, sessions, tokens, audit, API keys) on
+//!   Postgres or a SQLite file, through one set of queries over sqlx's `Any` driver;
+//! - [`Ephemeral`]: short-lived, atomically updated state (login challenges, counters) in Redis
+//!   or in process memory.
+//!
+//! Stores know nothing of HTTP or JWTs: they answer questions about rows and keys.
+
+mod api_keys;
+mod audit;
+mod database;
+mod employees;
+mod ephemeral;
+mod identities;
+mod memory;
+mod redis;
+mod sessions;
+
+pub use api_keys::ApiKeyRole;
+pub use audit::AuditEvent;
+pub use database::{Backend, Database};
+pub use employees::{Employee, EmployeeUpsert, Upserted};
+pub use ephemeral::{ChallengeCheck, Ephemeral};
+pub use identities::Identity;
+pub use memory::MemoryEphemeral;
+pub use redis::RedisEphemeral;
+pub use sessions::{NewSession, NewToken, TokenKind, TokenState};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken (an active employee already has this number, …).
+    #[error("conflict with an existing row")]
+    Conflict,
+    /// The database or Redis did not answer: the request may succeed later.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+    #[error("redis error: {0}")]
+    Redis(::redis::RedisError),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {
+                Self::Conflict
+            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                Self::Unavailable(err.to_string())
+            }
+            _ => Self::Database(err),
+        }
+    }
+}
+
+impl From<::redis::RedisError> for StoreError {
+    fn from(err: ::redis::RedisError) -> Self {
+        if err.is_io_error() || err.is_connection_dropped() || err.is_timeout() {
+            Self::Unavailable(err.to_string())
+        } else {
+            Self::Redis(err)
+        }
+    }
+}

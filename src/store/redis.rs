@@ -1,0 +1,107 @@
+//! Redis ephemeral store: shared by every node. Keys carry the number as a `{hash tag}` so
+//! one number's keys stay on one Redis Cluster slot.
+
+use async_trait::async_trait;
+use redis::Script;
+use redis::aio::ConnectionManager;
+
+use super::{ChallengeCheck, Ephemeral, Result};
+
+/// Check-and-spend in one atomic step. The digests are compared in constant time (every byte
+/// is visited whatever differs); a match deletes the challenge, a miss counts an attempt and
+/// deletes the challenge at the limit. Returns -1 when there is no challenge, otherwise the
+/// attempts left (0 after a match is told apart by the second value).
+const CHECK_CHALLENGE: &str = r"
+local stored = redis.call('HGET', KEYS[1], 'digest')
+if not stored then return {-1, 0} end
+local candidate = ARGV[1]
+local diff = 0
+if #stored ~= #candidate then diff = 1 end
+for i = 1, math.min(#stored, #candidate) do
+  diff = bit.bor(diff, bit.bxor(string.byte(stored, i), string.byte(candidate, i)))
+end
+if diff == 0 then
+  redis.call('DEL', KEYS[1])
+  return {0, 1}
+end
+local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+local max = tonumber(ARGV[2])
+if attempts >= max then
+  redis.call('DEL', KEYS[1])
+  return {0, 0}
+end
+return {max - attempts, 0}
+";
+
+#[derive(Clone)]
+pub struct RedisEphemeral {
+    connection: ConnectionManager,
+    prefix: String,
+    check_challenge: Script,
+}
+
+impl RedisEphemeral {
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self> {
+        let client = redis::Client::open(url)?;
+        let connection = ConnectionManager::new(client).await?;
+        Ok(Self {
+            connection,
+            prefix: prefix.to_owned(),
+            check_challenge: Script::new(CHECK_CHALLENGE),
+        })
+    }
+
+    fn challenge_key(&self, number: &str) -> String {
+        format!("{}:{{{number}}}:challenge", self.prefix)
+    }
+}
+
+#[async_trait]
+impl Ephemeral for RedisEphemeral {
+    async fn put_challenge(&self, number: &str, digest: &str, ttl_secs: i64) -> Result<()> {
+        let key = self.challenge_key(number);
+        let mut connection = self.connection.clone();
+        redis::pipe()
+            .atomic()
+            .del(&key)
+            .ignore()
+            .hset_multiple(&key, &[("digest", digest), ("attempts", "0")])
+            .ignore()
+            .expire(&key, ttl_secs)
+            .ignore()
+            .query_async::<()>(&mut connection)
+            .await?;
+        Ok(())
+    }
+
+    async fn check_challenge(
+        &self,
+        number: &str,
+        digest: &str,
+        max_attempts: u32,
+    ) -> Result<ChallengeCheck> {
+        let mut connection = self.connection.clone();
+        let (attempts_left, accepted): (i64, i64) = self
+            .check_challenge
+            .key(self.challenge_key(number))
+            .arg(digest)
+            .arg(max_attempts)
+            .invoke_async(&mut connection)
+            .await?;
+        Ok(match (attempts_left, accepted) {
+            (_, 1) => ChallengeCheck::Accepted,
+            (left, _) if left < 0 => ChallengeCheck::Missing,
+            (left, _) => ChallengeCheck::Rejected {
+                attempts_left: u32::try_from(left).unwrap_or(0),
+            },
+        })
+    }
+
+    async fn ping(&self) -> Result<()> {
+        let mut connection = self.connection.clone();
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await?;
+        Ok(())
+    }
+}

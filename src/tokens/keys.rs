@@ -1,0 +1,275 @@
+//! Signing keys: PKCS#8 PEM files in `SESAME_KEYS_DIR`, one per key, named `<kid>.pem`.
+//! A kid is `<unix seconds of creation>-<random hex>`, so keys order by age without a
+//! separate index, and a key's retirement time is the creation time of the next one.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use rand::RngCore;
+use rand::rngs::OsRng;
+use ring::rand::SystemRandom;
+use ring::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair,
+};
+use serde_json::{Value, json};
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a PKCS#8 Ed25519, P-256 or RSA private key")]
+    Unreadable { path: PathBuf },
+    #[error("no {0} signing key in the keys folder")]
+    Missing(SigningAlgorithm),
+    #[error("key generation failed: {0}")]
+    Generation(String),
+}
+
+/// The asymmetric algorithms Sesame signs with (API.md, "Tokens").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningAlgorithm {
+    EdDsa,
+    Es256,
+    Rs256,
+}
+
+impl SigningAlgorithm {
+    pub fn jwt(self) -> Algorithm {
+        match self {
+            Self::EdDsa => Algorithm::EdDSA,
+            Self::Es256 => Algorithm::ES256,
+            Self::Rs256 => Algorithm::RS256,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::EdDsa => "EdDSA",
+            Self::Es256 => "ES256",
+            Self::Rs256 => "RS256",
+        }
+    }
+}
+
+impl std::fmt::Display for SigningAlgorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for SigningAlgorithm {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "EdDSA" => Ok(Self::EdDsa),
+            "ES256" => Ok(Self::Es256),
+            "RS256" => Ok(Self::Rs256),
+            _ => Err("expected EdDSA, ES256 or RS256".into()),
+        }
+    }
+}
+
+/// One key pair, ready to sign and verify, with its public JWK.
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: SigningAlgorithm,
+    pub created_at: i64,
+    pub(super) encoding: EncodingKey,
+    pub(super) decoding: DecodingKey,
+    pub jwk: Value,
+}
+
+impl SigningKey {
+    fn from_pem(kid: &str, pem_text: &[u8], path: &Path) -> Result<Self, KeyError> {
+        let unreadable = || KeyError::Unreadable {
+            path: path.to_owned(),
+        };
+        let der = pem::parse(pem_text).map_err(|_| unreadable())?;
+        let der = der.contents();
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        let (alg, encoding, decoding, mut jwk) = if let Ok(pair) =
+            Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+        {
+            let x = b64(pair.public_key().as_ref());
+            (
+                SigningAlgorithm::EdDsa,
+                EncodingKey::from_ed_pem(pem_text).map_err(|_| unreadable())?,
+                DecodingKey::from_ed_components(&x).map_err(|_| unreadable())?,
+                json!({"kty": "OKP", "crv": "Ed25519", "x": x}),
+            )
+        } else if let Ok(pair) =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der, &SystemRandom::new())
+        {
+            // Uncompressed SEC1 point: 0x04 || x || y.
+            let point = pair.public_key().as_ref();
+            let (x, y) = (b64(&point[1..33]), b64(&point[33..65]));
+            (
+                SigningAlgorithm::Es256,
+                EncodingKey::from_ec_pem(pem_text).map_err(|_| unreadable())?,
+                DecodingKey::from_ec_components(&x, &y).map_err(|_| unreadable())?,
+                json!({"kty": "EC", "crv": "P-256", "x": x, "y": y}),
+            )
+        } else if let Ok(pair) = RsaKeyPair::from_pkcs8(der) {
+            let public = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(pair.public());
+            let (n, e) = (b64(&public.n), b64(&public.e));
+            (
+                SigningAlgorithm::Rs256,
+                EncodingKey::from_rsa_pem(pem_text).map_err(|_| unreadable())?,
+                DecodingKey::from_rsa_components(&n, &e).map_err(|_| unreadable())?,
+                json!({"kty": "RSA", "n": n, "e": e}),
+            )
+        } else {
+            return Err(unreadable());
+        };
+        jwk["kid"] = json!(kid);
+        jwk["alg"] = json!(alg.name());
+        jwk["use"] = json!("sig");
+        Ok(Self {
+            kid: kid.to_owned(),
+            alg,
+            created_at: created_at_of(kid),
+            encoding,
+            decoding,
+            jwk,
+        })
+    }
+}
+
+fn created_at_of(kid: &str) -> i64 {
+    kid.split('-')
+        .next()
+        .and_then(|seconds| seconds.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Reads every key in `dir`, oldest first.
+pub fn load_keys(dir: &Path) -> Result<Vec<SigningKey>, KeyError> {
+    let io = |source| KeyError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut keys = Vec::new();
+    if !dir.exists() {
+        return Ok(keys);
+    }
+    for entry in fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if path.extension().is_none_or(|ext| ext != "pem") {
+            continue;
+        }
+        let Some(kid) = path.file_stem().and_then(|stem| stem.to_str()) else {
+            continue;
+        };
+        let text = fs::read(&path).map_err(|source| KeyError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        keys.push(SigningKey::from_pem(kid, &text, &path)?);
+    }
+    keys.sort_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)));
+    Ok(keys)
+}
+
+/// Generates a key for `alg` into `dir` (mode 0600, folder 0700) and returns its kid.
+pub fn generate_key(dir: &Path, alg: SigningAlgorithm, now: i64) -> Result<String, KeyError> {
+    let pem_text = match alg {
+        SigningAlgorithm::EdDsa => {
+            let der = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+                .map_err(|err| KeyError::Generation(err.to_string()))?;
+            pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref()))
+        }
+        SigningAlgorithm::Es256 => {
+            let der = EcdsaKeyPair::generate_pkcs8(
+                &ECDSA_P256_SHA256_FIXED_SIGNING,
+                &SystemRandom::new(),
+            )
+            .map_err(|err| KeyError::Generation(err.to_string()))?;
+            pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref()))
+        }
+        SigningAlgorithm::Rs256 => {
+            use rsa::pkcs8::EncodePrivateKey;
+            let key = rsa::RsaPrivateKey::new(&mut OsRng, 2048)
+                .map_err(|err| KeyError::Generation(err.to_string()))?;
+            key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+                .map_err(|err| KeyError::Generation(err.to_string()))?
+                .to_string()
+        }
+    };
+    let kid = format!("{now}-{:08x}", OsRng.next_u32());
+    write_secret_file(dir, &format!("{kid}.pem"), pem_text.as_bytes())?;
+    Ok(kid)
+}
+
+/// Creates `dir/name` with mode 0600 (the folder 0700); never overwrites.
+pub fn write_secret_file(dir: &Path, name: &str, contents: &[u8]) -> Result<(), KeyError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| KeyError::Io { path, source }
+    };
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io(dir))?;
+    let path = dir.join(name);
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(io(&path))?;
+    file.write_all(contents).map_err(io(&path))?;
+    file.sync_all().map_err(io(&path))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn generated_keys_load_back_with_their_algorithm_and_mode_0600() {
+        let dir = std::env::temp_dir().join(format!("sesame-keys-{}", uuid::Uuid::new_v4()));
+        for (offset, alg) in [
+            SigningAlgorithm::EdDsa,
+            SigningAlgorithm::Es256,
+            SigningAlgorithm::Rs256,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let kid = generate_key(&dir, alg, 1_700_000_000 + offset as i64).unwrap();
+            let mode = fs::metadata(dir.join(format!("{kid}.pem")))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let keys = load_keys(&dir).unwrap();
+        let algs: Vec<_> = keys.iter().map(|key| key.alg).collect();
+        assert_eq!(
+            algs,
+            [
+                SigningAlgorithm::EdDsa,
+                SigningAlgorithm::Es256,
+                SigningAlgorithm::Rs256
+            ]
+        );
+        assert_eq!(keys[0].jwk["crv"], "Ed25519");
+        assert_eq!(keys[1].jwk["kty"], "EC");
+        assert_eq!(keys[2].jwk["e"], "AQAB");
+        assert_eq!(keys[0].created_at, 1_700_000_000);
+        fs::remove_dir_all(dir).unwrap();
+    }
+}

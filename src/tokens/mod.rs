@@ -1,0 +1,284 @@
+//! Token issuance and validation: claims, signing keys and JWKS.
+
+mod claims;
+mod keys;
+
+use std::sync::Arc;
+
+use jsonwebtoken::{Header, Validation};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+pub use claims::{
+    ACCESS_TYP, AccessClaims, IdentityKind, Permissions, REFRESH_TYP, RefreshClaims, Validity,
+    permissions_for,
+};
+pub use keys::{
+    KeyError, SigningAlgorithm, SigningKey, generate_key, load_keys, write_secret_file,
+};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::store::{Database, Identity, NewSession, NewToken, TokenKind};
+
+/// The keys that sign and verify: the current key plus retired keys that may still have
+/// unexpired tokens out there.
+pub struct KeySet {
+    keys: Vec<SigningKey>,
+    current: usize,
+    jwks: serde_json::Value,
+}
+
+impl KeySet {
+    /// Loads the keys folder; with `generate_if_missing`, creates a key for `alg` when the
+    /// folder has none (development only).
+    pub fn load(
+        config: &Config,
+        generate_if_missing: bool,
+        now: i64,
+    ) -> std::result::Result<Self, KeyError> {
+        let mut keys = load_keys(&config.keys_dir)?;
+        if !keys.iter().any(|key| key.alg == config.signing_alg) {
+            if !generate_if_missing {
+                return Err(KeyError::Missing(config.signing_alg));
+            }
+            let kid = generate_key(&config.keys_dir, config.signing_alg, now)?;
+            tracing::warn!(kid, alg = %config.signing_alg, "generated a development signing key");
+            keys = load_keys(&config.keys_dir)?;
+        }
+        let current = keys
+            .iter()
+            .rposition(|key| key.alg == config.signing_alg)
+            .ok_or(KeyError::Missing(config.signing_alg))?;
+        // A key stops being published once every token it signed has expired: it retired when
+        // the next key was created, and no token outlives the refresh TTL.
+        let max_ttl = config.refresh_ttl.max(config.access_ttl);
+        let published = keys
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| {
+                *index == current
+                    || keys
+                        .get(index + 1)
+                        .is_some_and(|next| next.created_at + max_ttl > now)
+            })
+            .map(|(_, key)| key.jwk.clone())
+            .collect::<Vec<_>>();
+        Ok(Self {
+            jwks: serde_json::json!({ "keys": published }),
+            keys,
+            current,
+        })
+    }
+
+    pub fn current(&self) -> &SigningKey {
+        &self.keys[self.current]
+    }
+
+    pub fn by_kid(&self, kid: &str) -> Option<&SigningKey> {
+        self.keys.iter().find(|key| key.kid == kid)
+    }
+
+    pub fn jwks(&self) -> &serde_json::Value {
+        &self.jwks
+    }
+
+    pub fn algorithms(&self) -> Vec<&'static str> {
+        let mut algs: Vec<_> = self.keys.iter().map(|key| key.alg.name()).collect();
+        algs.sort_unstable();
+        algs.dedup();
+        algs
+    }
+}
+
+/// A freshly issued access + refresh pair.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub refresh_token_expires_in: i64,
+}
+
+/// Where a login came from, kept on its session for admins.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+pub struct TokenService {
+    keys: Arc<KeySet>,
+    db: Database,
+    config: Arc<Config>,
+}
+
+impl TokenService {
+    pub fn new(keys: Arc<KeySet>, db: Database, config: Arc<Config>) -> Self {
+        Self { keys, db, config }
+    }
+
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// Opens a session for `identity` and issues its first pair.
+    pub async fn open_session(
+        &self,
+        identity: &Identity,
+        client: &ClientInfo,
+        now: i64,
+    ) -> Result<TokenPair> {
+        let sid = Uuid::new_v4().to_string();
+        let (pair, access_jti, refresh_jti) = self.sign_pair(identity, &sid, now)?;
+        let session = NewSession {
+            id: &sid,
+            identity_id: &identity.id,
+            created_at: now,
+            expires_at: now + self.config.refresh_ttl,
+            ip: client.ip.as_deref(),
+            user_agent: client.user_agent.as_deref(),
+        };
+        let rows = self.token_rows(&access_jti, &refresh_jti, now);
+        self.db.create_session(&session, &rows).await?;
+        Ok(pair)
+    }
+
+    /// Checks an access token: signature, header, claims (RFC 8725), then its row: it must
+    /// exist and neither it nor its session may be revoked.
+    pub async fn authenticate(&self, token: &str, now: i64) -> Result<AccessClaims> {
+        let claims: AccessClaims = self.decode(token, ACCESS_TYP, &self.config.audience, now)?;
+        let state = self
+            .db
+            .token_state(&claims.jti)
+            .await?
+            .ok_or(Error::InvalidToken("unknown token"))?;
+        if state.kind != TokenKind::Access.as_str() || state.session_id != claims.sid {
+            return Err(Error::InvalidToken("unknown token"));
+        }
+        if !state.is_live() {
+            return Err(Error::InvalidToken("the token has been revoked"));
+        }
+        Ok(claims)
+    }
+
+    /// Verifies signature, `typ`, `kid`, `iss`, `aud`, `exp`/`nbf` and claim types. The
+    /// algorithm comes from our key, never from the token's header.
+    fn decode<C: DeserializeOwned + Validity>(
+        &self,
+        token: &str,
+        typ: &str,
+        audience: &str,
+        now: i64,
+    ) -> Result<C> {
+        let invalid = || Error::InvalidToken("the token is malformed or its signature is invalid");
+        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
+        if header.typ.as_deref() != Some(typ) {
+            return Err(Error::InvalidToken("wrong token type"));
+        }
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.keys.by_kid(kid))
+            .ok_or(Error::InvalidToken("unknown signing key"))?;
+        let mut validation = Validation::new(key.alg.jwt());
+        validation.set_issuer(&[&self.config.issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
+        // Expiry is checked below against `now`, so time stays an input of this function.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        let claims = jsonwebtoken::decode::<C>(token, &key.decoding, &validation)
+            .map_err(|_| invalid())?
+            .claims;
+        let (not_before, expires) = claims.validity();
+        if expires <= now {
+            return Err(Error::InvalidToken("the token has expired"));
+        }
+        if not_before > now {
+            return Err(Error::InvalidToken("the token is not valid yet"));
+        }
+        Ok(claims)
+    }
+
+    fn sign_pair(
+        &self,
+        identity: &Identity,
+        sid: &str,
+        now: i64,
+    ) -> Result<(TokenPair, String, String)> {
+        let config = &self.config;
+        let kind = if identity.user_id.is_some() {
+            IdentityKind::Employee
+        } else {
+            IdentityKind::Anonymous
+        };
+        let access = AccessClaims {
+            iss: config.issuer.clone(),
+            aud: config.audience.clone(),
+            sub: identity.id.clone(),
+            exp: now + config.access_ttl,
+            iat: now,
+            nbf: now,
+            jti: Uuid::new_v4().to_string(),
+            sid: sid.to_owned(),
+            client_id: config.client_id.clone(),
+            phone_number: identity.phone_number.clone(),
+            kind,
+            permissions: permissions_for(kind),
+            user_id: identity.user_id.clone(),
+        };
+        let refresh = RefreshClaims {
+            iss: config.issuer.clone(),
+            aud: config.issuer.clone(),
+            sub: identity.id.clone(),
+            exp: now + config.refresh_ttl,
+            iat: now,
+            nbf: now,
+            jti: Uuid::new_v4().to_string(),
+            sid: sid.to_owned(),
+            client_id: config.client_id.clone(),
+        };
+        let pair = TokenPair {
+            access_token: self.sign(&access, ACCESS_TYP)?,
+            token_type: "Bearer",
+            expires_in: config.access_ttl,
+            refresh_token: self.sign(&refresh, REFRESH_TYP)?,
+            refresh_token_expires_in: config.refresh_ttl,
+        };
+        Ok((pair, access.jti, refresh.jti))
+    }
+
+    fn token_rows<'a>(
+        &self,
+        access_jti: &'a str,
+        refresh_jti: &'a str,
+        now: i64,
+    ) -> [NewToken<'a>; 2] {
+        [
+            NewToken {
+                jti: access_jti,
+                kind: TokenKind::Access,
+                issued_at: now,
+                expires_at: now + self.config.access_ttl,
+            },
+            NewToken {
+                jti: refresh_jti,
+                kind: TokenKind::Refresh,
+                issued_at: now,
+                expires_at: now + self.config.refresh_ttl,
+            },
+        ]
+    }
+
+    fn sign<C: Serialize>(&self, claims: &C, typ: &str) -> Result<String> {
+        let key = self.keys.current();
+        let mut header = Header::new(key.alg.jwt());
+        header.typ = Some(typ.to_owned());
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, claims, &key.encoding)
+            .map_err(|err| Error::Internal(anyhow::anyhow!("signing failed: {err}")))
+    }
+}
