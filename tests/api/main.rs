@@ -1,0 +1,10 @@
+//! End-to-end tests: the real server on a random port, over HTTP, on both backends.
+
+mod helpers;
+
+mod admin;
+mod binary;
+mod errors;
+mod login;
+mod token_validation;
+mod wellknown;

@@ -1,0 +1,252 @@
+//! Access tokens are rejected unless every check of RFC 8725 passes.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
+use crate::on_both_backends;
+
+const NUMBER: &str = "+447700900123";
+
+/// The claims of a JWT, read without verification (tests only).
+pub fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+pub fn header_of(token: &str) -> Value {
+    let header = token.split('.').next().unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap()
+}
+
+/// The app's own signing key, so a test can forge tokens that differ in one claim only.
+fn signing_key(app: &TestApp) -> (String, EncodingKey) {
+    let entry = std::fs::read_dir(&app.keys_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "pem"))
+        .unwrap();
+    let kid = entry.file_stem().unwrap().to_str().unwrap().to_owned();
+    let key = EncodingKey::from_ed_pem(&std::fs::read(&entry).unwrap()).unwrap();
+    (kid, key)
+}
+
+fn forge(app: &TestApp, claims: &Value, typ: &str, kid: Option<&str>) -> String {
+    let (own_kid, key) = signing_key(app);
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.typ = Some(typ.to_owned());
+    header.kid = Some(kid.map(str::to_owned).unwrap_or(own_kid));
+    jsonwebtoken::encode(&header, claims, &key).unwrap()
+}
+
+async fn assert_rejected(app: &TestApp, token: &str, why: &str) {
+    let response = app.me(token).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{why}");
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.starts_with("Bearer error=\"invalid_token\""),
+        "{why}: {challenge}"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_token", "{why}");
+}
+
+on_both_backends!(
+    issued_tokens_carry_every_contract_claim,
+    tampered_and_forged_tokens_are_rejected,
+    a_valid_signature_is_not_enough_without_a_token_row,
+    expired_access_tokens_are_rejected,
+);
+
+async fn issued_tokens_carry_every_contract_claim(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let pair = app.login(NUMBER).await;
+    let access = pair["access_token"].as_str().unwrap();
+    let refresh = pair["refresh_token"].as_str().unwrap();
+
+    let header = header_of(access);
+    assert_eq!(header["alg"], "EdDSA");
+    assert_eq!(header["typ"], "at+jwt");
+    assert!(header["kid"].is_string());
+    assert_eq!(header_of(refresh)["typ"], "refresh+jwt");
+
+    let claims = claims_of(access);
+    for name in [
+        "iss",
+        "aud",
+        "sub",
+        "jti",
+        "sid",
+        "client_id",
+        "phone_number",
+        "kind",
+    ] {
+        assert!(claims[name].is_string(), "{name} in {claims}");
+    }
+    for name in ["exp", "iat", "nbf"] {
+        assert!(claims[name].is_i64(), "{name} in {claims}");
+    }
+    assert_eq!(claims["iss"], "http://127.0.0.1:8080");
+    assert_eq!(claims["aud"], "sesame");
+    assert_eq!(claims["client_id"], "sesame-mobile");
+    assert_eq!(claims["phone_number"], NUMBER);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        900
+    );
+
+    let refresh_claims = claims_of(refresh);
+    assert_eq!(refresh_claims["aud"], "http://127.0.0.1:8080");
+    assert_eq!(refresh_claims["sid"], claims["sid"]);
+    assert_ne!(refresh_claims["jti"], claims["jti"]);
+
+    // A refresh token is no access token.
+    assert_rejected(&app, refresh, "refresh token used as access token").await;
+}
+
+async fn tampered_and_forged_tokens_are_rejected(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let pair = app.login(NUMBER).await;
+    let access = pair["access_token"].as_str().unwrap();
+    let claims = claims_of(access);
+
+    assert_rejected(&app, "not-a-jwt", "garbage").await;
+    assert_rejected(&app, "", "empty").await;
+
+    // alg none: the signature is dropped.
+    let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"at+jwt"}"#);
+    let payload = access.split('.').nth(1).unwrap();
+    assert_rejected(&app, &format!("{none_header}.{payload}."), "alg none").await;
+
+    // HS256 keyed with the public key from the JWKS (the classic key-confusion attack).
+    let jwks: Value = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let public = jwks["keys"][0]["x"].as_str().unwrap().to_owned();
+    let mut header = Header::new(Algorithm::HS256);
+    header.typ = Some("at+jwt".into());
+    header.kid = header_of(access)["kid"].as_str().map(str::to_owned);
+    let confused = jsonwebtoken::encode(
+        &header,
+        &claims,
+        &EncodingKey::from_secret(&URL_SAFE_NO_PAD.decode(&public).unwrap()),
+    )
+    .unwrap();
+    assert_rejected(&app, &confused, "HS256 with the public key").await;
+    let confused = jsonwebtoken::encode(
+        &header,
+        &claims,
+        &EncodingKey::from_secret(public.as_bytes()),
+    )
+    .unwrap();
+    assert_rejected(&app, &confused, "HS256 with the encoded public key").await;
+
+    // A flipped signature byte.
+    let mut tampered = access.to_owned();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    assert_rejected(&app, &tampered, "tampered signature").await;
+
+    // Signed with our key, but one thing wrong each time.
+    let with = |name: &str, value: Value| {
+        let mut claims = claims.clone();
+        claims[name] = value;
+        claims
+    };
+    let cases = [
+        (forge(&app, &claims, "JWT", None), "typ JWT"),
+        (forge(&app, &claims, "refresh+jwt", None), "typ refresh+jwt"),
+        (
+            forge(&app, &claims, "at+jwt", Some("unknown-kid")),
+            "unknown kid",
+        ),
+        (
+            forge(&app, &with("aud", json!("someone-else")), "at+jwt", None),
+            "wrong aud",
+        ),
+        (
+            forge(
+                &app,
+                &with("iss", json!("https://evil.example")),
+                "at+jwt",
+                None,
+            ),
+            "wrong iss",
+        ),
+        (
+            forge(
+                &app,
+                &with("exp", json!(claims["exp"].to_string())),
+                "at+jwt",
+                None,
+            ),
+            "string exp",
+        ),
+        (
+            forge(&app, &with("exp", json!(1_000_000_000)), "at+jwt", None),
+            "expired exp",
+        ),
+        (
+            forge(
+                &app,
+                &with("nbf", json!(claims["exp"].as_i64().unwrap() + 60)),
+                "at+jwt",
+                None,
+            ),
+            "nbf in the future",
+        ),
+        (
+            forge(&app, &with("permissions", json!("full")), "at+jwt", None),
+            "mistyped permissions",
+        ),
+    ];
+    for (token, why) in cases {
+        assert_rejected(&app, &token, why).await;
+    }
+
+    // A missing or non-bearer Authorization header.
+    let response = app.client.get(app.url("/v1/me")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().contains_key("www-authenticate"));
+    let response = app
+        .client
+        .get(app.url("/v1/me"))
+        .basic_auth("user", Some("pass"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    // The untouched token still works.
+    assert_eq!(app.me(access).await.status(), StatusCode::OK);
+}
+
+async fn a_valid_signature_is_not_enough_without_a_token_row(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let pair = app.login(NUMBER).await;
+    let mut claims = claims_of(pair["access_token"].as_str().unwrap());
+    claims["jti"] = json!(uuid::Uuid::new_v4().to_string());
+    let forged = forge(&app, &claims, "at+jwt", None);
+    assert_rejected(&app, &forged, "signed by our key but never issued").await;
+}
+
+async fn expired_access_tokens_are_rejected(backend: Backend) {
+    let app = spawn_app_with(backend, &[("SESAME_ACCESS_TTL", "1")]).await;
+    let pair = app.login(NUMBER).await;
+    let access = pair["access_token"].as_str().unwrap();
+    assert_eq!(app.me(access).await.status(), StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    assert_rejected(&app, access, "expired").await;
+}
