@@ -28,10 +28,9 @@ impl AppState {
     /// Connects the stores (running migrations), loads keys and wires the services.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let config = Arc::new(config);
-        let db = Database::connect(&config.database_url)
+        let db = Database::open(&config.database_url)
             .await
-            .context("SESAME_DATABASE_URL: cannot connect")?;
-        db.migrate().await.context("database migrations failed")?;
+            .context("SESAME_DATABASE_URL")?;
         let ephemeral: Arc<dyn Ephemeral> = match &config.redis_url {
             Some(url) => Arc::new(
                 RedisEphemeral::connect(url, &config.redis_key_prefix)

@@ -71,6 +71,13 @@ impl Database {
         Ok(Self { pool, backend })
     }
 
+    /// Connects and applies pending migrations: what every entry point does first.
+    pub async fn open(url: &str) -> Result<Self> {
+        let db = Self::connect(url).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

@@ -1,0 +1,74 @@
+//! The `sesame` command line (API.md, "CLI"): no command serves; the others administer.
+//! Each command group lives in its own module.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::store::Database;
+use crate::{Application, Config};
+
+#[derive(Parser)]
+#[command(
+    name = "sesame",
+    version,
+    about = "Passwordless phone-number login service"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<()> {
+        let config = Config::from_env()?;
+        for name in Config::unknown_variables(std::env::vars().map(|(name, _)| name)) {
+            tracing::warn!(variable = name, "unknown configuration variable (a typo?)");
+        }
+        match self.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(config).await,
+            Command::Migrate => {
+                connect(&config).await?;
+                println!("migrations applied");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Connects to the configured database and applies pending migrations.
+pub async fn connect(config: &Config) -> anyhow::Result<Database> {
+    Database::open(&config.database_url)
+        .await
+        .context("SESAME_DATABASE_URL")
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    tracing::info!(address = %app.local_addr()?, "sesame listening");
+    app.run_until_stopped(shutdown_signal()).await?;
+    tracing::info!("sesame stopped");
+    Ok(())
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let interrupt = tokio::signal::ctrl_c();
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = interrupt => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(_) => interrupt.await.unwrap_or_default(),
+    }
+}
