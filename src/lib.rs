@@ -4,6 +4,7 @@
 //! → `store` (database, ephemeral state) and `sms` (delivery).
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod cli;

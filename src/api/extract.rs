@@ -8,11 +8,11 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use ring::digest;
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
+use crate::admin::hash_api_key;
 use crate::app::AppState;
 use crate::error::Error;
 use crate::store::ApiKeyRole;
@@ -102,7 +102,24 @@ impl FromRequestParts<AppState> for Authenticated {
     }
 }
 
-/// An API key with the `admin` role: the bootstrap `SESAME_ADMIN_API_KEY` or a stored key.
+/// The caller's API key: the bootstrap `SESAME_ADMIN_API_KEY` (role admin) or a stored key.
+/// `401` without a valid key.
+async fn api_key(parts: &Parts, state: &AppState) -> Result<(ApiKeyRole, String), Error> {
+    let key = bearer(parts).ok_or(Error::Unauthorized)?;
+    if let Some(bootstrap) = &state.config.admin_api_key {
+        if bool::from(key.as_bytes().ct_eq(bootstrap.expose_secret().as_bytes())) {
+            return Ok((ApiKeyRole::Admin, "api-key:bootstrap".into()));
+        }
+    }
+    let stored = state
+        .db
+        .find_api_key(&hash_api_key(key))
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    Ok((stored.role, format!("api-key:{}", stored.name)))
+}
+
+/// An API key with the `admin` role (`403` for another role).
 pub struct AdminKey {
     /// Who is calling, for the audit log.
     pub actor: String,
@@ -112,21 +129,9 @@ impl FromRequestParts<AppState> for AdminKey {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let key = bearer(parts).ok_or(Error::Unauthorized)?;
-        if let Some(bootstrap) = &state.config.admin_api_key {
-            if bool::from(key.as_bytes().ct_eq(bootstrap.expose_secret().as_bytes())) {
-                return Ok(Self {
-                    actor: "api-key:bootstrap".into(),
-                });
-            }
-        }
-        let hash = hex::encode(digest::digest(&digest::SHA256, key.as_bytes()));
-        match state.db.find_api_key(&hash).await? {
-            Some((ApiKeyRole::Admin, name)) => Ok(Self {
-                actor: format!("api-key:{name}"),
-            }),
-            Some(_) => Err(Error::Forbidden),
-            None => Err(Error::Unauthorized),
+        match api_key(parts, state).await? {
+            (ApiKeyRole::Admin, actor) => Ok(Self { actor }),
+            _ => Err(Error::Forbidden),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! middleware (request ids, tracing, body limit, panic safety, JSON fallbacks).
 
 mod admin;
+mod api_keys;
 mod extract;
 mod ops;
 mod otp;
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(session::router())
         .merge(wellknown::router())
         .merge(admin::router())
+        .merge(api_keys::router())
         .merge(ops::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -1,6 +1,8 @@
 //! The `sesame` command line (API.md, "CLI"): no command serves; the others administer.
 //! Each command group lives in its own module.
 
+mod api_key;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
@@ -24,6 +26,9 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Manage API keys (roles admin and introspect).
+    #[command(subcommand)]
+    ApiKey(api_key::ApiKeyCommand),
 }
 
 impl Cli {
@@ -39,6 +44,7 @@ impl Cli {
                 println!("migrations applied");
                 Ok(())
             }
+            Command::ApiKey(command) => api_key::run(&config, command).await,
         }
     }
 }

@@ -1,4 +1,6 @@
 use sqlx::Row;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
 
 use super::{Database, Result};
 
@@ -25,17 +27,86 @@ impl ApiKeyRole {
     }
 }
 
+/// A stored API key: only the SHA-256 of the secret is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub role: ApiKeyRole,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+const API_KEY_COLUMNS: &str = "id, name, role, created_at, revoked_at";
+
 impl Database {
-    /// The role and name of the live API key whose SHA-256 is `key_hash`.
-    pub async fn find_api_key(&self, key_hash: &str) -> Result<Option<(ApiKeyRole, String)>> {
-        let row = sqlx::query(
-            "select role, name from api_keys where key_hash = $1 and revoked_at is null",
-        )
+    /// The live API key whose SHA-256 is `key_hash`.
+    pub async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>> {
+        let row = sqlx::query(&format!(
+            "select {API_KEY_COLUMNS} from api_keys where key_hash = $1 and revoked_at is null"
+        ))
         .bind(key_hash)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let role: String = row.try_get("role")?;
-        Ok(ApiKeyRole::parse(&role).map(|role| (role, row.try_get("name").unwrap_or_default())))
+        row.as_ref().map(api_key_from_row).transpose()
     }
+
+    pub async fn create_api_key(
+        &self,
+        name: &str,
+        role: ApiKeyRole,
+        key_hash: &str,
+        now: i64,
+    ) -> Result<ApiKey> {
+        let row = sqlx::query(&format!(
+            "insert into api_keys (id, name, role, key_hash, created_at)
+             values ($1, $2, $3, $4, $5)
+             returning {API_KEY_COLUMNS}"
+        ))
+        .bind(Uuid::new_v4().to_string())
+        .bind(name)
+        .bind(role.as_str())
+        .bind(key_hash)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        api_key_from_row(&row)
+    }
+
+    /// Revokes the key with this id, or every live key with this name. Returns how many keys
+    /// matched (revoking twice is not an error).
+    pub async fn revoke_api_keys(&self, id_or_name: &str, now: i64) -> Result<u64> {
+        let matched = sqlx::query(
+            "update api_keys set revoked_at = coalesce(revoked_at, $2)
+             where id = $1 or name = $1",
+        )
+        .bind(id_or_name)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(matched.rows_affected())
+    }
+
+    /// Every key, newest first (revoked ones included, for the record).
+    pub async fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
+        let rows = sqlx::query(&format!(
+            "select {API_KEY_COLUMNS} from api_keys order by created_at desc, id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(api_key_from_row).collect()
+    }
+}
+
+fn api_key_from_row(row: &AnyRow) -> Result<ApiKey> {
+    let role: String = row.try_get("role")?;
+    let role = ApiKeyRole::parse(&role)
+        .ok_or_else(|| sqlx::Error::Decode(format!("unknown API key role {role:?}").into()))?;
+    Ok(ApiKey {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        role,
+        created_at: row.try_get("created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
 }

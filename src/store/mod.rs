@@ -16,7 +16,7 @@ mod memory;
 mod redis;
 mod sessions;
 
-pub use api_keys::ApiKeyRole;
+pub use api_keys::{ApiKey, ApiKeyRole};
 pub use audit::AuditEvent;
 pub use database::{Backend, Database};
 pub use employees::{Employee, EmployeeUpsert, Upserted};

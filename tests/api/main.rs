@@ -3,6 +3,7 @@
 mod helpers;
 
 mod admin;
+mod api_keys;
 mod binary;
 mod errors;
 mod login;
