@@ -46,12 +46,12 @@ impl AppState {
         let http = reqwest::Client::builder()
             .build()
             .context("cannot build the HTTP client")?;
-        let sender = sms::build_sender(&config.sms, http)?;
+        let delivery = sms::build_delivery(&config.sms, http)?;
         let login = LoginService::new(
             config.clone(),
             db.clone(),
             ephemeral.clone(),
-            sender,
+            delivery,
             hasher,
         );
         let tokens = TokenService::new(Arc::new(keys), db.clone(), config.clone());
