@@ -43,7 +43,9 @@ impl AppState {
         let development = config.env == Environment::Development;
         let keys = KeySet::load(&config, development, now).context("SESAME_KEYS_DIR")?;
         let hasher = CodeHasher::new(&otp_secret(&config)?);
+        // One client for every provider: connections are pooled and reused across messages.
         let http = reqwest::Client::builder()
+            .user_agent(concat!("sesame/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("cannot build the HTTP client")?;
         let delivery = sms::build_delivery(&config.sms, http)?;

@@ -430,6 +430,31 @@ mod tests {
     }
 
     #[test]
+    fn message_text_settings_are_checked() {
+        let config = Config::from_vars(&HashMap::new()).unwrap();
+        assert_eq!(config.sms.template, DEFAULT_SMS_TEMPLATE);
+        assert_eq!(config.sms.app_name, "Sesame");
+        assert_eq!(config.sms.webotp_domain, None);
+        let err =
+            Config::from_vars(&vars(&[("SESAME_SMS_TEMPLATE", "Your {app} code")])).unwrap_err();
+        assert_eq!(err.name, "SESAME_SMS_TEMPLATE");
+        let config =
+            Config::from_vars(&vars(&[("SESAME_WEBOTP_DOMAIN", "Login.Example.com")])).unwrap();
+        assert_eq!(
+            config.sms.webotp_domain.as_deref(),
+            Some("login.example.com")
+        );
+        for bad in [
+            "https://login.example.com",
+            "login example.com",
+            ".example.com",
+        ] {
+            let err = Config::from_vars(&vars(&[("SESAME_WEBOTP_DOMAIN", bad)])).unwrap_err();
+            assert_eq!(err.name, "SESAME_WEBOTP_DOMAIN", "{bad}");
+        }
+    }
+
+    #[test]
     fn unknown_variables_are_reported() {
         let unknown = Config::unknown_variables(
             ["SESAME_LISTEN", "SESAME_LISTN", "PATH"]

@@ -185,3 +185,62 @@ fn base_url(configured: &Option<String>, default: &str) -> String {
         .trim_end_matches('/')
         .to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::Config;
+
+    fn build(pairs: &[(&str, &str)]) -> Result<Delivery, SenderConfigError> {
+        let vars: HashMap<String, String> = pairs
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        let config = Config::from_vars(&vars).unwrap();
+        build_delivery(&config.sms, reqwest::Client::new())
+    }
+
+    const TWILIO: [(&str, &str); 4] = [
+        ("SESAME_TWILIO_ACCOUNT_SID", "AC1"),
+        ("SESAME_TWILIO_AUTH_TOKEN", "token"),
+        ("SESAME_TWILIO_FROM", "+15005550006"),
+        ("SESAME_TWILIO_VERIFY_SERVICE_SID", "VA1"),
+    ];
+
+    #[test]
+    fn provider_lists_build_a_chain_or_a_verifier() {
+        let mut vars = TWILIO.to_vec();
+        vars.push(("SESAME_SMS_PROVIDER", "twilio,console"));
+        assert!(matches!(build(&vars), Ok(Delivery::Sesame { .. })));
+        vars.pop();
+        vars.push(("SESAME_SMS_PROVIDER", "twilio_verify"));
+        assert!(matches!(build(&vars), Ok(Delivery::Provider(_))));
+    }
+
+    #[test]
+    fn impossible_lists_are_refused() {
+        let mut vars = TWILIO.to_vec();
+        for list in [
+            "twilio_verify,twilio",
+            "twilio,twilio",
+            "twilio,sms-o-matic",
+        ] {
+            vars.push(("SESAME_SMS_PROVIDER", list));
+            assert!(build(&vars).is_err(), "{list}");
+            vars.pop();
+        }
+    }
+
+    #[test]
+    fn missing_credentials_name_their_variable() {
+        let err = build(&[("SESAME_SMS_PROVIDER", "plivo")]).err().unwrap();
+        assert!(err.to_string().contains("SESAME_PLIVO_AUTH_ID"), "{err}");
+        let err = build(&[("SESAME_SMS_PROVIDER", "twilio")]).err().unwrap();
+        assert!(
+            err.to_string().contains("SESAME_TWILIO_ACCOUNT_SID"),
+            "{err}"
+        );
+    }
+}
