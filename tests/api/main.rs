@@ -10,4 +10,5 @@ mod login;
 mod providers;
 mod token_validation;
 mod twilio_verify;
+mod webhook_signature;
 mod wellknown;
