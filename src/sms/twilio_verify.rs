@@ -79,6 +79,23 @@ impl TwilioVerify {
         }
         Err(provider_error::failure(self.name(), response, "", is_invalid_number).await)
     }
+
+    async fn check_once(&self, to: &str, code: &str) -> Result<bool, SendError> {
+        let response = self
+            .post("VerificationCheck", &[("To", to), ("Code", code)])
+            .await?;
+        let status = response.status();
+        if status.is_success() {
+            let body: Value = response.json().await.map_err(provider_error::network)?;
+            return Ok(body.get("status").and_then(Value::as_str) == Some("approved"));
+        }
+        // 404 (error 20404): no pending verification — expired, approved already, or too
+        // many wrong codes. That is a wrong code, not a failure.
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Ok(false);
+        }
+        Err(provider_error::failure(self.name(), response, code, |_| false).await)
+    }
 }
 
 /// Twilio's messaging codes, 60200 "Invalid parameter: To", and 60205 (the number is a
@@ -109,21 +126,7 @@ impl Verifier for TwilioVerify {
     /// One attempt only: a check that timed out may have been counted by Twilio, and a retry
     /// would spend another of its attempts.
     async fn check(&self, to: &str, code: &str) -> Result<bool, SendError> {
-        let response = self
-            .policy
-            .once(self.post("VerificationCheck", &[("To", to), ("Code", code)]))
-            .await?;
-        let status = response.status();
-        if status.is_success() {
-            let body: Value = response.json().await.map_err(provider_error::network)?;
-            return Ok(body.get("status").and_then(Value::as_str) == Some("approved"));
-        }
-        // 404 (error 20404): no pending verification — expired, approved already, or too
-        // many wrong codes. That is a wrong code, not a failure.
-        if status == reqwest::StatusCode::NOT_FOUND {
-            return Ok(false);
-        }
-        Err(provider_error::failure(self.name(), response, code, |_| false).await)
+        self.policy.once(self.check_once(to, code)).await
     }
 }
 
