@@ -43,15 +43,17 @@ impl AppState {
         let development = config.env == Environment::Development;
         let keys = KeySet::load(&config, development, now).context("SESAME_KEYS_DIR")?;
         let hasher = CodeHasher::new(&otp_secret(&config)?);
+        // One client for every provider: connections are pooled and reused across messages.
         let http = reqwest::Client::builder()
+            .user_agent(concat!("sesame/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("cannot build the HTTP client")?;
-        let sender = sms::build_sender(&config.sms, http)?;
+        let delivery = sms::build_delivery(&config.sms, http)?;
         let login = LoginService::new(
             config.clone(),
             db.clone(),
             ephemeral.clone(),
-            sender,
+            delivery,
             hasher,
         );
         let tokens = TokenService::new(Arc::new(keys), db.clone(), config.clone());

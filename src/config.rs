@@ -97,7 +97,19 @@ pub struct SmsConfig {
     pub plivo_auth_token: Option<SecretString>,
     pub plivo_from: Option<String>,
     pub plivo_base_url: Option<String>,
+    /// `{code}` and `{app}` are replaced; see [`crate::sms::MessageText`].
+    pub template: String,
+    pub app_name: String,
+    /// Origin the code is bound to (WebOTP / SMS Retriever): `@{domain} #{code}` ends the SMS.
+    pub webotp_domain: Option<String>,
+    /// Per-attempt deadline of a provider request.
+    pub timeout_ms: u64,
+    /// First retry delay; doubled per attempt, with jitter.
+    pub retry_base_ms: u64,
 }
+
+/// The default SMS text; `{app}` is `SESAME_APP_NAME`.
+pub const DEFAULT_SMS_TEMPLATE: &str = "Your {app} code is {code}. Do not share it with anyone.";
 
 /// Every variable Sesame reads; anything else starting with `SESAME_` draws a warning.
 const KNOWN: &[&str] = &[
@@ -140,6 +152,11 @@ const KNOWN: &[&str] = &[
     "SESAME_PLIVO_AUTH_TOKEN",
     "SESAME_PLIVO_FROM",
     "SESAME_PLIVO_BASE_URL",
+    "SESAME_SMS_TEMPLATE",
+    "SESAME_APP_NAME",
+    "SESAME_WEBOTP_DOMAIN",
+    "SESAME_SMS_TIMEOUT_MS",
+    "SESAME_SMS_RETRY_BASE_MS",
 ];
 
 impl Config {
@@ -222,6 +239,11 @@ impl Config {
                 plivo_auth_token: vars.secret("SESAME_PLIVO_AUTH_TOKEN"),
                 plivo_from: vars.optional("SESAME_PLIVO_FROM"),
                 plivo_base_url: vars.optional("SESAME_PLIVO_BASE_URL"),
+                template: sms_template(&vars)?,
+                app_name: vars.text("SESAME_APP_NAME", "Sesame"),
+                webotp_domain: webotp_domain(&vars)?,
+                timeout_ms: vars.parse_in("SESAME_SMS_TIMEOUT_MS", 5_000, 1..=60_000)?,
+                retry_base_ms: vars.parse_in("SESAME_SMS_RETRY_BASE_MS", 250, 0..=10_000)?,
             },
         };
         if let Some(admin_key) = &config.admin_api_key {
@@ -268,6 +290,37 @@ fn test_numbers(vars: &Vars, otp_length: u32) -> Result<HashMap<String, String>,
         numbers.insert(number.as_str().to_owned(), code.to_owned());
     }
     Ok(numbers)
+}
+
+/// A template without `{code}` would send messages nobody can log in with.
+fn sms_template(vars: &Vars) -> Result<String, ConfigError> {
+    const NAME: &str = "SESAME_SMS_TEMPLATE";
+    let template = vars.text(NAME, DEFAULT_SMS_TEMPLATE);
+    if template.contains("{code}") {
+        Ok(template)
+    } else {
+        Err(ConfigError::new(NAME, "must contain {code}"))
+    }
+}
+
+/// A bare host name (`login.example.com`): the WebOTP line is `@host #code`.
+fn webotp_domain(vars: &Vars) -> Result<Option<String>, ConfigError> {
+    const NAME: &str = "SESAME_WEBOTP_DOMAIN";
+    let Some(domain) = vars.optional(NAME) else {
+        return Ok(None);
+    };
+    let valid = domain
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b':')
+        && !domain.starts_with('.');
+    if valid {
+        Ok(Some(domain.to_ascii_lowercase()))
+    } else {
+        Err(ConfigError::new(
+            NAME,
+            format!("{domain:?} is not a host name such as login.example.com"),
+        ))
+    }
 }
 
 struct Vars<'a>(&'a HashMap<String, String>);
@@ -374,6 +427,31 @@ mod tests {
         let err =
             Config::from_vars(&vars(&[("SESAME_TEST_NUMBERS", "+447700900001=42")])).unwrap_err();
         assert_eq!(err.name, "SESAME_TEST_NUMBERS");
+    }
+
+    #[test]
+    fn message_text_settings_are_checked() {
+        let config = Config::from_vars(&HashMap::new()).unwrap();
+        assert_eq!(config.sms.template, DEFAULT_SMS_TEMPLATE);
+        assert_eq!(config.sms.app_name, "Sesame");
+        assert_eq!(config.sms.webotp_domain, None);
+        let err =
+            Config::from_vars(&vars(&[("SESAME_SMS_TEMPLATE", "Your {app} code")])).unwrap_err();
+        assert_eq!(err.name, "SESAME_SMS_TEMPLATE");
+        let config =
+            Config::from_vars(&vars(&[("SESAME_WEBOTP_DOMAIN", "Login.Example.com")])).unwrap();
+        assert_eq!(
+            config.sms.webotp_domain.as_deref(),
+            Some("login.example.com")
+        );
+        for bad in [
+            "https://login.example.com",
+            "login example.com",
+            ".example.com",
+        ] {
+            let err = Config::from_vars(&vars(&[("SESAME_WEBOTP_DOMAIN", bad)])).unwrap_err();
+            assert_eq!(err.name, "SESAME_WEBOTP_DOMAIN", "{bad}");
+        }
     }
 
     #[test]

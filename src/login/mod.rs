@@ -1,20 +1,22 @@
 //! The login challenge: start (generate, store, send a code) and verify (check the code,
 //! link the phone identity).
 
+mod challenge;
 mod code;
 mod phone;
 
 use std::sync::Arc;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Serialize;
 
+pub use challenge::Challenges;
 pub use code::{CodeHasher, generate as generate_code, is_well_formed};
 pub use phone::{InvalidPhoneNumber, PhoneNumber};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::sms::{Channel, Message, Sender};
+use crate::sms::{Channel, Delivery};
 use crate::store::{AuditEvent, ChallengeCheck, Database, Ephemeral, Identity};
 
 /// What a client learns from a started login (API.md, `POST /v1/otp/start`).
@@ -28,9 +30,7 @@ pub struct Started {
 pub struct LoginService {
     config: Arc<Config>,
     db: Database,
-    ephemeral: Arc<dyn Ephemeral>,
-    sender: Arc<dyn Sender>,
-    hasher: CodeHasher,
+    challenges: Challenges,
 }
 
 impl LoginService {
@@ -38,15 +38,13 @@ impl LoginService {
         config: Arc<Config>,
         db: Database,
         ephemeral: Arc<dyn Ephemeral>,
-        sender: Arc<dyn Sender>,
+        delivery: Delivery,
         hasher: CodeHasher,
     ) -> Self {
         Self {
+            challenges: Challenges::new(config.clone(), ephemeral, delivery, hasher),
             config,
             db,
-            ephemeral,
-            sender,
-            hasher,
         }
     }
 
@@ -54,22 +52,8 @@ impl LoginService {
     /// their fixed code and no message.
     #[tracing::instrument(skip(self), fields(number = %number))]
     pub async fn start(&self, number: &PhoneNumber, channel: Channel) -> Result<Started> {
+        self.challenges.start(number, channel).await?;
         let otp = &self.config.otp;
-        let fixed_code = self.config.test_numbers.get(number.as_str());
-        let code = match fixed_code {
-            Some(code) => SecretString::from(code.as_str()),
-            None => code::generate(otp.length),
-        };
-        let digest = self.hasher.digest(number, &code);
-        self.ephemeral
-            .put_challenge(number.as_str(), &digest, otp.ttl)
-            .await?;
-        if fixed_code.is_none() {
-            let message = Message::new(number.as_str(), channel, code.expose_secret());
-            self.sender.send(&message).await.inspect_err(|err| {
-                tracing::warn!(provider = self.sender.name(), error = %err, "delivery failed");
-            })?;
-        }
         Ok(Started {
             channel,
             expires_in: otp.ttl,
@@ -87,16 +71,7 @@ impl LoginService {
         ip: Option<&str>,
         now: i64,
     ) -> Result<Identity> {
-        let otp = &self.config.otp;
-        let check = if code::is_well_formed(code.expose_secret(), otp.length) {
-            let digest = self.hasher.digest(number, code);
-            self.ephemeral
-                .check_challenge(number.as_str(), &digest, otp.max_attempts)
-                .await?
-        } else {
-            // A code of the wrong shape cannot match; it does not cost an attempt.
-            ChallengeCheck::Missing
-        };
+        let check = self.challenges.check(number, code).await?;
         if check != ChallengeCheck::Accepted {
             let detail = match check {
                 ChallengeCheck::Rejected { attempts_left } => {

@@ -31,4 +31,9 @@ pub trait Ephemeral: Send + Sync + 'static {
 
     /// Answers when the store is reachable.
     async fn ping(&self) -> Result<()>;
+
+    /// Counts one attempt against the live challenge of `number` without comparing a code
+    /// (a provider checks it). Returns the attempts left after this one, or `None` when there
+    /// is no live challenge or its `max_attempts` are already used up (it is then deleted).
+    async fn count_attempt(&self, number: &str, max_attempts: u32) -> Result<Option<u32>>;
 }

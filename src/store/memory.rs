@@ -83,4 +83,17 @@ impl Ephemeral for MemoryEphemeral {
     async fn ping(&self) -> Result<()> {
         Ok(())
     }
+
+    async fn count_attempt(&self, number: &str, max_attempts: u32) -> Result<Option<u32>> {
+        let mut challenges = self.challenges();
+        let Some(challenge) = challenges.get_mut(number) else {
+            return Ok(None);
+        };
+        if challenge.expires_at <= Instant::now() || challenge.attempts >= max_attempts {
+            challenges.remove(number);
+            return Ok(None);
+        }
+        challenge.attempts += 1;
+        Ok(Some(max_attempts - challenge.attempts))
+    }
 }

@@ -33,11 +33,26 @@ end
 return {max - attempts, 0}
 ";
 
+/// Counts an attempt without comparing a code; the challenge dies once its attempts are all
+/// used. Returns the attempts left after this one, or -1 when none was allowed.
+const COUNT_ATTEMPT: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local max = tonumber(ARGV[1])
+local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
+if attempts >= max then
+  redis.call('DEL', KEYS[1])
+  return -1
+end
+attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+return max - attempts
+";
+
 #[derive(Clone)]
 pub struct RedisEphemeral {
     connection: ConnectionManager,
     prefix: String,
     check_challenge: Script,
+    count_attempt: Script,
 }
 
 impl RedisEphemeral {
@@ -48,6 +63,7 @@ impl RedisEphemeral {
             connection,
             prefix: prefix.to_owned(),
             check_challenge: Script::new(CHECK_CHALLENGE),
+            count_attempt: Script::new(COUNT_ATTEMPT),
         })
     }
 
@@ -103,5 +119,16 @@ impl Ephemeral for RedisEphemeral {
             .query_async::<String>(&mut connection)
             .await?;
         Ok(())
+    }
+
+    async fn count_attempt(&self, number: &str, max_attempts: u32) -> Result<Option<u32>> {
+        let mut connection = self.connection.clone();
+        let left: i64 = self
+            .count_attempt
+            .key(self.challenge_key(number))
+            .arg(max_attempts)
+            .invoke_async(&mut connection)
+            .await?;
+        Ok(u32::try_from(left).ok())
     }
 }

@@ -1,0 +1,144 @@
+//! The challenge of one number, whoever issues its code. Sesame either generates the code,
+//! keeps its HMAC and has the senders deliver it, or lets the provider (Twilio Verify)
+//! generate and check it. Either way the challenge lives in the ephemeral store, so its
+//! lifetime, attempt limit and single use are Sesame's.
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::PhoneNumber;
+use super::code::{self, CodeHasher};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::sms::{Channel, Delivery, Verifier};
+use crate::store::{ChallengeCheck, Ephemeral};
+
+/// Stored instead of a digest when the provider holds the code. Digests are hex, and a
+/// candidate code is always hashed, so no code can ever match it.
+const ISSUED_BY_PROVIDER: &str = "issued-by-provider";
+
+pub struct Challenges {
+    config: Arc<Config>,
+    ephemeral: Arc<dyn Ephemeral>,
+    delivery: Delivery,
+    hasher: CodeHasher,
+}
+
+impl Challenges {
+    pub fn new(
+        config: Arc<Config>,
+        ephemeral: Arc<dyn Ephemeral>,
+        delivery: Delivery,
+        hasher: CodeHasher,
+    ) -> Self {
+        Self {
+            config,
+            ephemeral,
+            delivery,
+            hasher,
+        }
+    }
+
+    /// Replaces any live challenge of `number` and sends a code. Test numbers get their fixed
+    /// code and no message, whoever issues the others.
+    pub async fn start(&self, number: &PhoneNumber, channel: Channel) -> Result<()> {
+        let ttl = self.config.otp.ttl;
+        if let Some(code) = self.config.test_numbers.get(number.as_str()) {
+            let digest = self
+                .hasher
+                .digest(number, &SecretString::from(code.as_str()));
+            return Ok(self
+                .ephemeral
+                .put_challenge(number.as_str(), &digest, ttl)
+                .await?);
+        }
+        match &self.delivery {
+            Delivery::Sesame { sender, text } => {
+                let code = code::generate(self.config.otp.length);
+                let digest = self.hasher.digest(number, &code);
+                self.ephemeral
+                    .put_challenge(number.as_str(), &digest, ttl)
+                    .await?;
+                let message = text.message(number.as_str(), channel, code.expose_secret());
+                sender.send(&message).await.inspect_err(|err| {
+                    tracing::warn!(provider = sender.name(), error = %err, "delivery failed");
+                })?;
+            }
+            Delivery::Provider(verifier) => {
+                self.ephemeral
+                    .put_challenge(number.as_str(), ISSUED_BY_PROVIDER, ttl)
+                    .await?;
+                verifier
+                    .start(number.as_str(), channel)
+                    .await
+                    .inspect_err(|err| {
+                        tracing::warn!(provider = verifier.name(), error = %err, "delivery failed");
+                    })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks `code` against the live challenge of `number`, spending it on a match and
+    /// counting an attempt otherwise.
+    pub async fn check(&self, number: &PhoneNumber, code: &SecretString) -> Result<ChallengeCheck> {
+        let otp = &self.config.otp;
+        if !code::is_well_formed(code.expose_secret(), otp.length) {
+            // A code of the wrong shape cannot match; it does not cost an attempt.
+            return Ok(ChallengeCheck::Missing);
+        }
+        match &self.delivery {
+            Delivery::Provider(verifier)
+                if !self.config.test_numbers.contains_key(number.as_str()) =>
+            {
+                self.check_with_provider(verifier.as_ref(), number, code)
+                    .await
+            }
+            _ => {
+                let digest = self.hasher.digest(number, code);
+                Ok(self
+                    .ephemeral
+                    .check_challenge(number.as_str(), &digest, otp.max_attempts)
+                    .await?)
+            }
+        }
+    }
+
+    /// The attempt is counted before the provider is asked (so the limit holds under
+    /// concurrency), and the challenge is spent after it approves (so of concurrent approved
+    /// requests exactly one wins).
+    async fn check_with_provider(
+        &self,
+        verifier: &dyn Verifier,
+        number: &PhoneNumber,
+        code: &SecretString,
+    ) -> Result<ChallengeCheck> {
+        let max_attempts = self.config.otp.max_attempts;
+        let Some(attempts_left) = self
+            .ephemeral
+            .count_attempt(number.as_str(), max_attempts)
+            .await?
+        else {
+            return Ok(ChallengeCheck::Missing);
+        };
+        let approved = verifier
+            .check(number.as_str(), code.expose_secret())
+            .await
+            .map_err(|err| {
+                tracing::error!(provider = verifier.name(), error = %err, "code check failed");
+                Error::Unavailable
+            })?;
+        if !approved {
+            return Ok(ChallengeCheck::Rejected { attempts_left });
+        }
+        let spent = self
+            .ephemeral
+            .check_challenge(number.as_str(), ISSUED_BY_PROVIDER, max_attempts)
+            .await?;
+        Ok(match spent {
+            ChallengeCheck::Accepted => ChallengeCheck::Accepted,
+            _ => ChallengeCheck::Missing,
+        })
+    }
+}
