@@ -42,9 +42,4 @@ if ! redis-cli -u "$REDIS_URL" ping 2>/dev/null | grep -q PONG; then
   wait_for "Redis at $REDIS_URL" sh -c "redis-cli -u '$REDIS_URL' ping | grep -q PONG"
 fi
 
-# Each test creates its own database (sesame_test_<random>); drop what earlier runs left.
-psql "$PG_URL" -Atc "select datname from pg_database where datname like 'sesame\_test\_%'" |
-  while read -r database; do
-    psql "$PG_URL" -qc "drop database if exists \"$database\"" >/dev/null
-  done
 echo "PostgreSQL and Redis are up"

@@ -4,4 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/services.sh
+
+# Each test run creates databases named sesame_test_p<pid>_<random>; drop those of runs that
+# have ended (a live run's databases are left alone).
+pg_url="${SESAME_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+psql "$pg_url" -Atc "select datname from pg_database where datname like 'sesame\_test\_%'" |
+  while read -r database; do
+    pid=$(echo "$database" | sed -n 's/^sesame_test_p\([0-9]*\)_.*/\1/p')
+    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+      echo "drop database if exists \"$database\";"
+    fi
+  done | psql "$pg_url" -q >/dev/null 2>&1 || true
 cargo test --all-targets "$@" -- --test-threads "${TEST_THREADS:-6}"
