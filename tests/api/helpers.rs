@@ -212,7 +212,11 @@ async fn fresh_postgres_database() -> String {
         .await
         .unwrap_or_else(|err| panic!("Postgres at {admin_url} is required: {err}"));
     // The process id lets scripts/test.sh drop the databases of finished runs only.
-    let name = format!("sesame_test_p{}_{}", std::process::id(), Uuid::new_v4().simple());
+    let name = format!(
+        "sesame_test_p{}_{}",
+        std::process::id(),
+        Uuid::new_v4().simple()
+    );
     sqlx::query(&format!("create database {name}"))
         .execute(&mut connection)
         .await

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Measures Sesame on this machine (not part of CI): full logins, refresh, introspection and JWKS
+# under load on Postgres + Redis, pgbench's one-row INSERT ceiling at the same concurrency (the
+# machine's own limit for durable commits), the embedded default (SQLite + in-process store),
+# idle and loaded RSS, and start-up time. The last line on standard output is one JSON object.
+#
+#   scripts/bench.sh            30 s per measurement
+#   scripts/bench.sh --quick    5 s per measurement, under a minute once the release build is current
+#
+# BENCH_DURATION and BENCH_CONCURRENCY (default 32) override the defaults.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+duration=${BENCH_DURATION:-$([ "$quick" = 1 ] && echo 5 || echo 30)}
+concurrency=${BENCH_CONCURRENCY:-32}
+port=18480
+sink=127.0.0.1:18481
+pg_admin=${SESAME_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+pg_base=${pg_admin%/*}
+redis_url=${SESAME_TEST_REDIS_URL:-redis://127.0.0.1:6379}
+admin_key=bench-admin-key-0123456789
+work=$(mktemp -d)
+sesame_pid=
+
+cleanup() {
+  [ -n "$sesame_pid" ] && kill "$sesame_pid" 2>/dev/null && wait "$sesame_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+log() { echo "bench: $*" >&2; }
+rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
+cargo build --release --quiet --bin sesame --bin loadgen
+scripts/services.sh >/dev/null
+
+recreate_db() {
+  psql "$pg_admin" -qc "drop database if exists $1" -c "create database $1" >/dev/null 2>&1
+}
+
+# Starts Sesame on $1 (database URL) with Redis $2 (empty: in-process), limits raised so the
+# load generator measures speed, not refusals. Sets sesame_pid and startup_ms.
+start_sesame() {
+  local began
+  began=$(date +%s%N)
+  env -i PATH="$PATH" \
+    SESAME_LISTEN=127.0.0.1:$port SESAME_DATABASE_URL="$1" ${2:+SESAME_REDIS_URL="$2"} \
+    SESAME_REDIS_KEY_PREFIX="bench$(date +%s%N)" \
+    SESAME_KEYS_DIR="$work/keys" SESAME_ADMIN_API_KEY=$admin_key \
+    SESAME_SMS_PROVIDER=webhook SESAME_SMS_WEBHOOK_URL="http://$sink/" \
+    SESAME_SMS_HOURLY_CAP=1000000 SESAME_SMS_DAILY_CAP=1000000 \
+    SESAME_IP_HOURLY_CAP=1000000000 SESAME_IP_VERIFY_HOURLY_CAP=1000000000 \
+    SESAME_SMS_COUNTRY_HOURLY_BUDGET=1000000000 SESAME_OTP_RESEND_AFTER=0 \
+    RUST_LOG=warn target/release/sesame >"$work/sesame.log" 2>&1 &
+  sesame_pid=$!
+  until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do
+    kill -0 "$sesame_pid" 2>/dev/null || { cat "$work/sesame.log" >&2; exit 1; }
+    sleep 0.005
+  done
+  startup_ms=$(( ($(date +%s%N) - began) / 1000000 ))
+}
+
+stop_sesame() {
+  kill "$sesame_pid" && wait "$sesame_pid" || true
+  sesame_pid=
+}
+
+loadgen() {
+  target/release/loadgen --base-url "http://127.0.0.1:$port" --sink "$sink" \
+    --concurrency "$concurrency" --duration "$duration" "$@" | tail -n 1
+}
+
+# Runs loadgen while sampling Sesame's RSS; prints the summary and leaves the peak (MB) in
+# $work/peak (this runs in a command substitution, so a variable would not survive).
+loadgen_sampled() {
+  local sampler
+  ( peak=0; while kill -0 "$sesame_pid" 2>/dev/null; do
+      now=$(rss_mb "$sesame_pid" 2>/dev/null || echo 0)
+      peak=$(python3 -c "print(max($peak, $now))"); echo "$peak" >"$work/peak"; sleep 0.2
+    done ) &
+  sampler=$!
+  loadgen "$@"
+  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+}
+
+# --- Postgres + Redis -------------------------------------------------------------------
+recreate_db sesame_bench
+start_sesame "$pg_base/sesame_bench" "$redis_url"
+pg_startup_ms=$startup_ms
+sleep 1
+idle_rss_mb=$(rss_mb "$sesame_pid")
+log "postgres+redis: started in ${pg_startup_ms} ms, idle RSS ${idle_rss_mb} MB; full logins for ${duration}s at ${concurrency} clients"
+login=$(loadgen_sampled --scenario login --number-offset 0)
+loaded_rss_mb=$(cat "$work/peak" 2>/dev/null || echo 0)
+log "refresh rotation"
+refresh=$(loadgen --scenario refresh --number-offset 10000000)
+introspect_key=$(curl -sf -X POST "http://127.0.0.1:$port/admin/v1/api-keys" \
+  -H "authorization: Bearer $admin_key" -H 'content-type: application/json' \
+  -d '{"name": "bench", "role": "introspect"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+log "introspection"
+introspect=$(loadgen --scenario introspect --api-key "$introspect_key" --number-offset 20000000)
+log "JWKS"
+jwks=$(loadgen --scenario jwks)
+stop_sesame
+
+# --- pgbench: one-row INSERT per transaction at the same concurrency ----------------------
+recreate_db sesame_pgbench
+psql "$pg_base/sesame_pgbench" -qc 'create table inserts (id bigserial primary key, v text not null)'
+echo "insert into inserts (v) values ('x');" >"$work/insert.sql"
+log "pgbench INSERT ceiling"
+pgbench_tps=$(pgbench -n -c "$concurrency" -j 2 -T "$duration" -f "$work/insert.sql" \
+  "$pg_base/sesame_pgbench" 2>/dev/null | awk '/^tps/ { print $3; exit }')
+
+# --- embedded default ---------------------------------------------------------------------
+start_sesame "sqlite://$work/sesame.db" ""
+embedded_startup_ms=$startup_ms
+log "embedded (SQLite + in-process): started in ${embedded_startup_ms} ms; full logins"
+embedded=$(loadgen --scenario login --number-offset 30000000)
+stop_sesame
+
+python3 - "$login" "$refresh" "$introspect" "$jwks" "$embedded" <<PY
+import json, sys
+login, refresh, introspect, jwks, embedded = (json.loads(a) for a in sys.argv[1:])
+pgbench = float("${pgbench_tps:-0}" or 0)
+summary = {
+    "logins_per_s": login["logins_per_s"],
+    "login_p99_ms": login["login_p99_ms"],
+    "refresh_per_s": refresh["steps"].get("refresh", {}).get("per_s", 0),
+    "refresh_p99_ms": refresh["steps"].get("refresh", {}).get("p99_ms", 0),
+    "introspect_per_s": introspect["steps"].get("introspect", {}).get("per_s", 0),
+    "jwks_per_s": jwks["steps"].get("jwks", {}).get("per_s", 0),
+    "pgbench_insert_tps": round(pgbench, 1),
+    "ratio_to_pgbench": round(login["logins_per_s"] / pgbench, 3) if pgbench else None,
+    "idle_rss_mb": float("$idle_rss_mb"),
+    "loaded_rss_mb": float("$loaded_rss_mb"),
+    "startup_ms": int("$pg_startup_ms"),
+    "embedded_logins_per_s": embedded["logins_per_s"],
+    "embedded_login_p99_ms": embedded["login_p99_ms"],
+    "embedded_startup_ms": int("$embedded_startup_ms"),
+    "errors": {name: step["errors"] for run in (login, refresh, introspect, jwks, embedded)
+               for name, step in run["steps"].items() if step["errors"]},
+    "concurrency": $concurrency,
+    "duration_s": $duration,
+}
+print(json.dumps(summary))
+PY
