@@ -7,5 +7,6 @@ mod api_keys;
 mod binary;
 mod errors;
 mod login;
+mod refresh;
 mod token_validation;
 mod wellknown;
