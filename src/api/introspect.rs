@@ -97,12 +97,7 @@ async fn revocations(
     };
     let items = state
         .db
-        .revocation_feed(
-            &after,
-            now - state.config.revocation_feed_lag,
-            now,
-            limit,
-        )
+        .revocation_feed(&after, now - state.config.revocation_feed_lag, now, limit)
         .await?;
     let next = cursor::encode(items.last().map_or(&after, |last| &last.position))?;
     Ok(Json(Feed {

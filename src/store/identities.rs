@@ -56,11 +56,14 @@ impl Database {
         row.as_ref().map(identity_from_row).transpose()
     }
 
-    /// Identity `id` as it stands: linked to its employee only while that employee is active.
+    /// Identity `id` as its next refresh would see it (like `relink_identity`, without
+    /// writing): linked to the active employee holding its number now, or anonymous.
     pub async fn current_identity(&self, id: &str) -> Result<Option<Identity>> {
         let row = sqlx::query(
-            "select a.id, a.remote_id, u.id as user_id
-             from user_auth a left join users u on u.id = a.user_id and u.disabled_at is null
+            "select a.id, a.remote_id,
+                    (select u.id from users u
+                     where u.phone_number = a.remote_id and u.disabled_at is null) as user_id
+             from user_auth a
              where a.id = $1",
         )
         .bind(id)

@@ -20,11 +20,11 @@ pub use claims::{
     permissions_for,
 };
 pub use introspect::{ActiveToken, TokenTypeName};
-pub use revocation::revoke;
-pub use sweeper::spawn_sweeper;
 pub use keys::{
     KeyError, SigningAlgorithm, SigningKey, generate_key, load_keys, write_secret_file,
 };
+pub use revocation::revoke;
+pub use sweeper::spawn_sweeper;
 
 use crate::config::Config;
 use crate::error::{Error, Result};

@@ -43,8 +43,7 @@ impl TokenService {
     /// The session of an access or refresh token we signed, expired or not (an expired access
     /// token may still log its session out); `None` for anything else.
     pub fn owner_of(&self, token: &str) -> Option<TokenOwner> {
-        if let Ok(claims) = self.verify::<AccessClaims>(token, ACCESS_TYP, &self.config.audience)
-        {
+        if let Ok(claims) = self.verify::<AccessClaims>(token, ACCESS_TYP, &self.config.audience) {
             return Some(TokenOwner {
                 sid: claims.sid,
                 sub: claims.sub,

@@ -374,16 +374,27 @@ impl TestApp {
         body["key"].as_str().unwrap().to_owned()
     }
 
+    async fn connect_database(&self) -> sqlx::AnyConnection {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyConnection::connect(&self.vars["SESAME_DATABASE_URL"])
+            .await
+            .unwrap()
+    }
+
     /// Runs one counting query (`select count(*) …`) straight against the app's database.
     pub async fn count_rows(&self, sql: &str) -> i64 {
-        sqlx::any::install_default_drivers();
-        let mut connection = sqlx::AnyConnection::connect(&self.vars["SESAME_DATABASE_URL"])
-            .await
-            .unwrap();
+        let mut connection = self.connect_database().await;
         let row = sqlx::query(sql).fetch_one(&mut connection).await.unwrap();
         let count: i64 = sqlx::Row::try_get(&row, 0).unwrap();
         connection.close().await.unwrap();
         count
+    }
+
+    /// Runs one statement straight against the app's database, as another component would.
+    pub async fn execute_sql(&self, sql: &str) {
+        let mut connection = self.connect_database().await;
+        sqlx::query(sql).execute(&mut connection).await.unwrap();
+        connection.close().await.unwrap();
     }
 }
 
@@ -394,7 +405,9 @@ pub const FIXED_CODE: &str = "424242";
 
 /// The app with `FIXED_NUMBERS` configured as test numbers, plus `overrides`.
 pub async fn spawn_app_with_fixed_numbers(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
-    let numbers = FIXED_NUMBERS.map(|number| format!("{number}={FIXED_CODE}")).join(",");
+    let numbers = FIXED_NUMBERS
+        .map(|number| format!("{number}={FIXED_CODE}"))
+        .join(",");
     let mut vars = vec![("SESAME_TEST_NUMBERS", numbers.as_str())];
     vars.extend_from_slice(overrides);
     spawn_app_with(backend, &vars).await
@@ -403,7 +416,10 @@ pub async fn spawn_app_with_fixed_numbers(backend: Backend, overrides: &[(&str, 
 impl TestApp {
     /// Logs a fixed number in (see `spawn_app_with_fixed_numbers`) and returns the pair.
     pub async fn login_fixed(&self, number: &str) -> Value {
-        assert_eq!(self.start_login(number).await.status(), StatusCode::ACCEPTED);
+        assert_eq!(
+            self.start_login(number).await.status(),
+            StatusCode::ACCEPTED
+        );
         let response = self.exchange_code(number, FIXED_CODE).await;
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()

@@ -50,7 +50,10 @@ async fn a_refresh_rotates_the_pair_within_the_session(backend: Backend) {
     assert_eq!(new["sid"], old["sid"]);
     assert_eq!(new["sub"], old["sub"]);
     assert_eq!(claims_of(text(&second, "refresh_token"))["sid"], old["sid"]);
-    assert_eq!(app.me(text(&second, "access_token")).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.me(text(&second, "access_token")).await.status(),
+        StatusCode::OK
+    );
 
     // JSON works like the form, and the chain goes on.
     let response = app
@@ -62,7 +65,10 @@ async fn a_refresh_rotates_the_pair_within_the_session(backend: Backend) {
     assert_eq!(response.status(), StatusCode::OK);
     let third: Value = response.json().await.unwrap();
     assert_eq!(claims_of(text(&third, "access_token"))["sid"], old["sid"]);
-    assert_eq!(app.me(text(&third, "access_token")).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.me(text(&third, "access_token")).await.status(),
+        StatusCode::OK
+    );
 }
 
 async fn bad_refresh_requests_are_refused(backend: Backend) {
@@ -83,7 +89,10 @@ async fn bad_refresh_requests_are_refused(backend: Backend) {
     let response = app.me(text(&pair, "refresh_token")).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     // Neither mistake spent or revoked anything.
-    assert_eq!(app.me(text(&pair, "access_token")).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.me(text(&pair, "access_token")).await.status(),
+        StatusCode::OK
+    );
     app.refreshed(text(&pair, "refresh_token")).await;
 }
 
@@ -97,9 +106,15 @@ async fn a_retry_inside_the_grace_window_gets_the_identical_pair(backend: Backen
     assert_eq!(retried["refresh_token"], second["refresh_token"]);
 
     // The session lives on: the successor works and rotates.
-    assert_eq!(app.me(text(&second, "access_token")).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.me(text(&second, "access_token")).await.status(),
+        StatusCode::OK
+    );
     let third = app.refreshed(text(&second, "refresh_token")).await;
-    assert_eq!(app.me(text(&third, "access_token")).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.me(text(&third, "access_token")).await.status(),
+        StatusCode::OK
+    );
 }
 
 async fn reuse_after_the_grace_window_revokes_the_whole_session(backend: Backend) {
@@ -175,7 +190,10 @@ async fn claims_are_recomputed_from_the_employee_record_on_refresh(backend: Back
 
     // The number is provisioned: the anonymous identity is upgraded on refresh.
     let response = app
-        .put_employee("E-1", &json!({"phone_number": NUMBER, "name": "Grace Hopper"}))
+        .put_employee(
+            "E-1",
+            &json!({"phone_number": NUMBER, "name": "Grace Hopper"}),
+        )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let employee: Value = response.json().await.unwrap();
@@ -184,7 +202,10 @@ async fn claims_are_recomputed_from_the_employee_record_on_refresh(backend: Back
     assert_eq!(claims["kind"], "employee");
     assert_eq!(claims["permissions"], json!({"employee": ["full"]}));
     assert_eq!(claims["user_id"], employee["id"]);
-    assert_eq!(claims["sub"], claims_of(text(&anonymous, "access_token"))["sub"]);
+    assert_eq!(
+        claims["sub"],
+        claims_of(text(&anonymous, "access_token"))["sub"]
+    );
 
     // The employee's number moves elsewhere: this number's identity is anonymous again.
     let response = app
@@ -203,7 +224,9 @@ async fn claims_are_recomputed_from_the_employee_record_on_refresh(backend: Back
 
 async fn count_tokens(app: &TestApp) -> (i64, i64) {
     let tokens = app.count_rows("select count(*) from tokens").await;
-    let successors = app.count_rows("select count(*) from refresh_successors").await;
+    let successors = app
+        .count_rows("select count(*) from refresh_successors")
+        .await;
     (tokens, successors)
 }
 
