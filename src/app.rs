@@ -88,6 +88,9 @@ fn otp_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
     Ok(secret.trim().as_bytes().to_vec())
 }
 
+/// How long shutdown waits for the sweeper's current batch.
+const SWEEPER_STOP_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// A bound, ready-to-serve Sesame. `build` binds (port 0 picks a free port, as tests do).
 pub struct Application {
     listener: TcpListener,
@@ -129,9 +132,16 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await;
-        // The sweeper stops between two batches; its pool must outlive it.
+        // The sweeper stops between two batches, before the pool closes; one stuck on an
+        // unanswering database is not waited for long.
         let _ = stop_sweeper.send(true);
-        let _ = sweeper.await;
+        let abort = sweeper.abort_handle();
+        if tokio::time::timeout(SWEEPER_STOP_TIMEOUT, sweeper)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
         served?;
         db.close().await;
         Ok(())

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{
     Backend, FIXED_NUMBERS, TestApp, assert_error, spawn_app_with_fixed_numbers as spawn,
+    spawn_stoppable,
 };
 use crate::on_both_backends;
 use crate::token_validation::claims_of;
@@ -23,6 +24,7 @@ on_both_backends!(
     concurrent_refreshes_yield_one_successor,
     claims_are_recomputed_from_the_employee_record_on_refresh,
     expired_rows_are_swept,
+    the_server_stops_with_its_sweeper,
 );
 
 fn text<'a>(pair: &'a Value, name: &str) -> &'a str {
@@ -256,4 +258,16 @@ async fn expired_rows_are_swept(backend: Backend) {
         assert!(Instant::now() < deadline, "expired rows were not swept");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// Shutdown stops the sweeper and closes the pools; it never waits on the sweeper for good.
+async fn the_server_stops_with_its_sweeper(backend: Backend) {
+    let (app, stop, serving) = spawn_stoppable(backend, &[("SESAME_SWEEP_INTERVAL", "1")]).await;
+    assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
+    stop.send(()).unwrap();
+    let stopped = tokio::time::timeout(Duration::from_secs(20), serving).await;
+    assert!(
+        matches!(stopped, Ok(Ok(Ok(())))),
+        "the server did not stop cleanly: {stopped:?}"
+    );
 }
