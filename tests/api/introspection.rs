@@ -3,9 +3,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    ADMIN_KEY, Backend, FIXED_NUMBERS, assert_error, spawn_app_with_fixed_numbers as spawn,
-};
+use crate::helpers::{ADMIN_KEY, Backend, assert_error};
+use crate::lifecycle_helpers::{FIXED_NUMBERS, spawn_app_with_fixed_numbers as spawn, text};
 use crate::on_both_backends;
 use crate::token_validation::claims_of;
 
@@ -14,10 +13,6 @@ on_both_backends!(
     live_tokens_are_described,
     anything_not_live_is_exactly_inactive,
 );
-
-fn text<'a>(pair: &'a Value, name: &str) -> &'a str {
-    pair[name].as_str().unwrap()
-}
 
 async fn introspection_needs_an_introspect_or_admin_key(backend: Backend) {
     let app = spawn(backend, &[]).await;

@@ -7,10 +7,8 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    Backend, FIXED_NUMBERS, TestApp, assert_error, spawn_app_with_fixed_numbers as spawn,
-    spawn_stoppable,
-};
+use crate::helpers::{Backend, TestApp, assert_error, spawn_stoppable};
+use crate::lifecycle_helpers::{FIXED_NUMBERS, spawn_app_with_fixed_numbers as spawn, text};
 use crate::on_both_backends;
 use crate::token_validation::claims_of;
 
@@ -26,10 +24,6 @@ on_both_backends!(
     expired_rows_are_swept,
     the_server_stops_with_its_sweeper,
 );
-
-fn text<'a>(pair: &'a Value, name: &str) -> &'a str {
-    pair[name].as_str().unwrap()
-}
 
 /// Test numbers log in with their fixed code and no message, then rotate like anyone else.
 async fn a_refresh_rotates_the_pair_within_the_session(backend: Backend) {
