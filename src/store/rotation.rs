@@ -35,7 +35,9 @@ impl Database {
         let spent = sqlx::query(
             "update tokens set spent_at = $2
              where jti = $1 and kind = 'refresh' and spent_at is null and revoked_at is null
-               and session_id in (select id from sessions where revoked_at is null)",
+               and not exists (select 1 from sessions
+                               where sessions.id = tokens.session_id
+                                 and sessions.revoked_at is not null)",
         )
         .bind(rotation.spent_jti)
         .bind(rotation.now)

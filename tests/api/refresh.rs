@@ -111,6 +111,16 @@ async fn a_retry_inside_the_grace_window_gets_the_identical_pair(backend: Backen
         app.me(text(&third, "access_token")).await.status(),
         StatusCode::OK
     );
+
+    // Once the session is revoked, a retry inside the window gets nothing back.
+    let response = app
+        .post_form("/oauth/revoke", &[("token", text(&third, "refresh_token"))])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    for spent in [&first, &second] {
+        let response = app.refresh(text(spent, "refresh_token")).await;
+        assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    }
 }
 
 async fn reuse_after_the_grace_window_revokes_the_whole_session(backend: Backend) {
