@@ -155,6 +155,7 @@ impl FromRequestParts<AppState> for IntrospectKey {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        // Exhaustive on purpose: a new role must decide whether it may introspect.
         match api_key(parts, state).await? {
             (ApiKeyRole::Introspect | ApiKeyRole::Admin, _) => Ok(Self),
         }

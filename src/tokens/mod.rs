@@ -1,4 +1,5 @@
-//! Token issuance and validation: claims, signing keys and JWKS.
+//! Tokens: claims, signing keys and JWKS; issuance, validation, refresh rotation, revocation,
+//! introspection and the sweeper of expired rows.
 
 mod claims;
 mod introspect;
@@ -23,7 +24,7 @@ pub use introspect::{ActiveToken, TokenTypeName};
 pub use keys::{
     KeyError, SigningAlgorithm, SigningKey, generate_key, load_keys, write_secret_file,
 };
-pub use revocation::revoke;
+pub use revocation::{TokenOwner, revoke};
 pub use sweeper::spawn_sweeper;
 
 use crate::config::Config;
