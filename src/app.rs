@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
@@ -12,7 +13,7 @@ use crate::config::{Config, Environment};
 use crate::login::{CodeHasher, LoginService};
 use crate::sms;
 use crate::store::{Database, Ephemeral, MemoryEphemeral, RedisEphemeral};
-use crate::tokens::{KeySet, TokenService};
+use crate::tokens::{KeySet, TokenService, spawn_sweeper};
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
@@ -89,6 +90,9 @@ fn otp_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
     Ok(secret.trim().as_bytes().to_vec())
 }
 
+/// How long shutdown waits for the sweeper's current batch.
+const SWEEPER_STOP_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// A bound, ready-to-serve Sesame. `build` binds (port 0 picks a free port, as tests do).
 pub struct Application {
     listener: TcpListener,
@@ -115,13 +119,32 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let db = self.state.db.clone();
+        let config = &self.state.config;
+        let (stop_sweeper, stop) = tokio::sync::watch::channel(false);
+        let sweeper = spawn_sweeper(
+            db.clone(),
+            config.token_retention,
+            Duration::from_secs(config.sweep_interval),
+            stop,
+        );
         let router = crate::api::router(self.state);
-        axum::serve(
+        let served = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+        // The sweeper stops between two batches, before the pool closes; one stuck on an
+        // unanswering database is not waited for long.
+        let _ = stop_sweeper.send(true);
+        let abort = sweeper.abort_handle();
+        if tokio::time::timeout(SWEEPER_STOP_TIMEOUT, sweeper)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
+        served?;
         db.close().await;
         Ok(())
     }

@@ -54,6 +54,13 @@ pub struct Config {
     pub access_ttl: i64,
     pub refresh_ttl: i64,
     pub refresh_reuse_grace: i64,
+    /// Seconds an expired token's row is kept before the sweeper deletes it.
+    pub token_retention: i64,
+    /// Seconds between two sweeps.
+    pub sweep_interval: u64,
+    /// Seconds the revocation feed stays behind the clock, so a revocation committed late (or
+    /// stamped by a node whose clock is slightly behind) is never skipped by a consumer's cursor.
+    pub revocation_feed_lag: i64,
     pub test_numbers: HashMap<String, String>,
     pub limits: LimitsConfig,
     pub otp: OtpConfig,
@@ -127,6 +134,9 @@ const KNOWN: &[&str] = &[
     "SESAME_ACCESS_TTL",
     "SESAME_REFRESH_TTL",
     "SESAME_REFRESH_REUSE_GRACE",
+    "SESAME_TOKEN_RETENTION",
+    "SESAME_SWEEP_INTERVAL",
+    "SESAME_REVOCATION_FEED_LAG",
     "SESAME_TEST_NUMBERS",
     "SESAME_SMS_HOURLY_CAP",
     "SESAME_SMS_DAILY_CAP",
@@ -207,6 +217,9 @@ impl Config {
             access_ttl: vars.parse_in("SESAME_ACCESS_TTL", 900, 1..=86_400)?,
             refresh_ttl: vars.parse_in("SESAME_REFRESH_TTL", 2_592_000, 1..=31_536_000)?,
             refresh_reuse_grace: vars.parse_in("SESAME_REFRESH_REUSE_GRACE", 10, 0..=3_600)?,
+            token_retention: vars.parse_in("SESAME_TOKEN_RETENTION", 604_800, 0..=31_536_000)?,
+            sweep_interval: vars.parse_in("SESAME_SWEEP_INTERVAL", 300, 1..=86_400)?,
+            revocation_feed_lag: vars.parse_in("SESAME_REVOCATION_FEED_LAG", 5, 1..=3_600)?,
             test_numbers: test_numbers(&vars, otp.length)?,
             limits: LimitsConfig {
                 sms_hourly_cap: vars.parse("SESAME_SMS_HOURLY_CAP", "5")?,

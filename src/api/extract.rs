@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use axum::http::request::Parts;
@@ -32,6 +32,17 @@ impl From<JsonRejection> for Error {
             ),
             other => Error::InvalidRequest(other.body_text()),
         }
+    }
+}
+
+/// Query parameters; any rejection is `400 invalid_request`.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(Error))]
+pub struct QueryParams<T>(pub T);
+
+impl From<QueryRejection> for Error {
+    fn from(rejection: QueryRejection) -> Self {
+        Error::InvalidRequest(rejection.body_text())
     }
 }
 
@@ -132,6 +143,21 @@ impl FromRequestParts<AppState> for AdminKey {
         match api_key(parts, state).await? {
             (ApiKeyRole::Admin, actor) => Ok(Self { actor }),
             _ => Err(Error::Forbidden),
+        }
+    }
+}
+
+/// An API key allowed to check tokens: role `introspect` or `admin` (API.md, "For downstream
+/// APIs"). `401` without a valid key.
+pub struct IntrospectKey;
+
+impl FromRequestParts<AppState> for IntrospectKey {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        // Exhaustive on purpose: a new role must decide whether it may introspect.
+        match api_key(parts, state).await? {
+            (ApiKeyRole::Introspect | ApiKeyRole::Admin, _) => Ok(Self),
         }
     }
 }

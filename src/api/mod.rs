@@ -2,10 +2,14 @@
 //! middleware (request ids, tracing, body limit, panic safety, JSON fallbacks).
 
 mod admin;
+mod admin_sessions;
 mod api_keys;
+mod cursor;
 mod extract;
+mod introspect;
 mod ops;
 mod otp;
+mod revoke;
 mod session;
 mod token;
 mod wellknown;
@@ -35,6 +39,9 @@ pub fn router(state: AppState) -> Router {
         .merge(session::router())
         .merge(wellknown::router())
         .merge(admin::router())
+        .merge(admin_sessions::router())
+        .merge(revoke::router())
+        .merge(introspect::router())
         .merge(api_keys::router())
         .merge(ops::router())
         .fallback(not_found)

@@ -5,7 +5,7 @@ use axum::http::header::{CACHE_CONTROL, PRAGMA};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::extract::{Client, FormOrJson};
@@ -24,6 +24,7 @@ pub struct TokenRequest {
     pub grant_type: String,
     pub phone_number: Option<String>,
     pub code: Option<SecretString>,
+    pub refresh_token: Option<SecretString>,
 }
 
 async fn token(
@@ -46,6 +47,15 @@ async fn token(
                 .verify(&number, &code, client.ip.as_deref(), now)
                 .await?;
             state.tokens.open_session(&identity, &client, now).await?
+        }
+        "refresh_token" => {
+            let token = request
+                .refresh_token
+                .ok_or_else(|| Error::InvalidRequest("refresh_token is required".into()))?;
+            state
+                .tokens
+                .refresh(token.expose_secret(), &client, now)
+                .await?
         }
         _ => return Err(Error::UnsupportedGrantType),
     };

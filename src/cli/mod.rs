@@ -2,6 +2,7 @@
 //! Each command group lives in its own module.
 
 mod api_key;
+mod tokens;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -29,6 +30,9 @@ enum Command {
     /// Manage API keys (roles admin and introspect).
     #[command(subcommand)]
     ApiKey(api_key::ApiKeyCommand),
+    /// Revoke tokens, sessions or identities.
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
 }
 
 impl Cli {
@@ -45,6 +49,7 @@ impl Cli {
                 Ok(())
             }
             Command::ApiKey(command) => api_key::run(&config, command).await,
+            Command::Tokens(command) => tokens::run(&config, command).await,
         }
     }
 }

@@ -1,4 +1,5 @@
 use sqlx::Row;
+use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::{Database, Result};
@@ -36,4 +37,46 @@ impl Database {
             user_id: row.try_get("user_id")?,
         })
     }
+
+    /// Re-links identity `id` to the active employee holding its number now: an anonymous
+    /// identity whose number was provisioned is upgraded, and a number that moved to no one
+    /// becomes anonymous. `None` when the identity does not exist.
+    pub async fn relink_identity(&self, id: &str) -> Result<Option<Identity>> {
+        let row = sqlx::query(
+            "update user_auth
+                set user_id = (select users.id from users
+                               where users.phone_number = user_auth.remote_id
+                                 and users.disabled_at is null)
+             where id = $1
+             returning id, remote_id, user_id",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(identity_from_row).transpose()
+    }
+
+    /// Identity `id` as its next refresh would see it (like `relink_identity`, without
+    /// writing): linked to the active employee holding its number now, or anonymous.
+    pub async fn current_identity(&self, id: &str) -> Result<Option<Identity>> {
+        let row = sqlx::query(
+            "select a.id, a.remote_id,
+                    (select u.id from users u
+                     where u.phone_number = a.remote_id and u.disabled_at is null) as user_id
+             from user_auth a
+             where a.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(identity_from_row).transpose()
+    }
+}
+
+fn identity_from_row(row: &AnyRow) -> Result<Identity> {
+    Ok(Identity {
+        id: row.try_get("id")?,
+        phone_number: row.try_get("remote_id")?,
+        user_id: row.try_get("user_id")?,
+    })
 }

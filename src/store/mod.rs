@@ -14,6 +14,8 @@ mod ephemeral;
 mod identities;
 mod memory;
 mod redis;
+mod revocations;
+mod rotation;
 mod sessions;
 
 pub use api_keys::{ApiKey, ApiKeyRole};
@@ -24,6 +26,8 @@ pub use ephemeral::{ChallengeCheck, Ephemeral};
 pub use identities::Identity;
 pub use memory::MemoryEphemeral;
 pub use redis::RedisEphemeral;
+pub use revocations::{FeedItem, FeedPosition, RevokeTarget, SessionRecord};
+pub use rotation::{Rotation, StoredSuccessor};
 pub use sessions::{NewSession, NewToken, TokenKind, TokenState};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

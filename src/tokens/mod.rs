@@ -1,7 +1,13 @@
-//! Token issuance and validation: claims, signing keys and JWKS.
+//! Tokens: claims, signing keys and JWKS; issuance, validation, refresh rotation, revocation,
+//! introspection and the sweeper of expired rows.
 
 mod claims;
+mod introspect;
 mod keys;
+mod refresh;
+mod revocation;
+mod sealed;
+mod sweeper;
 
 use std::sync::Arc;
 
@@ -14,9 +20,12 @@ pub use claims::{
     ACCESS_TYP, AccessClaims, IdentityKind, Permissions, REFRESH_TYP, RefreshClaims, Validity,
     permissions_for,
 };
+pub use introspect::{ActiveToken, TokenTypeName};
 pub use keys::{
     KeyError, SigningAlgorithm, SigningKey, generate_key, load_keys, write_secret_file,
 };
+pub use revocation::{TokenOwner, revoke};
+pub use sweeper::spawn_sweeper;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -89,6 +98,15 @@ impl KeySet {
         algs.sort_unstable();
         algs.dedup();
         algs
+    }
+}
+
+/// An identity linked to an active employee is an employee; any other is anonymous.
+fn kind_of(identity: &Identity) -> IdentityKind {
+    if identity.user_id.is_some() {
+        IdentityKind::Employee
+    } else {
+        IdentityKind::Anonymous
     }
 }
 
@@ -173,6 +191,19 @@ impl TokenService {
         audience: &str,
         now: i64,
     ) -> Result<C> {
+        let claims: C = self.verify(token, typ, audience)?;
+        let (not_before, expires) = claims.validity();
+        if expires <= now {
+            return Err(Error::InvalidToken("the token has expired"));
+        }
+        if not_before > now {
+            return Err(Error::InvalidToken("the token is not valid yet"));
+        }
+        Ok(claims)
+    }
+
+    /// Like `decode`, but whatever the time: proves only that we issued the token.
+    fn verify<C: DeserializeOwned>(&self, token: &str, typ: &str, audience: &str) -> Result<C> {
         let invalid = || Error::InvalidToken("the token is malformed or its signature is invalid");
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
         if header.typ.as_deref() != Some(typ) {
@@ -187,20 +218,12 @@ impl TokenService {
         validation.set_issuer(&[&self.config.issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
-        // Expiry is checked below against `now`, so time stays an input of this function.
+        // Expiry is checked by `decode` against `now`, so time stays an input.
         validation.validate_exp = false;
         validation.validate_nbf = false;
-        let claims = jsonwebtoken::decode::<C>(token, &key.decoding, &validation)
-            .map_err(|_| invalid())?
-            .claims;
-        let (not_before, expires) = claims.validity();
-        if expires <= now {
-            return Err(Error::InvalidToken("the token has expired"));
-        }
-        if not_before > now {
-            return Err(Error::InvalidToken("the token is not valid yet"));
-        }
-        Ok(claims)
+        jsonwebtoken::decode::<C>(token, &key.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|_| invalid())
     }
 
     fn sign_pair(
@@ -210,11 +233,7 @@ impl TokenService {
         now: i64,
     ) -> Result<(TokenPair, String, String)> {
         let config = &self.config;
-        let kind = if identity.user_id.is_some() {
-            IdentityKind::Employee
-        } else {
-            IdentityKind::Anonymous
-        };
+        let kind = kind_of(identity);
         let access = AccessClaims {
             iss: config.issuer.clone(),
             aud: config.audience.clone(),

@@ -111,7 +111,7 @@ async fn keys_created_over_http_authenticate_by_role(backend: Backend) {
 }
 
 /// Runs `sesame <args>` against the app's database.
-fn sesame_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
+pub fn sesame_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_sesame"))
         .args(args)
         .env_clear()

@@ -118,6 +118,16 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// The app with test defaults on `backend`, overridden by `overrides` (`SESAME_*` pairs).
 pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
+    let (vars, sink, keys_dir) = test_config(backend, overrides).await;
+    spawn_with_vars(backend, vars, sink, keys_dir).await
+}
+
+/// The variables of a fresh app on `backend` (its own database, Redis prefix, keys folder and
+/// webhook sink), overridden by `overrides`.
+async fn test_config(
+    backend: Backend,
+    overrides: &[(&str, &str)],
+) -> (HashMap<String, String>, Sink, PathBuf) {
     let sink = Sink::default();
     let sink_url = sink.spawn().await;
     let scratch = std::env::temp_dir().join(format!("sesame-test-{}", Uuid::new_v4()));
@@ -155,7 +165,7 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
     for (name, value) in overrides {
         vars.insert((*name).to_owned(), (*value).to_owned());
     }
-    spawn_with_vars(backend, vars, sink, keys_dir).await
+    (vars, sink, keys_dir)
 }
 
 /// Starts another node with the same configuration (same database, Redis prefix and keys).
@@ -175,14 +185,43 @@ async fn spawn_with_vars(
     sink: Sink,
     keys_dir: PathBuf,
 ) -> TestApp {
+    let (app, _) = start_with_vars(backend, vars, sink, keys_dir, std::future::pending()).await;
+    app
+}
+
+/// A running server that stops when `shutdown` completes; the handle ends when it has stopped.
+pub type Serving = tokio::task::JoinHandle<std::io::Result<()>>;
+
+/// Like `spawn_app_with`, for a server that is told to stop: sending on the returned channel
+/// starts its graceful shutdown.
+pub async fn spawn_stoppable(
+    backend: Backend,
+    overrides: &[(&str, &str)],
+) -> (TestApp, tokio::sync::oneshot::Sender<()>, Serving) {
+    let (vars, sink, keys_dir) = test_config(backend, overrides).await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (app, serving) = start_with_vars(backend, vars, sink, keys_dir, async move {
+        let _ = stopped.await;
+    })
+    .await;
+    (app, stop, serving)
+}
+
+async fn start_with_vars(
+    backend: Backend,
+    vars: HashMap<String, String>,
+    sink: Sink,
+    keys_dir: PathBuf,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (TestApp, Serving) {
     init_logs();
     let config = Config::from_vars(&vars).expect("test configuration is valid");
     let application = Application::build(config)
         .await
         .expect("the app starts (is Postgres or Redis down?)");
     let address = application.local_addr().unwrap();
-    tokio::spawn(application.run_until_stopped(std::future::pending()));
-    TestApp {
+    let serving = tokio::spawn(application.run_until_stopped(shutdown));
+    let app = TestApp {
         base: format!("http://{address}"),
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -192,7 +231,8 @@ async fn spawn_with_vars(
         backend,
         keys_dir,
         vars,
-    }
+    };
+    (app, serving)
 }
 
 /// Logs stay quiet unless `TEST_LOG` is set.

@@ -1,0 +1,145 @@
+//! Admin: an identity's sessions, and revoking a session, a token or a whole identity
+//! (API.md, "Admin"). Revocations answer `204` for a known target, revoked before or not
+//! (idempotent), and `404` for one that never existed.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::cursor;
+use super::extract::{AdminKey, Client, QueryParams};
+use crate::app::AppState;
+use crate::error::{Error, Result};
+use crate::store::{RevokeTarget, SessionRecord};
+use crate::tokens::revoke;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/v1/identities/{sub}/sessions", get(list_sessions))
+        .route("/admin/v1/identities/{sub}/revoke", post(revoke_identity))
+        .route("/admin/v1/sessions/{sid}/revoke", post(revoke_session))
+        .route("/admin/v1/tokens/{jti}/revoke", post(revoke_token))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+pub struct SessionResponse {
+    pub sid: String,
+    pub created_at: String,
+    pub last_used_at: String,
+    pub expires_at: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub revoked_at: Option<String>,
+    pub revoked_reason: Option<String>,
+}
+
+impl From<SessionRecord> for SessionResponse {
+    fn from(session: SessionRecord) -> Self {
+        Self {
+            sid: session.id,
+            created_at: crate::rfc3339(session.created_at),
+            last_used_at: crate::rfc3339(session.last_used_at),
+            expires_at: crate::rfc3339(session.expires_at),
+            ip: session.ip,
+            user_agent: session.user_agent,
+            revoked_at: session.revoked_at.map(crate::rfc3339),
+            revoked_reason: session.revoked_reason,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct SessionList {
+    pub items: Vec<SessionResponse>,
+    pub next: Option<String>,
+}
+
+/// Newest first; `next` is `null` on the last page.
+async fn list_sessions(
+    State(state): State<AppState>,
+    _admin: AdminKey,
+    Path(sub): Path<String>,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<SessionList>> {
+    let limit = cursor::limit(query.limit, 50, 500)?;
+    let after: Option<(i64, String)> = query.cursor.as_deref().map(cursor::decode).transpose()?;
+    if !state.db.identity_exists(&sub).await? {
+        return Err(Error::NotFound);
+    }
+    // One more than asked tells whether another page exists.
+    let mut sessions = state
+        .db
+        .identity_sessions(&sub, after.as_ref(), limit + 1)
+        .await?;
+    let next = if sessions.len() as i64 > limit {
+        sessions.truncate(limit as usize);
+        sessions
+            .last()
+            .map(|last| cursor::encode(&(last.created_at, &last.id)))
+            .transpose()?
+    } else {
+        None
+    };
+    Ok(Json(SessionList {
+        items: sessions.into_iter().map(SessionResponse::from).collect(),
+        next,
+    }))
+}
+
+async fn revoke_identity(
+    state: State<AppState>,
+    admin: AdminKey,
+    client: Client,
+    Path(sub): Path<String>,
+) -> Result<StatusCode> {
+    revoke_as_admin(state, admin, client, RevokeTarget::Identity(&sub)).await
+}
+
+async fn revoke_session(
+    state: State<AppState>,
+    admin: AdminKey,
+    client: Client,
+    Path(sid): Path<String>,
+) -> Result<StatusCode> {
+    revoke_as_admin(state, admin, client, RevokeTarget::Session(&sid)).await
+}
+
+async fn revoke_token(
+    state: State<AppState>,
+    admin: AdminKey,
+    client: Client,
+    Path(jti): Path<String>,
+) -> Result<StatusCode> {
+    revoke_as_admin(state, admin, client, RevokeTarget::Token(&jti)).await
+}
+
+async fn revoke_as_admin(
+    State(state): State<AppState>,
+    admin: AdminKey,
+    Client(client): Client,
+    target: RevokeTarget<'_>,
+) -> Result<StatusCode> {
+    let found = revoke(
+        &state.db,
+        target,
+        "admin",
+        &admin.actor,
+        client.ip.as_deref(),
+        crate::unix_now(),
+    )
+    .await?;
+    if found {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Error::NotFound)
+    }
+}

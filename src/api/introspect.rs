@@ -1,0 +1,115 @@
+//! `POST /oauth/introspect` (RFC 7662) and `GET /v1/revocations` (API.md, "For downstream
+//! APIs"), both for callers with an `introspect` or `admin` API key.
+
+use axum::extract::State;
+use axum::http::header::{CACHE_CONTROL, PRAGMA};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use super::cursor;
+use super::extract::{FormOrJson, IntrospectKey, QueryParams};
+use crate::app::AppState;
+use crate::error::Result;
+use crate::store::FeedPosition;
+use crate::tokens::ActiveToken;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/oauth/introspect", post(introspect))
+        .route("/v1/revocations", get(revocations))
+}
+
+/// RFC 7662 §2.1; `token_type_hint` is accepted and ignored (both kinds are recognised).
+#[derive(Deserialize)]
+pub struct IntrospectRequest {
+    pub token: SecretString,
+}
+
+/// `{"active": false}` and nothing else for a token that is not live (RFC 7662 §2.2).
+#[derive(Serialize)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(flatten)]
+    pub token: Option<ActiveToken>,
+}
+
+async fn introspect(
+    State(state): State<AppState>,
+    _key: IntrospectKey,
+    FormOrJson(request): FormOrJson<IntrospectRequest>,
+) -> Result<impl IntoResponse> {
+    let token = state
+        .tokens
+        .introspect(request.token.expose_secret(), crate::unix_now())
+        .await?;
+    Ok((
+        [(CACHE_CONTROL, "no-store"), (PRAGMA, "no-cache")],
+        Json(Introspection {
+            active: token.is_some(),
+            token,
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedQuery {
+    /// The `next` of the previous page; absent = from the beginning.
+    #[serde(alias = "cursor")]
+    pub since: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// Times are Unix seconds, like `exp` in the tokens they deny.
+#[derive(Serialize)]
+pub struct FeedEntry {
+    pub sid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    pub revoked_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Serialize)]
+pub struct Feed {
+    pub items: Vec<FeedEntry>,
+    /// Where to resume; always present, since a feed has no last page.
+    pub next: String,
+}
+
+/// Revoked sessions and tokens that have not expired, oldest first. The feed stays
+/// `SESAME_REVOCATION_FEED_LAG` seconds behind the clock, so a cursor never passes a
+/// revocation stamped with an earlier time that had not committed yet (same second, slow
+/// transaction, another node's clock).
+async fn revocations(
+    State(state): State<AppState>,
+    _key: IntrospectKey,
+    QueryParams(query): QueryParams<FeedQuery>,
+) -> Result<Json<Feed>> {
+    let now = crate::unix_now();
+    let limit = cursor::limit(query.limit, 100, 1_000)?;
+    let after = match query.since.as_deref() {
+        Some(since) => cursor::decode(since)?,
+        None => FeedPosition::start(),
+    };
+    let items = state
+        .db
+        .revocation_feed(&after, now - state.config.revocation_feed_lag, now, limit)
+        .await?;
+    let next = cursor::encode(items.last().map_or(&after, |last| &last.position))?;
+    Ok(Json(Feed {
+        items: items
+            .into_iter()
+            .map(|item| FeedEntry {
+                sid: item.sid,
+                jti: item.jti,
+                revoked_at: item.revoked_at,
+                expires_at: item.expires_at,
+            })
+            .collect(),
+        next,
+    }))
+}

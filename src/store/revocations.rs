@@ -1,0 +1,210 @@
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Database, Result};
+
+/// What to revoke: one token, one session (every token issued in it), or every session of an
+/// identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeTarget<'a> {
+    Token(&'a str),
+    Session(&'a str),
+    Identity(&'a str),
+}
+
+impl RevokeTarget<'_> {
+    pub fn scope(self) -> &'static str {
+        match self {
+            Self::Token(_) => "token",
+            Self::Session(_) => "session",
+            Self::Identity(_) => "identity",
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Token(id) | Self::Session(id) | Self::Identity(id) => id,
+        }
+    }
+}
+
+/// A position in the revocation feed: items are ordered by `(revoked_at, source, id)`, with
+/// `source` `s` (session) or `t` (token), so equal timestamps still have a total order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedPosition {
+    pub revoked_at: i64,
+    pub source: String,
+    pub id: String,
+}
+
+impl FeedPosition {
+    /// Before every item.
+    pub fn start() -> Self {
+        Self {
+            revoked_at: -1,
+            source: String::new(),
+            id: String::new(),
+        }
+    }
+}
+
+/// One revoked session (`jti` is `None`) or revoked token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedItem {
+    pub position: FeedPosition,
+    pub sid: String,
+    pub jti: Option<String>,
+    pub revoked_at: i64,
+    pub expires_at: i64,
+}
+
+/// A session as admins see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub expires_at: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub revoked_at: Option<i64>,
+    pub revoked_reason: Option<String>,
+}
+
+impl Database {
+    /// Revokes `target` at `now`, keeping the first revocation time of anything already
+    /// revoked. `None` when the target does not exist; otherwise how many rows were newly
+    /// revoked (0 when everything already was).
+    pub async fn revoke(
+        &self,
+        target: RevokeTarget<'_>,
+        reason: &str,
+        now: i64,
+    ) -> Result<Option<u64>> {
+        let (update, exists) = match target {
+            RevokeTarget::Token(_) => (
+                "update tokens set revoked_at = $2 where jti = $1 and revoked_at is null",
+                "select 1 as found from tokens where jti = $1",
+            ),
+            RevokeTarget::Session(_) => (
+                "update sessions set revoked_at = $2, revoked_reason = $3
+                 where id = $1 and revoked_at is null",
+                "select 1 as found from sessions where id = $1",
+            ),
+            RevokeTarget::Identity(_) => (
+                "update sessions set revoked_at = $2, revoked_reason = $3
+                 where user_auth_id = $1 and revoked_at is null",
+                "select 1 as found from user_auth where id = $1",
+            ),
+        };
+        let mut query = sqlx::query(update).bind(target.id()).bind(now);
+        if !matches!(target, RevokeTarget::Token(_)) {
+            query = query.bind(reason);
+        }
+        let newly = query.execute(&self.pool).await?.rows_affected();
+        if newly > 0 {
+            return Ok(Some(newly));
+        }
+        let found = sqlx::query(exists)
+            .bind(target.id())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.map(|_| 0))
+    }
+
+    /// Revoked sessions and tokens that have not expired at `now`, revoked at or before
+    /// `until`, after `after`, oldest first.
+    pub async fn revocation_feed(
+        &self,
+        after: &FeedPosition,
+        until: i64,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<FeedItem>> {
+        let rows = sqlx::query(
+            "select source, item_id, sid, jti, revoked_at, expires_at from (
+                 select 's' as source, id as item_id, id as sid, null as jti, revoked_at, expires_at
+                 from sessions where revoked_at is not null
+                 union all
+                 select 't' as source, jti as item_id, session_id as sid, jti, revoked_at, expires_at
+                 from tokens where revoked_at is not null
+             ) feed
+             where revoked_at <= $1 and expires_at > $2
+               and (revoked_at, source, item_id) > ($3, $4, $5)
+             order by revoked_at, source, item_id
+             limit $6",
+        )
+        .bind(until)
+        .bind(now)
+        .bind(after.revoked_at)
+        .bind(&after.source)
+        .bind(&after.id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(feed_item_from_row).collect()
+    }
+
+    /// The sessions of identity `identity_id`, newest first, after `after` (`created_at`, id).
+    pub async fn identity_sessions(
+        &self,
+        identity_id: &str,
+        after: Option<&(i64, String)>,
+        limit: i64,
+    ) -> Result<Vec<SessionRecord>> {
+        let start = (i64::MAX, String::new());
+        let (created_at, id) = after.unwrap_or(&start);
+        let rows = sqlx::query(
+            "select id, created_at, last_used_at, expires_at, ip, user_agent, revoked_at,
+                    revoked_reason
+             from sessions
+             where user_auth_id = $1 and (created_at < $2 or (created_at = $2 and id < $3))
+             order by created_at desc, id desc
+             limit $4",
+        )
+        .bind(identity_id)
+        .bind(created_at)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SessionRecord {
+                    id: row.try_get("id")?,
+                    created_at: row.try_get("created_at")?,
+                    last_used_at: row.try_get("last_used_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                    ip: row.try_get("ip")?,
+                    user_agent: row.try_get("user_agent")?,
+                    revoked_at: row.try_get("revoked_at")?,
+                    revoked_reason: row.try_get("revoked_reason")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn identity_exists(&self, identity_id: &str) -> Result<bool> {
+        let found = sqlx::query("select 1 as found from user_auth where id = $1")
+            .bind(identity_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+}
+
+fn feed_item_from_row(row: &AnyRow) -> Result<FeedItem> {
+    let revoked_at = row.try_get("revoked_at")?;
+    Ok(FeedItem {
+        position: FeedPosition {
+            revoked_at,
+            source: row.try_get("source")?,
+            id: row.try_get("item_id")?,
+        },
+        sid: row.try_get("sid")?,
+        jti: row.try_get("jti")?,
+        revoked_at,
+        expires_at: row.try_get("expires_at")?,
+    })
+}

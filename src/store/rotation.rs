@@ -1,0 +1,125 @@
+use sqlx::Row;
+
+use super::sessions::insert_tokens;
+use super::{Database, NewToken, Result};
+
+/// One refresh rotation: the refresh token spent, the successor pair's rows, and the sealed
+/// successor kept for retries inside the reuse grace window.
+#[derive(Debug, Clone)]
+pub struct Rotation<'a> {
+    pub spent_jti: &'a str,
+    pub session_id: &'a str,
+    pub successors: [NewToken<'a>; 2],
+    pub sealed_pair: &'a str,
+    pub now: i64,
+    /// Until when a retry with the spent token gets the sealed pair back.
+    pub available_until: i64,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
+/// A successor pair kept for retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSuccessor {
+    pub sealed_pair: String,
+    pub issued_at: i64,
+}
+
+impl Database {
+    /// Spends the refresh token and stores its successor, in one transaction. `false` when the
+    /// token was no longer spendable (already spent, revoked, or its session revoked): the
+    /// conditional update matched nothing, and nothing was written. On Postgres a concurrent
+    /// rotation of the same token waits on this row lock and then sees it spent.
+    pub async fn rotate_refresh(&self, rotation: &Rotation<'_>) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let spent = sqlx::query(
+            "update tokens set spent_at = $2
+             where jti = $1 and kind = 'refresh' and spent_at is null and revoked_at is null
+               and not exists (select 1 from sessions
+                               where sessions.id = tokens.session_id
+                                 and sessions.revoked_at is not null)",
+        )
+        .bind(rotation.spent_jti)
+        .bind(rotation.now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if spent != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        insert_tokens(&mut tx, rotation.session_id, &rotation.successors).await?;
+        sqlx::query(
+            "insert into refresh_successors (spent_jti, sealed_pair, issued_at, available_until)
+             values ($1, $2, $3, $4)",
+        )
+        .bind(rotation.spent_jti)
+        .bind(rotation.sealed_pair)
+        .bind(rotation.now)
+        .bind(rotation.available_until)
+        .execute(&mut *tx)
+        .await?;
+        // The session lives as long as its newest refresh token.
+        sqlx::query(
+            "update sessions
+                set last_used_at = $2, expires_at = $3,
+                    ip = coalesce($4, ip), user_agent = coalesce($5, user_agent)
+             where id = $1",
+        )
+        .bind(rotation.session_id)
+        .bind(rotation.now)
+        .bind(rotation.successors[1].expires_at)
+        .bind(rotation.ip)
+        .bind(rotation.user_agent)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The successor of spent refresh token `spent_jti`, while still available at `now`.
+    pub async fn refresh_successor(
+        &self,
+        spent_jti: &str,
+        now: i64,
+    ) -> Result<Option<StoredSuccessor>> {
+        let row = sqlx::query(
+            "select sealed_pair, issued_at from refresh_successors
+             where spent_jti = $1 and available_until >= $2",
+        )
+        .bind(spent_jti)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(StoredSuccessor {
+                sealed_pair: row.try_get("sealed_pair")?,
+                issued_at: row.try_get("issued_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Deletes up to `batch` token rows that expired before `expired_before`; returns how
+    /// many went. Small batches keep each statement short (SQLite has one connection).
+    pub async fn sweep_expired_tokens(&self, expired_before: i64, batch: i64) -> Result<u64> {
+        let deleted = sqlx::query(
+            "delete from tokens where jti in
+                (select jti from tokens where expires_at < $1 limit $2)",
+        )
+        .bind(expired_before)
+        .bind(batch)
+        .execute(&self.pool)
+        .await?;
+        Ok(deleted.rows_affected())
+    }
+
+    /// Deletes stored successors whose retry window has passed.
+    pub async fn sweep_refresh_successors(&self, now: i64) -> Result<u64> {
+        let deleted = sqlx::query("delete from refresh_successors where available_until < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(deleted.rows_affected())
+    }
+}

@@ -1,0 +1,124 @@
+//! Refresh rotation with reuse detection (API.md, `POST /oauth/token`; RFC 9700 §4.14).
+
+use super::{ClientInfo, REFRESH_TYP, RefreshClaims, TokenPair, TokenService, revocation, sealed};
+use crate::error::{Error, Result};
+use crate::store::{RevokeTarget, Rotation, TokenKind, TokenState};
+
+impl TokenService {
+    /// A refresh token we issued, unexpired, whose row exists and is not revoked (it may be
+    /// spent). `InvalidToken` otherwise.
+    pub(super) async fn live_refresh(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Result<(RefreshClaims, TokenState)> {
+        let claims: RefreshClaims = self.decode(token, REFRESH_TYP, &self.config.issuer, now)?;
+        let state = self
+            .db
+            .token_state(&claims.jti)
+            .await?
+            .filter(|state| {
+                state.kind == TokenKind::Refresh.as_str() && state.session_id == claims.sid
+            })
+            .ok_or(Error::InvalidToken("unknown token"))?;
+        if !state.is_live() {
+            return Err(Error::InvalidToken("the token has been revoked"));
+        }
+        Ok((claims, state))
+    }
+
+    /// `grant_type=refresh_token`: spends `token` and issues the next pair of its session,
+    /// with claims recomputed from the current employee record. A spent token presented again
+    /// gets the same successor inside the reuse grace window, and revokes its session after.
+    pub async fn refresh(&self, token: &str, client: &ClientInfo, now: i64) -> Result<TokenPair> {
+        let (claims, mut state) = self
+            .live_refresh(token, now)
+            .await
+            .map_err(|err| match err {
+                Error::InvalidToken(_) => Error::InvalidGrant,
+                other => other,
+            })?;
+        if state.spent_at.is_none() {
+            if let Some(pair) = self.rotate(token, &claims, client, now).await? {
+                return Ok(pair);
+            }
+            // Another request spent it first, or it was revoked meanwhile: look again.
+            state = self
+                .db
+                .token_state(&claims.jti)
+                .await?
+                .filter(TokenState::is_live)
+                .ok_or(Error::InvalidGrant)?;
+        }
+        let spent_at = state.spent_at.ok_or(Error::InvalidGrant)?;
+        if now <= spent_at + self.config.refresh_reuse_grace {
+            return self.replay(token, &claims, now).await;
+        }
+        tracing::warn!(sid = %claims.sid, "refresh token reused: revoking its session");
+        revocation::revoke(
+            &self.db,
+            RevokeTarget::Session(&claims.sid),
+            "refresh_reuse",
+            &format!("identity:{}", claims.sub),
+            client.ip.as_deref(),
+            now,
+        )
+        .await?;
+        Err(Error::InvalidGrant)
+    }
+
+    /// Signs the successor pair and tries to spend `token` for it. `None` when the token was
+    /// no longer spendable at the conditional update.
+    async fn rotate(
+        &self,
+        token: &str,
+        claims: &RefreshClaims,
+        client: &ClientInfo,
+        now: i64,
+    ) -> Result<Option<TokenPair>> {
+        let identity = self
+            .db
+            .relink_identity(&claims.sub)
+            .await?
+            .ok_or(Error::InvalidGrant)?;
+        let (pair, access_jti, refresh_jti) = self.sign_pair(&identity, &claims.sid, now)?;
+        // Signatures may be randomised (ES256): a retry must get these very strings back.
+        let sealed_pair = sealed::seal(token, &pair.access_token, &pair.refresh_token)?;
+        let rotation = Rotation {
+            spent_jti: &claims.jti,
+            session_id: &claims.sid,
+            successors: self.token_rows(&access_jti, &refresh_jti, now),
+            sealed_pair: &sealed_pair,
+            now,
+            available_until: now + self.config.refresh_reuse_grace,
+            ip: client.ip.as_deref(),
+            user_agent: client.user_agent.as_deref(),
+        };
+        if !self.db.rotate_refresh(&rotation).await? {
+            return Ok(None);
+        }
+        metrics::counter!("sesame_tokens_issued_total", "grant" => "refresh_token").increment(1);
+        metrics::counter!("sesame_tokens_refreshed_total").increment(1);
+        Ok(Some(pair))
+    }
+
+    /// The successor pair stored when `token` was spent, for a retry inside the grace window.
+    async fn replay(&self, token: &str, claims: &RefreshClaims, now: i64) -> Result<TokenPair> {
+        let stored = self
+            .db
+            .refresh_successor(&claims.jti, now)
+            .await?
+            .ok_or(Error::InvalidGrant)?;
+        let (access_token, refresh_token) =
+            sealed::open(token, &stored.sealed_pair).ok_or(Error::InvalidGrant)?;
+        let age = now - stored.issued_at;
+        metrics::counter!("sesame_tokens_refreshed_total").increment(1);
+        Ok(TokenPair {
+            access_token,
+            token_type: "Bearer",
+            expires_in: (self.config.access_ttl - age).max(0),
+            refresh_token,
+            refresh_token_expires_in: (self.config.refresh_ttl - age).max(0),
+        })
+    }
+}

@@ -1,0 +1,277 @@
+//! Refresh rotation, the reuse grace window, reuse detection and the sweeper.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, assert_error, spawn_stoppable};
+use crate::lifecycle_helpers::{FIXED_NUMBERS, spawn_app_with_fixed_numbers as spawn, text};
+use crate::on_both_backends;
+use crate::token_validation::claims_of;
+
+const NUMBER: &str = FIXED_NUMBERS[0];
+
+on_both_backends!(
+    a_refresh_rotates_the_pair_within_the_session,
+    bad_refresh_requests_are_refused,
+    a_retry_inside_the_grace_window_gets_the_identical_pair,
+    reuse_after_the_grace_window_revokes_the_whole_session,
+    concurrent_refreshes_yield_one_successor,
+    claims_are_recomputed_from_the_employee_record_on_refresh,
+    expired_rows_are_swept,
+    the_server_stops_with_its_sweeper,
+);
+
+/// Test numbers log in with their fixed code and no message, then rotate like anyone else.
+async fn a_refresh_rotates_the_pair_within_the_session(backend: Backend) {
+    let app = spawn(backend, &[]).await;
+    let first = app.login_fixed(NUMBER).await;
+    assert!(app.sink.messages().is_empty());
+
+    let response = app.refresh(text(&first, "refresh_token")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let second: Value = response.json().await.unwrap();
+    assert_eq!(second["token_type"], "Bearer");
+    assert_eq!(second["expires_in"], 900);
+    assert_eq!(second["refresh_token_expires_in"], 2_592_000);
+    assert_ne!(second["access_token"], first["access_token"]);
+    assert_ne!(second["refresh_token"], first["refresh_token"]);
+
+    let old = claims_of(text(&first, "access_token"));
+    let new = claims_of(text(&second, "access_token"));
+    assert_eq!(new["sid"], old["sid"]);
+    assert_eq!(new["sub"], old["sub"]);
+    assert_eq!(claims_of(text(&second, "refresh_token"))["sid"], old["sid"]);
+    assert_eq!(
+        app.me(text(&second, "access_token")).await.status(),
+        StatusCode::OK
+    );
+
+    // JSON works like the form, and the chain goes on.
+    let response = app
+        .post_json(
+            "/oauth/token",
+            &json!({"grant_type": "refresh_token", "refresh_token": second["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let third: Value = response.json().await.unwrap();
+    assert_eq!(claims_of(text(&third, "access_token"))["sid"], old["sid"]);
+    assert_eq!(
+        app.me(text(&third, "access_token")).await.status(),
+        StatusCode::OK
+    );
+}
+
+async fn bad_refresh_requests_are_refused(backend: Backend) {
+    let app = spawn(backend, &[]).await;
+    let pair = app.login_fixed(NUMBER).await;
+
+    let response = app
+        .post_form("/oauth/token", &[("grant_type", "refresh_token")])
+        .await;
+    assert_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
+    for bad in ["garbage", "a.b.c", ""] {
+        let response = app.refresh(bad).await;
+        assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    }
+    // An access token is no refresh token, and a refresh token no access token.
+    let response = app.refresh(text(&pair, "access_token")).await;
+    assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    let response = app.me(text(&pair, "refresh_token")).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    // Neither mistake spent or revoked anything.
+    assert_eq!(
+        app.me(text(&pair, "access_token")).await.status(),
+        StatusCode::OK
+    );
+    app.refreshed(text(&pair, "refresh_token")).await;
+}
+
+/// ES256 signatures are randomised: the identical pair proves it was stored, not re-signed.
+async fn a_retry_inside_the_grace_window_gets_the_identical_pair(backend: Backend) {
+    let app = spawn(backend, &[("SESAME_SIGNING_ALG", "ES256")]).await;
+    let first = app.login_fixed(NUMBER).await;
+    let second = app.refreshed(text(&first, "refresh_token")).await;
+    let retried = app.refreshed(text(&first, "refresh_token")).await;
+    assert_eq!(retried["access_token"], second["access_token"]);
+    assert_eq!(retried["refresh_token"], second["refresh_token"]);
+
+    // The session lives on: the successor works and rotates.
+    assert_eq!(
+        app.me(text(&second, "access_token")).await.status(),
+        StatusCode::OK
+    );
+    let third = app.refreshed(text(&second, "refresh_token")).await;
+    assert_eq!(
+        app.me(text(&third, "access_token")).await.status(),
+        StatusCode::OK
+    );
+
+    // Once the session is revoked, a retry inside the window gets nothing back.
+    let response = app
+        .post_form("/oauth/revoke", &[("token", text(&third, "refresh_token"))])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    for spent in [&first, &second] {
+        let response = app.refresh(text(spent, "refresh_token")).await;
+        assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    }
+}
+
+async fn reuse_after_the_grace_window_revokes_the_whole_session(backend: Backend) {
+    let app = spawn(backend, &[("SESAME_REFRESH_REUSE_GRACE", "1")]).await;
+    let first = app.login_fixed(NUMBER).await;
+    let second = app.refreshed(text(&first, "refresh_token")).await;
+    let other_session = app.login_fixed(NUMBER).await;
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+
+    let response = app.refresh(text(&first, "refresh_token")).await;
+    assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+
+    // Every token of the family is dead: the successor pair and the first access token.
+    for access in [text(&second, "access_token"), text(&first, "access_token")] {
+        assert_eq!(app.me(access).await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(app.introspect(access).await, json!({"active": false}));
+    }
+    assert_eq!(
+        app.introspect(text(&second, "refresh_token")).await,
+        json!({"active": false})
+    );
+    let response = app.refresh(text(&second, "refresh_token")).await;
+    assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+
+    // Another session of the same identity is untouched.
+    assert_eq!(
+        app.me(text(&other_session, "access_token")).await.status(),
+        StatusCode::OK
+    );
+    app.refreshed(text(&other_session, "refresh_token")).await;
+}
+
+async fn concurrent_refreshes_yield_one_successor(backend: Backend) {
+    let app = spawn(backend, &[("SESAME_SIGNING_ALG", "ES256")]).await;
+    let first = app.login_fixed(NUMBER).await;
+    let sid = claims_of(text(&first, "access_token"))["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refresh = text(&first, "refresh_token");
+
+    let responses = join_all((0..16).map(|_| app.refresh(refresh))).await;
+    let mut pairs = HashSet::new();
+    for response in responses {
+        assert_eq!(response.status(), StatusCode::OK);
+        let pair: Value = response.json().await.unwrap();
+        pairs.insert((
+            text(&pair, "access_token").to_owned(),
+            text(&pair, "refresh_token").to_owned(),
+        ));
+    }
+    assert_eq!(pairs.len(), 1, "one distinct successor pair");
+
+    // One branch only: the first pair's rows plus one successor pair's.
+    let rows = app
+        .count_rows(&format!(
+            "select count(*) from tokens where session_id = '{sid}'"
+        ))
+        .await;
+    assert_eq!(rows, 4);
+    let (access, successor) = pairs.into_iter().next().unwrap();
+    assert_eq!(app.me(&access).await.status(), StatusCode::OK);
+    app.refreshed(&successor).await;
+}
+
+async fn claims_are_recomputed_from_the_employee_record_on_refresh(backend: Backend) {
+    let app = spawn(backend, &[]).await;
+    let anonymous = app.login_fixed(NUMBER).await;
+    assert_eq!(
+        claims_of(text(&anonymous, "access_token"))["kind"],
+        "anonymous"
+    );
+
+    // The number is provisioned: the anonymous identity is upgraded on refresh.
+    let response = app
+        .put_employee(
+            "E-1",
+            &json!({"phone_number": NUMBER, "name": "Grace Hopper"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let employee: Value = response.json().await.unwrap();
+    let upgraded = app.refreshed(text(&anonymous, "refresh_token")).await;
+    let claims = claims_of(text(&upgraded, "access_token"));
+    assert_eq!(claims["kind"], "employee");
+    assert_eq!(claims["permissions"], json!({"employee": ["full"]}));
+    assert_eq!(claims["user_id"], employee["id"]);
+    assert_eq!(
+        claims["sub"],
+        claims_of(text(&anonymous, "access_token"))["sub"]
+    );
+
+    // The employee's number moves elsewhere: this number's identity is anonymous again.
+    let response = app
+        .put_employee(
+            "E-1",
+            &json!({"phone_number": "+447700900999", "name": "Grace Hopper"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let downgraded = app.refreshed(text(&upgraded, "refresh_token")).await;
+    let claims = claims_of(text(&downgraded, "access_token"));
+    assert_eq!(claims["kind"], "anonymous");
+    assert_eq!(claims["permissions"], json!({}));
+    assert!(claims.get("user_id").is_none());
+}
+
+async fn count_tokens(app: &TestApp) -> (i64, i64) {
+    let tokens = app.count_rows("select count(*) from tokens").await;
+    let successors = app
+        .count_rows("select count(*) from refresh_successors")
+        .await;
+    (tokens, successors)
+}
+
+async fn expired_rows_are_swept(backend: Backend) {
+    let app = spawn(
+        backend,
+        &[
+            ("SESAME_TOKEN_RETENTION", "0"),
+            ("SESAME_SWEEP_INTERVAL", "1"),
+            ("SESAME_ACCESS_TTL", "1"),
+            ("SESAME_REFRESH_TTL", "2"),
+            ("SESAME_REFRESH_REUSE_GRACE", "0"),
+        ],
+    )
+    .await;
+    let pair = app.login_fixed(NUMBER).await;
+    app.refreshed(text(&pair, "refresh_token")).await;
+    let (tokens, successors) = count_tokens(&app).await;
+    assert_eq!(tokens, 4);
+    assert!(successors <= 1);
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if count_tokens(&app).await == (0, 0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "expired rows were not swept");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Shutdown stops the sweeper and closes the pools; it never waits on the sweeper for good.
+async fn the_server_stops_with_its_sweeper(backend: Backend) {
+    let (app, stop, serving) = spawn_stoppable(backend, &[("SESAME_SWEEP_INTERVAL", "1")]).await;
+    assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
+    stop.send(()).unwrap();
+    let stopped = tokio::time::timeout(Duration::from_secs(20), serving).await;
+    assert!(
+        matches!(stopped, Ok(Ok(Ok(())))),
+        "the server did not stop cleanly: {stopped:?}"
+    );
+}
