@@ -14,6 +14,10 @@ use secrecy::SecretString;
 
 use crate::tokens::SigningAlgorithm;
 
+mod limits;
+
+pub use limits::LimitsConfig;
+
 /// A configuration problem, always naming the variable at fault.
 #[derive(Debug, thiserror::Error)]
 #[error("{name}: {reason}")]
@@ -68,18 +72,6 @@ pub struct OtpConfig {
     pub ttl: i64,
     pub max_attempts: u32,
     pub resend_after: i64,
-}
-
-#[derive(Debug, Clone)]
-pub struct LimitsConfig {
-    pub sms_hourly_cap: u32,
-    pub sms_daily_cap: u32,
-    pub ip_hourly_cap: u32,
-    pub ip_verify_hourly_cap: u32,
-    /// ISO 3166 alpha-2 codes; empty means every country.
-    pub allowed_countries: Vec<String>,
-    /// CIDRs whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -140,6 +132,14 @@ const KNOWN: &[&str] = &[
     "SESAME_PLIVO_AUTH_TOKEN",
     "SESAME_PLIVO_FROM",
     "SESAME_PLIVO_BASE_URL",
+    "SESAME_SMS_COUNTRY_HOURLY_BUDGET",
+    "SESAME_HOURLY_WINDOW",
+    "SESAME_DAILY_WINDOW",
+    "SESAME_VERIFY_BACKOFF_AFTER",
+    "SESAME_VERIFY_BACKOFF_BASE",
+    "SESAME_VERIFY_BACKOFF_MAX",
+    "SESAME_VERIFY_LOCKOUT_AFTER",
+    "SESAME_VERIFY_LOCKOUT_WINDOW",
 ];
 
 impl Config {
@@ -191,18 +191,7 @@ impl Config {
             refresh_ttl: vars.parse_in("SESAME_REFRESH_TTL", 2_592_000, 1..=31_536_000)?,
             refresh_reuse_grace: vars.parse_in("SESAME_REFRESH_REUSE_GRACE", 10, 0..=3_600)?,
             test_numbers: test_numbers(&vars, otp.length)?,
-            limits: LimitsConfig {
-                sms_hourly_cap: vars.parse("SESAME_SMS_HOURLY_CAP", "5")?,
-                sms_daily_cap: vars.parse("SESAME_SMS_DAILY_CAP", "10")?,
-                ip_hourly_cap: vars.parse("SESAME_IP_HOURLY_CAP", "30")?,
-                ip_verify_hourly_cap: vars.parse("SESAME_IP_VERIFY_HOURLY_CAP", "100")?,
-                allowed_countries: vars
-                    .list("SESAME_ALLOWED_COUNTRIES")
-                    .into_iter()
-                    .map(|code| code.to_ascii_uppercase())
-                    .collect(),
-                trusted_proxies: vars.list("SESAME_TRUSTED_PROXIES"),
-            },
+            limits: LimitsConfig::from_vars(&vars)?,
             otp,
             allow_anonymous: vars.parse("SESAME_ALLOW_ANONYMOUS", "true")?,
             admin_api_key: vars.secret("SESAME_ADMIN_API_KEY"),
@@ -364,6 +353,9 @@ mod tests {
         assert_eq!(err.name, "SESAME_ACCESS_TTL");
         let err = Config::from_vars(&vars(&[("SESAME_SIGNING_ALG", "HS256")])).unwrap_err();
         assert_eq!(err.name, "SESAME_SIGNING_ALG");
+        let err =
+            Config::from_vars(&vars(&[("SESAME_TRUSTED_PROXIES", "10.0.0.0/33")])).unwrap_err();
+        assert_eq!(err.name, "SESAME_TRUSTED_PROXIES");
     }
 
     #[test]

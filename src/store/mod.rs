@@ -13,14 +13,16 @@ mod employees;
 mod ephemeral;
 mod identities;
 mod memory;
+mod memory_limits;
 mod redis;
+mod redis_limits;
 mod sessions;
 
 pub use api_keys::ApiKeyRole;
 pub use audit::AuditEvent;
 pub use database::{Backend, Database};
 pub use employees::{Employee, EmployeeUpsert, Upserted};
-pub use ephemeral::{ChallengeCheck, Ephemeral};
+pub use ephemeral::{Admission, ChallengeCheck, Ephemeral, Window};
 pub use identities::Identity;
 pub use memory::MemoryEphemeral;
 pub use redis::RedisEphemeral;
