@@ -2,6 +2,8 @@
 //! middleware (request ids, tracing, body limit, panic safety, JSON fallbacks).
 
 mod admin;
+mod admin_limits;
+mod client_ip;
 mod extract;
 mod ops;
 mod otp;
@@ -34,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(session::router())
         .merge(wellknown::router())
         .merge(admin::router())
+        .merge(admin_limits::router())
         .merge(ops::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

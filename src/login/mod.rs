@@ -2,7 +2,10 @@
 //! link the phone identity).
 
 mod code;
+mod decoy;
+mod limits;
 mod phone;
+mod screening;
 
 use std::sync::Arc;
 
@@ -10,6 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 pub use code::{CodeHasher, generate as generate_code, is_well_formed};
+pub use limits::Limits;
 pub use phone::{InvalidPhoneNumber, PhoneNumber};
 
 use crate::config::Config;
@@ -31,6 +35,7 @@ pub struct LoginService {
     ephemeral: Arc<dyn Ephemeral>,
     sender: Arc<dyn Sender>,
     hasher: CodeHasher,
+    limits: Limits,
 }
 
 impl LoginService {
@@ -41,21 +46,38 @@ impl LoginService {
         sender: Arc<dyn Sender>,
         hasher: CodeHasher,
     ) -> Self {
+        let limits = Limits::new(config.clone(), db.clone(), ephemeral.clone());
         Self {
             config,
             db,
             ephemeral,
             sender,
             hasher,
+            limits,
         }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Replaces any live challenge of `number` with a new code and sends it. Test numbers get
     /// their fixed code and no message.
-    #[tracing::instrument(skip(self), fields(number = %number))]
-    pub async fn start(&self, number: &PhoneNumber, channel: Channel) -> Result<Started> {
+    #[tracing::instrument(skip(self, ip), fields(number = %number))]
+    pub async fn start(
+        &self,
+        number: &PhoneNumber,
+        channel: Channel,
+        ip: Option<&str>,
+        now: i64,
+    ) -> Result<Started> {
         let otp = &self.config.otp;
         let fixed_code = self.config.test_numbers.get(number.as_str());
+        // Test numbers send nothing and skip send limits (API.md).
+        let reservation = match fixed_code {
+            Some(_) => None,
+            None => Some(self.limits.admit_start(number, channel, ip, now).await?),
+        };
         let code = match fixed_code {
             Some(code) => SecretString::from(code.as_str()),
             None => code::generate(otp.length),
@@ -64,11 +86,15 @@ impl LoginService {
         self.ephemeral
             .put_challenge(number.as_str(), &digest, otp.ttl)
             .await?;
-        if fixed_code.is_none() {
+        if let Some(reservation) = &reservation {
             let message = Message::new(number.as_str(), channel, code.expose_secret());
-            self.sender.send(&message).await.inspect_err(|err| {
-                tracing::warn!(provider = self.sender.name(), error = %err, "delivery failed");
-            })?;
+            let send = self.sender.send(&message);
+            self.limits
+                .deliver(reservation, send)
+                .await
+                .inspect_err(|err| {
+                    tracing::warn!(provider = self.sender.name(), error = %err, "delivery failed");
+                })?;
         }
         Ok(Started {
             channel,
@@ -88,6 +114,7 @@ impl LoginService {
         now: i64,
     ) -> Result<Identity> {
         let otp = &self.config.otp;
+        self.limits.admit_check(number, ip, now).await?;
         let check = if code::is_well_formed(code.expose_secret(), otp.length) {
             let digest = self.hasher.digest(number, code);
             self.ephemeral
@@ -96,6 +123,14 @@ impl LoginService {
         } else {
             // A code of the wrong shape cannot match; it does not cost an attempt.
             ChallengeCheck::Missing
+        };
+        self.limits.after_check(number, check, now).await?;
+        // With anonymous login off, a guessed code of a number that was sent none is no login.
+        let check = match check {
+            ChallengeCheck::Accepted if !self.limits.may_log_in(number).await? => {
+                ChallengeCheck::Missing
+            }
+            check => check,
         };
         if check != ChallengeCheck::Accepted {
             let detail = match check {
