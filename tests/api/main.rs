@@ -5,6 +5,8 @@ mod helpers;
 mod admin;
 mod binary;
 mod errors;
+mod limits;
+mod limits_checks;
 mod login;
 mod token_validation;
 mod wellknown;
