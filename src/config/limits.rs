@@ -80,3 +80,54 @@ fn network(text: &str) -> Result<IpNet, ConfigError> {
             )
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use crate::config::Config;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, crate::config::ConfigError> {
+        let vars: HashMap<String, String> = pairs
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        Config::from_vars(&vars)
+    }
+
+    #[test]
+    fn defaults_follow_the_contract_and_nist() {
+        let limits = config(&[]).unwrap().limits;
+        assert_eq!((limits.sms_hourly_cap, limits.sms_daily_cap), (5, 10));
+        assert_eq!(
+            (limits.ip_hourly_cap, limits.ip_verify_hourly_cap),
+            (30, 100)
+        );
+        assert_eq!((limits.hour, limits.day), (3_600, 86_400));
+        assert_eq!(limits.lockout_after, 100);
+        assert!(limits.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn proxies_are_cidrs_or_addresses() {
+        let limits = config(&[("SESAME_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1, ::1")])
+            .unwrap()
+            .limits;
+        let proxies: Vec<String> = limits
+            .trusted_proxies
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(proxies, ["10.0.0.0/8", "192.0.2.1/32", "::1/128"]);
+        let err = config(&[("SESAME_TRUSTED_PROXIES", "10.0.0.0/8,proxy.local")]).unwrap_err();
+        assert_eq!(err.name, "SESAME_TRUSTED_PROXIES");
+    }
+
+    #[test]
+    fn inconsistent_limits_name_their_variable() {
+        let err = config(&[("SESAME_SMS_HOURLY_CAP", "0")]).unwrap_err();
+        assert_eq!(err.name, "SESAME_SMS_HOURLY_CAP");
+        let err = config(&[("SESAME_VERIFY_LOCKOUT_WINDOW", "60")]).unwrap_err();
+        assert_eq!(err.name, "SESAME_VERIFY_BACKOFF_MAX");
+    }
+}

@@ -65,83 +65,45 @@ impl Limits {
         now: i64,
     ) -> Result<Reservation> {
         let limits = self.limits();
+        let attempt = Attempt::new(number, ip, now);
         if let Some((limit, error)) = screening::screen(number, channel, &limits.allowed_countries)
         {
-            return Err(self.refuse(limit, error, number, ip, now).await);
+            return Err(self.refuse(&attempt, limit, error).await);
         }
-        let member = Uuid::new_v4().to_string();
         if let Some(address) = ip {
-            let window = Window {
-                name: IP_STARTS,
-                cap: limits.ip_hourly_cap,
-                secs: limits.hour,
-            };
-            self.admit(
-                &ip_tag(address),
-                &[("ip_hourly", window)],
-                &member,
-                number,
-                ip,
-                now,
-            )
-            .await?;
+            let window = Window::new(IP_STARTS, limits.ip_hourly_cap, limits.hour);
+            self.admit(&attempt, &ip_tag(address), &[("ip_hourly", window)])
+                .await?;
         }
         let mut number_windows = vec![
             (
                 "number_hourly",
-                Window {
-                    name: SENT_HOUR,
-                    cap: limits.sms_hourly_cap,
-                    secs: limits.hour,
-                },
+                Window::new(SENT_HOUR, limits.sms_hourly_cap, limits.hour),
             ),
             (
                 "number_daily",
-                Window {
-                    name: SENT_DAY,
-                    cap: limits.sms_daily_cap,
-                    secs: limits.day,
-                },
+                Window::new(SENT_DAY, limits.sms_daily_cap, limits.day),
             ),
         ];
         if self.config.otp.resend_after > 0 {
-            let cooldown = Window {
-                name: RESEND,
-                cap: 1,
-                secs: self.config.otp.resend_after,
-            };
+            let cooldown = Window::new(RESEND, 1, self.config.otp.resend_after);
             number_windows.insert(0, ("resend_cooldown", cooldown));
         }
+        let deliver = self.may_log_in(number).await?;
+        self.admit(&attempt, number.as_str(), &number_windows)
+            .await?;
         let reservation = Reservation {
-            member,
             number: number.as_str().to_owned(),
             country: format!("cc:{}", number.calling_code()),
-            deliver: self.config.allow_anonymous
-                || self.db.has_active_employee(number.as_str()).await?,
+            member: attempt.member.clone(),
+            deliver,
         };
-        self.admit(
-            number.as_str(),
-            &number_windows,
-            &reservation.member,
-            number,
-            ip,
-            now,
-        )
-        .await?;
-        let budget = Window {
-            name: SENT_HOUR,
-            cap: limits.country_hourly_budget,
-            secs: limits.hour,
-        };
-        let country = [("country_budget", budget)];
+        let budget = Window::new(SENT_HOUR, limits.country_hourly_budget, limits.hour);
         let admitted = self
             .admit(
+                &attempt,
                 &reservation.country,
-                &country,
-                &reservation.member,
-                number,
-                ip,
-                now,
+                &[("country_budget", budget)],
             )
             .await;
         if let Err(err) = admitted {
@@ -191,32 +153,20 @@ impl Limits {
         now: i64,
     ) -> Result<()> {
         let limits = self.limits();
+        let attempt = Attempt::new(number, ip, now);
         if let Some(address) = ip {
-            let window = Window {
-                name: IP_CHECKS,
-                cap: limits.ip_verify_hourly_cap,
-                secs: limits.hour,
-            };
-            let member = Uuid::new_v4().to_string();
-            self.admit(
-                &ip_tag(address),
-                &[("ip_verify_hourly", window)],
-                &member,
-                number,
-                ip,
-                now,
-            )
-            .await?;
+            let window = Window::new(IP_CHECKS, limits.ip_verify_hourly_cap, limits.hour);
+            self.admit(&attempt, &ip_tag(address), &[("ip_verify_hourly", window)])
+                .await?;
         }
-        if let Some(until) = self
+        let locked = self
             .ephemeral
-            .verification_locked_until(number.as_str(), now)
-            .await?
-        {
+            .verification_locked_until(number.as_str(), now);
+        if let Some(until) = locked.await? {
             let error = Error::RateLimited {
                 retry_after: retry_after(until - now),
             };
-            return Err(self.refuse("verify_lock", error, number, ip, now).await);
+            return Err(self.refuse(&attempt, "verify_lock", error).await);
         }
         Ok(())
     }
@@ -230,20 +180,19 @@ impl Limits {
         now: i64,
     ) -> Result<()> {
         let limits = self.limits();
+        let number = number.as_str();
         match check {
             ChallengeCheck::Accepted => {
-                self.ephemeral.clear_failures(number.as_str()).await?;
-                self.ephemeral.clear_window(number.as_str(), RESEND).await?;
+                self.ephemeral.clear_failures(number).await?;
+                self.ephemeral.clear_window(number, RESEND).await?;
             }
             ChallengeCheck::Rejected { .. } => {
                 let failures = self
                     .ephemeral
-                    .add_failure(number.as_str(), now, limits.lockout_window)
+                    .add_failure(number, now, limits.lockout_window)
                     .await?;
                 if let Some(secs) = lock_secs(failures, limits) {
-                    self.ephemeral
-                        .lock_verification(number.as_str(), now + secs)
-                        .await?;
+                    self.ephemeral.lock_verification(number, now + secs).await?;
                 }
             }
             ChallengeCheck::Missing => {}
@@ -257,18 +206,19 @@ impl Limits {
         Ok(())
     }
 
-    /// Records `member` in `windows` of `tag`, or refuses with `429` and the honest wait.
+    /// Records the attempt in `windows` of `tag` (each named by its metric label), or refuses
+    /// with `429` and the honest wait.
     async fn admit(
         &self,
+        attempt: &Attempt<'_>,
         tag: &str,
         windows: &[(&'static str, Window<'_>)],
-        member: &str,
-        number: &PhoneNumber,
-        ip: Option<&str>,
-        now: i64,
     ) -> Result<()> {
         let plain: Vec<Window> = windows.iter().map(|(_, window)| *window).collect();
-        match self.ephemeral.admit(tag, &plain, member, now).await? {
+        let admission = self
+            .ephemeral
+            .admit(tag, &plain, &attempt.member, attempt.now);
+        match admission.await? {
             Admission::Admitted => Ok(()),
             Admission::Refused {
                 window,
@@ -278,57 +228,69 @@ impl Limits {
                 let error = Error::RateLimited {
                     retry_after: retry_after(wait),
                 };
-                Err(self.refuse(limit, error, number, ip, now).await)
+                Err(self.refuse(attempt, limit, error).await)
             }
         }
     }
 
     async fn withdraw(&self, reservation: &Reservation) {
-        let number = self.ephemeral.withdraw(
-            &reservation.number,
-            &[RESEND, SENT_HOUR, SENT_DAY],
-            &reservation.member,
-        );
-        let country =
+        let member = &reservation.member;
+        let number = [RESEND, SENT_HOUR, SENT_DAY];
+        let withdrawn = [
             self.ephemeral
-                .withdraw(&reservation.country, &[SENT_HOUR], &reservation.member);
-        for withdrawn in [number.await, country.await] {
-            if let Err(err) = withdrawn {
-                tracing::warn!(error = %err, "could not withdraw a send reservation");
-            }
+                .withdraw(&reservation.number, &number, member)
+                .await,
+            self.ephemeral
+                .withdraw(&reservation.country, &[SENT_HOUR], member)
+                .await,
+        ];
+        for err in withdrawn.into_iter().filter_map(Result::err) {
+            tracing::warn!(error = %err, "could not withdraw a send reservation");
         }
     }
 
     /// Audits and counts a refusal, then hands the error back. A failed audit write is logged
     /// but does not turn the refusal into a server error.
-    async fn refuse(
-        &self,
-        limit: &'static str,
-        error: Error,
-        number: &PhoneNumber,
-        ip: Option<&str>,
-        now: i64,
-    ) -> Error {
+    async fn refuse(&self, attempt: &Attempt<'_>, limit: &'static str, error: Error) -> Error {
         metrics::counter!("sesame_rate_limit_refusals_total", "limit" => limit).increment(1);
         let retry_after = match &error {
             Error::RateLimited { retry_after } => Some(*retry_after),
             _ => None,
         };
-        let actor = format!("phone:{number}");
+        let actor = format!("phone:{}", attempt.number);
+        let detail = serde_json::json!({ "limit": limit, "retry_after": retry_after });
         let event = AuditEvent {
-            at: now,
+            at: attempt.now,
             actor: &actor,
             action: "login.refused",
             subject: None,
-            ip,
-            detail: Some(
-                serde_json::json!({ "limit": limit, "retry_after": retry_after }).to_string(),
-            ),
+            ip: attempt.ip,
+            detail: Some(detail.to_string()),
         };
         if let Err(err) = self.db.append_audit(&event).await {
             tracing::error!(error = %err, "could not audit a refusal");
         }
         error
+    }
+}
+
+/// One request weighed against the limits: for which number, from where, when.
+struct Attempt<'a> {
+    number: &'a PhoneNumber,
+    ip: Option<&'a str>,
+    now: i64,
+    /// This request's unique entry in every window that records it.
+    member: String,
+}
+
+impl<'a> Attempt<'a> {
+    fn new(number: &'a PhoneNumber, ip: Option<&'a str>, now: i64) -> Self {
+        Self {
+            number,
+            ip,
+            now,
+            member: Uuid::new_v4().to_string(),
+        }
     }
 }
 

@@ -21,6 +21,12 @@ pub struct Window<'a> {
     pub secs: i64,
 }
 
+impl<'a> Window<'a> {
+    pub fn new(name: &'a str, cap: u32, secs: i64) -> Self {
+        Self { name, cap, secs }
+    }
+}
+
 /// Outcome of [`Ephemeral::admit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
