@@ -22,6 +22,8 @@ on_both_backends!(
     the_ip_cap_trips_and_a_spoofed_forwarded_for_does_not_evade_it,
     a_trusted_proxy_names_the_client,
     the_country_budget_stops_sending_and_recovers,
+    a_start_the_budget_refuses_is_not_charged_to_its_number,
+    a_failed_delivery_starts_no_cooldown,
     countries_outside_the_allow_list_are_refused,
     premium_rate_and_fixed_lines_get_no_sms,
 );
@@ -297,6 +299,43 @@ async fn the_country_budget_stops_sending_and_recovers(backend: Backend) {
         app.start_login("+447700900103").await.status(),
         StatusCode::ACCEPTED
     );
+}
+
+async fn a_start_the_budget_refuses_is_not_charged_to_its_number(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("SESAME_SMS_COUNTRY_HOURLY_BUDGET", "1"),
+            ("SESAME_HOURLY_WINDOW", WINDOW),
+            ("SESAME_SMS_DAILY_CAP", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        app.start_login("+447700900101").await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert_rate_limited(app.start_login(NUMBER).await).await;
+    pause_for_window().await;
+    // The budget is back, and the refused start did not use up the number's daily cap of one.
+    assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(app.sink.messages_to(NUMBER).len(), 1);
+}
+
+async fn a_failed_delivery_starts_no_cooldown(backend: Backend) {
+    // Nothing listens on port 9 of loopback: every send fails.
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("SESAME_SMS_WEBHOOK_URL", "http://127.0.0.1:9/"),
+            ("SESAME_SMS_HOURLY_CAP", "1"),
+        ],
+    )
+    .await;
+    for _ in 0..3 {
+        let response = app.start_login(NUMBER).await;
+        assert_error(response, StatusCode::BAD_GATEWAY, "delivery_failed").await;
+    }
 }
 
 async fn countries_outside_the_allow_list_are_refused(backend: Backend) {
