@@ -14,6 +14,10 @@ use secrecy::SecretString;
 
 use crate::tokens::SigningAlgorithm;
 
+mod limits;
+
+pub use limits::LimitsConfig;
+
 /// A configuration problem, always naming the variable at fault.
 #[derive(Debug, thiserror::Error)]
 #[error("{name}: {reason}")]
@@ -75,18 +79,6 @@ pub struct OtpConfig {
     pub ttl: i64,
     pub max_attempts: u32,
     pub resend_after: i64,
-}
-
-#[derive(Debug, Clone)]
-pub struct LimitsConfig {
-    pub sms_hourly_cap: u32,
-    pub sms_daily_cap: u32,
-    pub ip_hourly_cap: u32,
-    pub ip_verify_hourly_cap: u32,
-    /// ISO 3166 alpha-2 codes; empty means every country.
-    pub allowed_countries: Vec<String>,
-    /// CIDRs whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -167,6 +159,14 @@ const KNOWN: &[&str] = &[
     "SESAME_WEBOTP_DOMAIN",
     "SESAME_SMS_TIMEOUT_MS",
     "SESAME_SMS_RETRY_BASE_MS",
+    "SESAME_SMS_COUNTRY_HOURLY_BUDGET",
+    "SESAME_HOURLY_WINDOW",
+    "SESAME_DAILY_WINDOW",
+    "SESAME_VERIFY_BACKOFF_AFTER",
+    "SESAME_VERIFY_BACKOFF_BASE",
+    "SESAME_VERIFY_BACKOFF_MAX",
+    "SESAME_VERIFY_LOCKOUT_AFTER",
+    "SESAME_VERIFY_LOCKOUT_WINDOW",
 ];
 
 impl Config {
@@ -221,18 +221,7 @@ impl Config {
             sweep_interval: vars.parse_in("SESAME_SWEEP_INTERVAL", 300, 1..=86_400)?,
             revocation_feed_lag: vars.parse_in("SESAME_REVOCATION_FEED_LAG", 5, 1..=3_600)?,
             test_numbers: test_numbers(&vars, otp.length)?,
-            limits: LimitsConfig {
-                sms_hourly_cap: vars.parse("SESAME_SMS_HOURLY_CAP", "5")?,
-                sms_daily_cap: vars.parse("SESAME_SMS_DAILY_CAP", "10")?,
-                ip_hourly_cap: vars.parse("SESAME_IP_HOURLY_CAP", "30")?,
-                ip_verify_hourly_cap: vars.parse("SESAME_IP_VERIFY_HOURLY_CAP", "100")?,
-                allowed_countries: vars
-                    .list("SESAME_ALLOWED_COUNTRIES")
-                    .into_iter()
-                    .map(|code| code.to_ascii_uppercase())
-                    .collect(),
-                trusted_proxies: vars.list("SESAME_TRUSTED_PROXIES"),
-            },
+            limits: LimitsConfig::from_vars(&vars)?,
             otp,
             allow_anonymous: vars.parse("SESAME_ALLOW_ANONYMOUS", "true")?,
             admin_api_key: vars.secret("SESAME_ADMIN_API_KEY"),
@@ -430,6 +419,9 @@ mod tests {
         assert_eq!(err.name, "SESAME_ACCESS_TTL");
         let err = Config::from_vars(&vars(&[("SESAME_SIGNING_ALG", "HS256")])).unwrap_err();
         assert_eq!(err.name, "SESAME_SIGNING_ALG");
+        let err =
+            Config::from_vars(&vars(&[("SESAME_TRUSTED_PROXIES", "10.0.0.0/33")])).unwrap_err();
+        assert_eq!(err.name, "SESAME_TRUSTED_PROXIES");
     }
 
     #[test]

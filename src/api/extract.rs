@@ -162,17 +162,21 @@ impl FromRequestParts<AppState> for IntrospectKey {
     }
 }
 
-/// Where a request comes from: the socket's address and the `User-Agent`.
+/// Where a request comes from: the client IP (`client_ip`, honouring trusted proxies) and the
+/// `User-Agent`.
 pub struct Client(pub ClientInfo);
 
-impl<S: Send + Sync> FromRequestParts<S> for Client {
+impl FromRequestParts<AppState> for Client {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(address)| address.ip().to_string());
+            .map(|ConnectInfo(address)| {
+                let trusted = &state.config.limits.trusted_proxies;
+                super::client_ip::client_ip(address.ip(), &parts.headers, trusted).to_string()
+            });
         let user_agent = parts
             .headers
             .get(USER_AGENT)

@@ -2,8 +2,10 @@
 //! middleware (request ids, tracing, body limit, panic safety, JSON fallbacks).
 
 mod admin;
+mod admin_limits;
 mod admin_sessions;
 mod api_keys;
+mod client_ip;
 mod cursor;
 mod extract;
 mod introspect;
@@ -43,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(revoke::router())
         .merge(introspect::router())
         .merge(api_keys::router())
+        .merge(admin_limits::router())
         .merge(ops::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -6,7 +6,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::extract::JsonBody;
+use super::extract::{Client, JsonBody};
 use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::login::{PhoneNumber, Started};
@@ -26,10 +26,15 @@ pub struct StartRequest {
 
 async fn start(
     State(state): State<AppState>,
+    Client(client): Client,
     JsonBody(request): JsonBody<StartRequest>,
 ) -> Result<(StatusCode, Json<Started>)> {
     let number =
         PhoneNumber::parse(&request.phone_number).map_err(|_| Error::InvalidPhoneNumber)?;
-    let started = state.login.start(&number, request.channel).await?;
+    let now = crate::unix_now();
+    let started = state
+        .login
+        .start(&number, request.channel, client.ip.as_deref(), now)
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(started)))
 }

@@ -83,6 +83,17 @@ impl Database {
         .await?;
         row.as_ref().map(employee_from_row).transpose()
     }
+
+    /// Whether an active employee holds `phone_number` right now.
+    pub async fn has_active_employee(&self, phone_number: &str) -> Result<bool> {
+        let row = sqlx::query(
+            "select 1 as found from users where phone_number = $1 and disabled_at is null",
+        )
+        .bind(phone_number)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
 }
 
 fn employee_from_row(row: &AnyRow) -> Result<Employee> {

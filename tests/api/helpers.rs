@@ -138,6 +138,12 @@ async fn test_config(
         ("SESAME_SMS_PROVIDER", "webhook".to_owned()),
         ("SESAME_SMS_WEBHOOK_URL", sink_url),
         ("SESAME_ADMIN_API_KEY", ADMIN_KEY.to_owned()),
+        // Tests log in far more often than people do; tests of the limits set their own.
+        ("SESAME_SMS_HOURLY_CAP", "1000".to_owned()),
+        ("SESAME_SMS_DAILY_CAP", "1000".to_owned()),
+        ("SESAME_IP_HOURLY_CAP", "10000".to_owned()),
+        ("SESAME_IP_VERIFY_HOURLY_CAP", "10000".to_owned()),
+        ("SESAME_SMS_COUNTRY_HOURLY_BUDGET", "10000".to_owned()),
     ]
     .into_iter()
     .map(|(name, value)| (name.to_owned(), value))
@@ -252,7 +258,11 @@ async fn fresh_postgres_database() -> String {
         .await
         .unwrap_or_else(|err| panic!("Postgres at {admin_url} is required: {err}"));
     // The process id lets scripts/test.sh drop the databases of finished runs only.
-    let name = format!("sesame_test_p{}_{}", std::process::id(), Uuid::new_v4().simple());
+    let name = format!(
+        "sesame_test_p{}_{}",
+        std::process::id(),
+        Uuid::new_v4().simple()
+    );
     sqlx::query(&format!("create database {name}"))
         .execute(&mut connection)
         .await
@@ -350,4 +360,23 @@ pub async fn assert_error(response: Response, status: StatusCode, code: &str) ->
     assert_eq!(body["error"], code, "{body}");
     assert!(body["error_description"].is_string(), "{body}");
     body
+}
+
+impl TestApp {
+    /// Runs `query` directly on the app's database and returns its one text column, for
+    /// what the API does not show (audit details, session IPs).
+    pub async fn sql_texts(&self, query: &str) -> Vec<String> {
+        use sqlx::Row;
+        sqlx::any::install_default_drivers();
+        let url = &self.vars["SESAME_DATABASE_URL"];
+        let mut connection = sqlx::AnyConnection::connect(url).await.unwrap();
+        let rows = sqlx::query(query).fetch_all(&mut connection).await.unwrap();
+        rows.iter()
+            .map(|row| {
+                row.try_get::<Option<String>, _>(0)
+                    .unwrap()
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
 }

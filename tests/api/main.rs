@@ -9,6 +9,8 @@ mod errors;
 mod fake_provider;
 mod introspection;
 mod lifecycle_helpers;
+mod limits;
+mod limits_checks;
 mod login;
 mod providers;
 mod refresh;
