@@ -1,17 +1,20 @@
 //! Building the application from its configuration, and serving it.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::config::{Config, Environment};
 use crate::login::{CodeHasher, LoginService};
 use crate::sms;
 use crate::store::{Database, Ephemeral, MemoryEphemeral, RedisEphemeral};
+use crate::tasks::Tasks;
 use crate::tokens::{KeySet, TokenService};
 
 /// Everything a handler may need; cheap to clone.
@@ -27,6 +30,9 @@ pub struct AppState {
 impl AppState {
     /// Connects the stores (running migrations), loads keys and wires the services.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        refuse_unsafe_production(&config)?;
+        // Before any metric is emitted, so none is lost.
+        crate::telemetry::metrics();
         let config = Arc::new(config);
         let db = Database::open(&config.database_url)
             .await
@@ -54,7 +60,7 @@ impl AppState {
             sender,
             hasher,
         );
-        let tokens = TokenService::new(Arc::new(keys), db.clone(), config.clone());
+        let tokens = TokenService::new(keys, db.clone(), config.clone());
         Ok(Self {
             config,
             db,
@@ -63,6 +69,33 @@ impl AppState {
             tokens: Arc::new(tokens),
         })
     }
+}
+
+/// `SESAME_ENV=production` refuses what only suits one development node, before connecting
+/// anywhere.
+fn refuse_unsafe_production(config: &Config) -> anyhow::Result<()> {
+    let refusals = config.production_refusals();
+    if refusals.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = refusals
+        .iter()
+        .map(|refusal| format!("  - {refusal}"))
+        .collect();
+    anyhow::bail!(
+        "SESAME_ENV=production refuses to start:\n{}",
+        list.join("\n")
+    )
+}
+
+/// Background work of a running node. Add periodic tasks here.
+fn background(state: &AppState, tasks: &mut Tasks) {
+    let tokens = state.tokens.clone();
+    let period = Duration::from_secs(state.config.ops.keys_reload_interval);
+    tasks.every("reload signing keys", period, move || {
+        let tokens = tokens.clone();
+        async move { tokens.reload_keys(crate::unix_now()) }
+    });
 }
 
 /// The HMAC key for stored codes: `SESAME_OTP_SECRET`, or a secret generated once into the
@@ -107,20 +140,48 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests and closes the pools.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests and
+    /// background tasks finish (each within `SESAME_SHUTDOWN_TIMEOUT`) and closes the pools.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let db = self.state.db.clone();
-        let router = crate::api::router(self.state);
-        axum::serve(
+        let state = self.state;
+        let deadline = Duration::from_secs(state.config.ops.shutdown_timeout);
+        let mut tasks = Tasks::default();
+        background(&state, &mut tasks);
+        let (stopping, mut stopped) = watch::channel(false);
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            let _ = stopping.send(true);
+        };
+        let server = axum::serve(
             self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            crate::api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await?;
-        db.close().await;
+        .with_graceful_shutdown(signal)
+        .into_future();
+        // A client that never finishes its request must not keep the process alive.
+        let drain_limit = async move {
+            let _ = stopped.wait_for(|stopping| *stopping).await;
+            tokio::time::sleep(deadline).await;
+        };
+        tokio::select! {
+            served = server => served?,
+            () = drain_limit => tracing::warn!("in-flight requests did not finish in time"),
+        }
+        tasks.stop(deadline).await;
+        if tokio::time::timeout(deadline, state.db.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("database connections did not close in time");
+        }
         Ok(())
     }
 }

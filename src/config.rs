@@ -12,6 +12,7 @@ use std::str::FromStr;
 
 use secrecy::SecretString;
 
+use crate::telemetry::LogFormat;
 use crate::tokens::SigningAlgorithm;
 
 /// A configuration problem, always naming the variable at fault.
@@ -60,6 +61,21 @@ pub struct Config {
     pub allow_anonymous: bool,
     pub admin_api_key: Option<SecretString>,
     pub sms: SmsConfig,
+    pub ops: OpsConfig,
+}
+
+/// Operations: logs, HTTP hygiene, key reloading, shutdown (docs/contract-notes.md, "Operations").
+#[derive(Debug, Clone)]
+pub struct OpsConfig {
+    pub log_format: LogFormat,
+    /// Seconds a request may take before it is answered `503`.
+    pub request_timeout: u64,
+    /// Origins allowed by CORS; empty = no CORS headers; `*` = any origin.
+    pub cors_origins: Vec<String>,
+    /// Seconds between re-reads of the keys folder (a rotated key is picked up without restart).
+    pub keys_reload_interval: u64,
+    /// Seconds in-flight requests and background tasks get to finish after SIGTERM.
+    pub shutdown_timeout: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -140,6 +156,11 @@ const KNOWN: &[&str] = &[
     "SESAME_PLIVO_AUTH_TOKEN",
     "SESAME_PLIVO_FROM",
     "SESAME_PLIVO_BASE_URL",
+    "SESAME_LOG_FORMAT",
+    "SESAME_REQUEST_TIMEOUT",
+    "SESAME_CORS_ORIGINS",
+    "SESAME_KEYS_RELOAD_INTERVAL",
+    "SESAME_SHUTDOWN_TIMEOUT",
 ];
 
 impl Config {
@@ -223,6 +244,17 @@ impl Config {
                 plivo_from: vars.optional("SESAME_PLIVO_FROM"),
                 plivo_base_url: vars.optional("SESAME_PLIVO_BASE_URL"),
             },
+            ops: OpsConfig {
+                log_format: vars.parse("SESAME_LOG_FORMAT", "pretty")?,
+                request_timeout: vars.parse_in("SESAME_REQUEST_TIMEOUT", 30, 1..=600)?,
+                cors_origins: vars.list("SESAME_CORS_ORIGINS"),
+                keys_reload_interval: vars.parse_in(
+                    "SESAME_KEYS_RELOAD_INTERVAL",
+                    60,
+                    1..=86_400,
+                )?,
+                shutdown_timeout: vars.parse_in("SESAME_SHUTDOWN_TIMEOUT", 30, 1..=3_600)?,
+            },
         };
         if let Some(admin_key) = &config.admin_api_key {
             use secrecy::ExposeSecret;
@@ -244,6 +276,63 @@ impl Config {
 
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
+    }
+
+    /// Why `SESAME_ENV=production` refuses this configuration (empty when it does not).
+    /// Checked before connecting anywhere, so a refusal is quick and names every fault.
+    pub fn production_refusals(&self) -> Vec<ConfigError> {
+        let mut refusals = Vec::new();
+        if self.env != Environment::Production {
+            return refusals;
+        }
+        let mut refuse = |name, reason: &str| refusals.push(ConfigError::new(name, reason));
+        if !(self.database_url.starts_with("postgres:")
+            || self.database_url.starts_with("postgresql:"))
+        {
+            refuse(
+                "SESAME_DATABASE_URL",
+                "production needs postgres:// (SQLite is single-node, for development)",
+            );
+        }
+        if self.redis_url.is_none() {
+            refuse(
+                "SESAME_REDIS_URL",
+                "production needs Redis (the in-process store serves one node only)",
+            );
+        }
+        if self
+            .sms
+            .providers
+            .iter()
+            .any(|provider| provider == "console")
+        {
+            refuse(
+                "SESAME_SMS_PROVIDER",
+                "the console provider only prints codes; name a real provider",
+            );
+        }
+        if !self.issuer.starts_with("https://") {
+            refuse("SESAME_ISSUER", "production needs an https:// issuer");
+        }
+        if self.otp_secret.is_none() {
+            refuse(
+                "SESAME_OTP_SECRET",
+                "production needs a secret shared by every node",
+            );
+        }
+        match crate::tokens::load_keys(&self.keys_dir) {
+            Ok(keys) if keys.iter().any(|key| key.alg == self.signing_alg) => {}
+            Ok(_) => refuse(
+                "SESAME_KEYS_DIR",
+                &format!(
+                    "no {} signing key in {} (run `sesame keys generate`)",
+                    self.signing_alg,
+                    self.keys_dir.display()
+                ),
+            ),
+            Err(err) => refuse("SESAME_KEYS_DIR", &err.to_string()),
+        }
+        refusals
     }
 }
 

@@ -12,6 +12,7 @@ pub mod error;
 pub mod login;
 pub mod sms;
 pub mod store;
+pub mod tasks;
 pub mod telemetry;
 pub mod tokens;
 

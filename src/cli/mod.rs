@@ -1,6 +1,9 @@
 //! The `sesame` command line (API.md, "CLI"): no command serves; the others administer.
 //! Each command group lives in its own module.
 
+mod check;
+mod keys;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
@@ -24,11 +27,17 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Validate the configuration and connectivity, print what was found.
+    CheckConfig,
 }
 
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         let config = Config::from_env()?;
+        crate::telemetry::init(config.ops.log_format);
         for name in Config::unknown_variables(std::env::vars().map(|(name, _)| name)) {
             tracing::warn!(variable = name, "unknown configuration variable (a typo?)");
         }
@@ -39,6 +48,8 @@ impl Cli {
                 println!("migrations applied");
                 Ok(())
             }
+            Command::Keys(command) => keys::run(command, &config),
+            Command::CheckConfig => check::run(&config).await,
         }
     }
 }
@@ -53,9 +64,25 @@ pub async fn connect(config: &Config) -> anyhow::Result<Database> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     tracing::info!(address = %app.local_addr()?, "sesame listening");
+    reload_keys_on_hangup(app.state().tokens.clone());
     app.run_until_stopped(shutdown_signal()).await?;
     tracing::info!("sesame stopped");
     Ok(())
+}
+
+/// SIGHUP re-reads the keys folder at once (they are also re-read periodically).
+fn reload_keys_on_hangup(tokens: std::sync::Arc<crate::tokens::TokenService>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::hangup()) {
+        Ok(mut hangup) => {
+            tokio::spawn(async move {
+                while hangup.recv().await.is_some() {
+                    tokens.reload_keys(crate::unix_now());
+                }
+            });
+        }
+        Err(err) => tracing::warn!(error = %err, "cannot listen for SIGHUP"),
+    }
 }
 
 /// Completes on SIGTERM or SIGINT.

@@ -18,7 +18,7 @@ use crate::sms::{Channel, Message, Sender};
 use crate::store::{AuditEvent, ChallengeCheck, Database, Ephemeral, Identity};
 
 /// What a client learns from a started login (API.md, `POST /v1/otp/start`).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Started {
     pub channel: Channel,
     pub expires_in: i64,
@@ -97,6 +97,7 @@ impl LoginService {
             // A code of the wrong shape cannot match; it does not cost an attempt.
             ChallengeCheck::Missing
         };
+        metrics::counter!("sesame_verifications_total", "outcome" => check.outcome()).increment(1);
         if check != ChallengeCheck::Accepted {
             let detail = match check {
                 ChallengeCheck::Rejected { attempts_left } => {
