@@ -6,5 +6,6 @@ mod admin;
 mod binary;
 mod errors;
 mod login;
+mod ops;
 mod token_validation;
 mod wellknown;
