@@ -44,7 +44,9 @@ pub fn run(command: KeysCommand, config: &Config) -> anyhow::Result<()> {
             println!("generated {alg} key {kid} in {}", dir.display());
         }
         KeysCommand::Rotate { activate_in } => {
-            let starts = now.saturating_add(i64::try_from(activate_in)?);
+            // Always after the newest key, so the order of keys is the order of rotations.
+            let newest = keys.last().map_or(0, |key| key.created_at + 1);
+            let starts = now.saturating_add(i64::try_from(activate_in)?).max(newest);
             let kid = generate_key(dir, alg, starts)?;
             println!(
                 "generated {alg} key {kid}: published now, signs from {} \

@@ -51,7 +51,7 @@ impl KeySet {
         }
         let current = keys
             .iter()
-            .rposition(|key| key.alg == config.signing_alg)
+            .rposition(|key| key.alg == config.signing_alg && key.created_at <= now)
             .ok_or(KeyError::Missing(config.signing_alg))?;
         // A key stops being published once every token it signed has expired: it retired when
         // the next key started signing, and no token outlives the refresh TTL. Keys that start

@@ -5,6 +5,7 @@ mod helpers;
 mod admin;
 mod binary;
 mod errors;
+mod keys;
 mod login;
 mod ops;
 mod token_validation;
