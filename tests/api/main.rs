@@ -8,5 +8,6 @@ mod errors;
 mod keys;
 mod login;
 mod ops;
+mod process;
 mod token_validation;
 mod wellknown;
