@@ -30,7 +30,7 @@ pub struct AppState {
 impl AppState {
     /// Connects the stores (running migrations), loads keys and wires the services.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        refuse_unsafe_production(&config)?;
+        crate::production::refuse_unsafe(&config)?;
         // Before any metric is emitted, so none is lost.
         crate::telemetry::metrics();
         let config = Arc::new(config);
@@ -69,23 +69,6 @@ impl AppState {
             tokens: Arc::new(tokens),
         })
     }
-}
-
-/// `SESAME_ENV=production` refuses what only suits one development node, before connecting
-/// anywhere.
-fn refuse_unsafe_production(config: &Config) -> anyhow::Result<()> {
-    let refusals = config.production_refusals();
-    if refusals.is_empty() {
-        return Ok(());
-    }
-    let list: Vec<String> = refusals
-        .iter()
-        .map(|refusal| format!("  - {refusal}"))
-        .collect();
-    anyhow::bail!(
-        "SESAME_ENV=production refuses to start:\n{}",
-        list.join("\n")
-    )
 }
 
 /// Background work of a running node. Add periodic tasks here.

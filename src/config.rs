@@ -277,63 +277,6 @@ impl Config {
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
     }
-
-    /// Why `SESAME_ENV=production` refuses this configuration (empty when it does not).
-    /// Checked before connecting anywhere, so a refusal is quick and names every fault.
-    pub fn production_refusals(&self) -> Vec<ConfigError> {
-        let mut refusals = Vec::new();
-        if self.env != Environment::Production {
-            return refusals;
-        }
-        let mut refuse = |name, reason: &str| refusals.push(ConfigError::new(name, reason));
-        if !(self.database_url.starts_with("postgres:")
-            || self.database_url.starts_with("postgresql:"))
-        {
-            refuse(
-                "SESAME_DATABASE_URL",
-                "production needs postgres:// (SQLite is single-node, for development)",
-            );
-        }
-        if self.redis_url.is_none() {
-            refuse(
-                "SESAME_REDIS_URL",
-                "production needs Redis (the in-process store serves one node only)",
-            );
-        }
-        if self
-            .sms
-            .providers
-            .iter()
-            .any(|provider| provider == "console")
-        {
-            refuse(
-                "SESAME_SMS_PROVIDER",
-                "the console provider only prints codes; name a real provider",
-            );
-        }
-        if !self.issuer.starts_with("https://") {
-            refuse("SESAME_ISSUER", "production needs an https:// issuer");
-        }
-        if self.otp_secret.is_none() {
-            refuse(
-                "SESAME_OTP_SECRET",
-                "production needs a secret shared by every node",
-            );
-        }
-        match crate::tokens::load_keys(&self.keys_dir) {
-            Ok(keys) if keys.iter().any(|key| key.alg == self.signing_alg) => {}
-            Ok(_) => refuse(
-                "SESAME_KEYS_DIR",
-                &format!(
-                    "no {} signing key in {} (run `sesame keys generate`)",
-                    self.signing_alg,
-                    self.keys_dir.display()
-                ),
-            ),
-            Err(err) => refuse("SESAME_KEYS_DIR", &err.to_string()),
-        }
-        refusals
-    }
 }
 
 /// `+447700900001=424242,+447700900002=123456`: fixed codes for app-store review and end-to-end tests.
@@ -453,6 +396,10 @@ mod tests {
         assert_eq!(err.name, "SESAME_ACCESS_TTL");
         let err = Config::from_vars(&vars(&[("SESAME_SIGNING_ALG", "HS256")])).unwrap_err();
         assert_eq!(err.name, "SESAME_SIGNING_ALG");
+        let err = Config::from_vars(&vars(&[("SESAME_LOG_FORMAT", "xml")])).unwrap_err();
+        assert_eq!(err.name, "SESAME_LOG_FORMAT");
+        let err = Config::from_vars(&vars(&[("SESAME_REQUEST_TIMEOUT", "0")])).unwrap_err();
+        assert_eq!(err.name, "SESAME_REQUEST_TIMEOUT");
     }
 
     #[test]

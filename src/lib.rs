@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod login;
+pub mod production;
 pub mod sms;
 pub mod store;
 pub mod tasks;

@@ -56,3 +56,34 @@ impl Tasks {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test]
+    async fn tasks_run_periodically_and_a_stuck_task_cannot_hold_up_shutdown() {
+        let mut tasks = Tasks::default();
+        let runs = Arc::new(AtomicU32::new(0));
+        let counted = runs.clone();
+        tasks.every("counts", Duration::from_millis(10), move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async {}
+        });
+        tasks.every("stuck", Duration::from_millis(10), || {
+            std::future::pending::<()>()
+        });
+        while runs.load(Ordering::SeqCst) < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Without the deadline `stop` would wait for the stuck task forever.
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            tasks.stop(Duration::from_millis(100)),
+        )
+        .await
+        .expect("stop returns once its deadline has passed");
+    }
+}

@@ -87,7 +87,7 @@ pub fn security_headers<S: Clone + Send + Sync + 'static>(
     if config.issuer.starts_with("https://") {
         router.layer(SetResponseHeaderLayer::overriding(
             STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            HeaderValue::from_static("max-age=31536000"),
         ))
     } else {
         router

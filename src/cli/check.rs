@@ -33,7 +33,7 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
             config.listen, config.issuer
         ),
     );
-    for refusal in config.production_refusals() {
+    for refusal in crate::production::refusals(config) {
         report(false, "production", refusal.to_string());
     }
 
@@ -165,5 +165,27 @@ fn redact(url: &str) -> String {
             None => url.to_owned(),
         },
         _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_in_urls_are_masked() {
+        assert_eq!(
+            redact("postgres://sesame:hunter2@db:5432/sesame"),
+            "postgres://sesame:***@db:5432/sesame"
+        );
+        assert_eq!(
+            redact("redis://:hunter2@redis:6379"),
+            "redis://:***@redis:6379"
+        );
+        assert_eq!(
+            redact("postgres://sesame@db/sesame"),
+            "postgres://sesame@db/sesame"
+        );
+        assert_eq!(redact("sqlite://data/sesame.db"), "sqlite://data/sesame.db");
     }
 }
