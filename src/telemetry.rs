@@ -58,7 +58,10 @@ pub fn metrics() -> Option<&'static PrometheusHandle> {
                 .set_buckets(LATENCY_BUCKETS)
                 .and_then(PrometheusBuilder::install_recorder);
             match installed {
-                Ok(handle) => Some(handle),
+                Ok(handle) => {
+                    describe();
+                    Some(handle)
+                }
                 Err(err) => {
                     tracing::warn!(error = %err, "cannot install the metrics recorder");
                     None
@@ -66,4 +69,33 @@ pub fn metrics() -> Option<&'static PrometheusHandle> {
             }
         })
         .as_ref()
+}
+
+/// `# HELP` lines for every metric Sesame emits.
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_histogram};
+    describe_counter!(
+        "sesame_http_requests_total",
+        "HTTP requests by method, matched route and status"
+    );
+    describe_histogram!(
+        "sesame_http_request_duration_seconds",
+        Unit::Seconds,
+        "HTTP request latency by method, matched route and status"
+    );
+    describe_counter!(
+        "sesame_codes_sent_total",
+        "One-time codes handed to a provider, by provider and outcome"
+    );
+    describe_counter!(
+        "sesame_verifications_total",
+        "Code checks by outcome (accepted, rejected, no_challenge)"
+    );
+    describe_counter!("sesame_tokens_issued_total", "Token pairs issued, by grant");
+    describe_counter!("sesame_tokens_refreshed_total", "Refresh-token rotations");
+    describe_counter!("sesame_tokens_revoked_total", "Revocations, by scope");
+    describe_counter!(
+        "sesame_rate_limit_refusals_total",
+        "Requests refused by a rate limit, by limit"
+    );
 }

@@ -111,6 +111,8 @@ async fn metrics_move_with_traffic(backend: Backend) {
         "latency histogram per route and status: {after}"
     );
     assert!(after.contains("sesame_http_request_duration_seconds_bucket{"));
+    assert!(after.contains("# TYPE sesame_http_request_duration_seconds histogram"));
+    assert!(after.contains("# HELP sesame_verifications_total "));
     assert!(delta("sesame_verifications_total", &["outcome=\"accepted\""]) >= 1.0);
     assert!(delta("sesame_verifications_total", &["outcome=\"no_challenge\""]) >= 1.0);
     assert!(delta("sesame_tokens_issued_total", &["grant=\"otp\""]) >= 1.0);
