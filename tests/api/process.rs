@@ -275,3 +275,69 @@ fn child_exit(mut child: Child) -> (Option<i32>, String, String) {
         .unwrap();
     (status.code(), stdout, stderr)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_keys_folder_at_once() {
+    let folder = scratch();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = HashMap::from([
+        ("SESAME_LISTEN", format!("127.0.0.1:{port}")),
+        ("SESAME_KEYS_RELOAD_INTERVAL", "3600".to_owned()),
+    ]);
+    let mut child = sesame(&env, &[])
+        .current_dir(&folder)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&client, &base, &mut child).await;
+
+    let rotated = sesame(&env, &["keys", "rotate"])
+        .current_dir(&folder)
+        .output()
+        .unwrap();
+    assert!(rotated.status.success(), "{rotated:?}");
+    let stdout = String::from_utf8(rotated.stdout).unwrap();
+    let kid = stdout
+        .split_whitespace()
+        .nth(3)
+        .unwrap()
+        .trim_end_matches(':')
+        .to_owned();
+    let pid = i32::try_from(child.id()).unwrap();
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
+
+    let mut published = false;
+    for _ in 0..100 {
+        let jwks: Value = client
+            .get(format!("{base}/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|key| key["kid"] == kid.as_str())
+        {
+            published = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(published, "the rotated key was not published after SIGHUP");
+    assert_eq!(status.code(), Some(0));
+}
