@@ -1,6 +1,6 @@
 //! Operations: readiness, metrics, OpenAPI, HTTP hygiene (API.md, "Operations").
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -118,23 +118,30 @@ async fn metrics_move_with_traffic(backend: Backend) {
     assert!(delta("sesame_tokens_issued_total", &["grant=\"otp\""]) >= 1.0);
 }
 
-/// The paths the router serves, read from its `Debug` rendering: axum renders
-/// `Router { path_router: … RouteId(n): "/path" …, fallback_router: … }`; the fallback router
-/// holds no routes of ours.
-fn router_paths(router: &axum::Router) -> BTreeSet<String> {
+/// Every `METHOD /path` the router serves, read from its `Debug` rendering, where axum writes
+/// `Router { path_router: PathRouter { routes: {RouteId(n): MethodRouter(… allow_header:
+/// Bytes(b"GET,HEAD") }) …}, node: Node { paths: {RouteId(n): "/path" …} } }, fallback_router: …`.
+/// The fallback router holds no routes of ours; HEAD comes with GET.
+fn router_operations(router: &axum::Router) -> BTreeSet<String> {
     let rendered = format!("{router:?}");
     let routes = rendered.split("fallback_router").next().unwrap();
-    let mut paths = BTreeSet::new();
+    let mut methods = HashMap::new();
+    let mut paths = HashMap::new();
     for piece in routes.split("RouteId(").skip(1) {
-        let Some((_, rest)) = piece.split_once("): \"") else {
-            continue;
-        };
-        let path = rest.split('"').next().unwrap();
-        if !path.contains("__private__") {
-            paths.insert(path.to_owned());
+        let (id, rest) = piece.split_once(')').unwrap();
+        if let Some(path) = rest.strip_prefix(": \"") {
+            paths.insert(id.to_owned(), path.split('"').next().unwrap().to_owned());
+        } else if let Some((_, allowed)) = rest.split_once("allow_header: Bytes(b\"") {
+            methods.insert(id.to_owned(), allowed.split('"').next().unwrap().to_owned());
         }
     }
-    paths
+    let mut operations = BTreeSet::new();
+    for (id, path) in paths {
+        for method in methods[&id].split(',').filter(|method| *method != "HEAD") {
+            operations.insert(format!("{method} {path}"));
+        }
+    }
+    operations
 }
 
 #[tokio::test]
@@ -142,10 +149,10 @@ async fn every_route_is_documented_in_openapi() {
     let app = spawn_app(Backend::Embedded).await;
     let config = sesame::Config::from_vars(&app.vars).unwrap();
     let state = sesame::AppState::build(config).await.unwrap();
-    let served = router_paths(&sesame::api::router(state));
+    let served = router_operations(&sesame::api::router(state));
     assert!(
-        served.contains("/healthz") && served.contains("/v1/otp/start"),
-        "the router's paths could not be read: {served:?}"
+        served.contains("GET /healthz") && served.contains("POST /v1/otp/start"),
+        "the router's routes could not be read: {served:?}"
     );
 
     let response = get(&app, "/openapi.json").await;
@@ -155,8 +162,11 @@ async fn every_route_is_documented_in_openapi() {
     let documented: BTreeSet<String> = document["paths"]
         .as_object()
         .unwrap()
-        .keys()
-        .cloned()
+        .iter()
+        .flat_map(|(path, operations)| {
+            let methods = operations.as_object().unwrap().keys();
+            methods.map(move |method| format!("{} {path}", method.to_uppercase()))
+        })
         .collect();
     let missing: Vec<_> = served.difference(&documented).collect();
     assert!(
@@ -166,7 +176,7 @@ async fn every_route_is_documented_in_openapi() {
     let stale: Vec<_> = documented.difference(&served).collect();
     assert!(
         stale.is_empty(),
-        "documented paths the router does not serve: {stale:?}"
+        "documented routes the router does not serve: {stale:?}"
     );
 
     // Every operation documents a response, and error responses use the shared error shape.
