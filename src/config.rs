@@ -12,6 +12,7 @@ use std::str::FromStr;
 
 use secrecy::SecretString;
 
+use crate::telemetry::LogFormat;
 use crate::tokens::SigningAlgorithm;
 
 mod limits;
@@ -71,6 +72,21 @@ pub struct Config {
     pub allow_anonymous: bool,
     pub admin_api_key: Option<SecretString>,
     pub sms: SmsConfig,
+    pub ops: OpsConfig,
+}
+
+/// Operations: logs, HTTP hygiene, key reloading, shutdown (docs/contract-notes.md, "Operations").
+#[derive(Debug, Clone)]
+pub struct OpsConfig {
+    pub log_format: LogFormat,
+    /// Seconds a request may take before it is answered `503`.
+    pub request_timeout: u64,
+    /// Origins allowed by CORS; empty = no CORS headers; `*` = any origin.
+    pub cors_origins: Vec<String>,
+    /// Seconds between re-reads of the keys folder (a rotated key is picked up without restart).
+    pub keys_reload_interval: u64,
+    /// Seconds in-flight requests and background tasks get to finish after SIGTERM.
+    pub shutdown_timeout: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -167,6 +183,11 @@ const KNOWN: &[&str] = &[
     "SESAME_VERIFY_BACKOFF_MAX",
     "SESAME_VERIFY_LOCKOUT_AFTER",
     "SESAME_VERIFY_LOCKOUT_WINDOW",
+    "SESAME_LOG_FORMAT",
+    "SESAME_REQUEST_TIMEOUT",
+    "SESAME_CORS_ORIGINS",
+    "SESAME_KEYS_RELOAD_INTERVAL",
+    "SESAME_SHUTDOWN_TIMEOUT",
 ];
 
 impl Config {
@@ -246,6 +267,17 @@ impl Config {
                 webotp_domain: webotp_domain(&vars)?,
                 timeout_ms: vars.parse_in("SESAME_SMS_TIMEOUT_MS", 5_000, 1..=60_000)?,
                 retry_base_ms: vars.parse_in("SESAME_SMS_RETRY_BASE_MS", 250, 0..=10_000)?,
+            },
+            ops: OpsConfig {
+                log_format: vars.parse("SESAME_LOG_FORMAT", "pretty")?,
+                request_timeout: vars.parse_in("SESAME_REQUEST_TIMEOUT", 30, 1..=600)?,
+                cors_origins: vars.list("SESAME_CORS_ORIGINS"),
+                keys_reload_interval: vars.parse_in(
+                    "SESAME_KEYS_RELOAD_INTERVAL",
+                    60,
+                    1..=86_400,
+                )?,
+                shutdown_timeout: vars.parse_in("SESAME_SHUTDOWN_TIMEOUT", 30, 1..=3_600)?,
             },
         };
         if let Some(admin_key) = &config.admin_api_key {
@@ -422,6 +454,10 @@ mod tests {
         let err =
             Config::from_vars(&vars(&[("SESAME_TRUSTED_PROXIES", "10.0.0.0/33")])).unwrap_err();
         assert_eq!(err.name, "SESAME_TRUSTED_PROXIES");
+        let err = Config::from_vars(&vars(&[("SESAME_LOG_FORMAT", "xml")])).unwrap_err();
+        assert_eq!(err.name, "SESAME_LOG_FORMAT");
+        let err = Config::from_vars(&vars(&[("SESAME_REQUEST_TIMEOUT", "0")])).unwrap_err();
+        assert_eq!(err.name, "SESAME_REQUEST_TIMEOUT");
     }
 
     #[test]

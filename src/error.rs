@@ -4,12 +4,22 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::sms::SendError;
 use crate::store::StoreError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The body of every error response (API.md, "Conventions").
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Machine-readable code, e.g. `invalid_request`, `invalid_grant`, `rate_limited`.
+    #[schema(example = "invalid_request")]
+    pub error: &'static str,
+    /// Human-readable explanation; never a secret or an internal cause.
+    pub error_description: String,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -123,7 +133,10 @@ impl IntoResponse for Error {
             tracing::error!(error = format!("{cause:#}"), "request failed");
         }
         let status = self.status();
-        let body = json!({ "error": self.code(), "error_description": self.to_string() });
+        let body = ErrorBody {
+            error: self.code(),
+            error_description: self.to_string(),
+        };
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::{AdminKey, Client, JsonBody};
 use crate::app::AppState;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorBody, Result};
 use crate::login::PhoneNumber;
 use crate::store::{AuditEvent, Employee, EmployeeUpsert, Upserted};
 
@@ -16,7 +16,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/admin/v1/employees/{external_id}", put(upsert_employee))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmployeeRequest {
     pub phone_number: String,
@@ -30,7 +30,7 @@ fn active_by_default() -> bool {
     true
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EmployeeResponse {
     pub id: String,
     pub external_id: String,
@@ -57,7 +57,21 @@ impl From<Employee> for EmployeeResponse {
     }
 }
 
-async fn upsert_employee(
+/// Creates or updates an employee from the HR system.
+#[utoipa::path(put, path = "/admin/v1/employees/{external_id}", tag = "admin",
+    security(("api_key" = [])),
+    params(("external_id" = String, Path, description = "The HR system's id, 1 to 128 characters")),
+    request_body = EmployeeRequest,
+    responses(
+        (status = 200, description = "Updated", body = EmployeeResponse),
+        (status = 201, description = "Created", body = EmployeeResponse),
+        (status = 400, description = "`invalid_request` or `invalid_phone_number`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no or unknown API key", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        (status = 409, description = "`conflict`: another active employee has this number", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+    ))]
+pub async fn upsert_employee(
     State(state): State<AppState>,
     admin: AdminKey,
     Client(client): Client,

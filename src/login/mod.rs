@@ -24,7 +24,7 @@ use crate::sms::{Channel, Delivery};
 use crate::store::{AuditEvent, ChallengeCheck, Database, Ephemeral, Identity};
 
 /// What a client learns from a started login (API.md, `POST /v1/otp/start`).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Started {
     pub channel: Channel,
     pub expires_in: i64,
@@ -102,6 +102,7 @@ impl LoginService {
             }
             check => check,
         };
+        metrics::counter!("sesame_verifications_total", "outcome" => check.outcome()).increment(1);
         if check != ChallengeCheck::Accepted {
             let detail = match check {
                 ChallengeCheck::Rejected { attempts_left } => {

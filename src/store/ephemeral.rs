@@ -39,6 +39,17 @@ pub enum Admission {
     },
 }
 
+impl ChallengeCheck {
+    /// The `outcome` label of `sesame_verifications_total`.
+    pub fn outcome(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Rejected { .. } => "rejected",
+            Self::Missing => "no_challenge",
+        }
+    }
+}
+
 /// Short-lived state shared by every node of a deployment: Redis, or memory for a single node.
 #[async_trait]
 pub trait Ephemeral: Send + Sync + 'static {

@@ -62,9 +62,19 @@ pub fn redis_url() -> String {
 #[derive(Clone, Default)]
 pub struct Sink {
     messages: Arc<Mutex<Vec<Value>>>,
+    /// How long the sink holds each request before answering (a slow provider).
+    delay: Duration,
 }
 
 impl Sink {
+    /// A sink that records each message at once and answers after `delay`.
+    pub fn slow(delay: Duration) -> Self {
+        Self {
+            delay,
+            ..Self::default()
+        }
+    }
+
     pub fn messages(&self) -> Vec<Value> {
         self.messages.lock().unwrap().clone()
     }
@@ -85,7 +95,8 @@ impl Sink {
         message["code"].as_str().unwrap().to_owned()
     }
 
-    async fn spawn(&self) -> String {
+    /// Serves the sink on a random port and returns its URL.
+    pub async fn spawn(&self) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let app = axum::Router::new()
@@ -98,6 +109,7 @@ impl Sink {
 
 async fn receive(State(sink): State<Sink>, Json(message): Json<Value>) -> Json<Value> {
     sink.messages.lock().unwrap().push(message);
+    tokio::time::sleep(sink.delay).await;
     Json(json!({ "ok": true }))
 }
 
@@ -252,7 +264,7 @@ fn init_logs() {
 }
 
 /// Creates an empty database with a random name and returns its URL.
-async fn fresh_postgres_database() -> String {
+pub async fn fresh_postgres_database() -> String {
     let admin_url = postgres_url();
     let mut connection = sqlx::PgConnection::connect(&admin_url)
         .await
