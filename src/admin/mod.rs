@@ -1,5 +1,9 @@
-//! Administration services: API keys (and, as they grow, employees and audit).
+//! Administration services: API keys, employee records and their bulk import.
 
 mod api_keys;
+mod employees;
+mod import;
 
 pub use api_keys::{IssuedApiKey, hash_api_key, issue_api_key};
+pub use employees::{FieldProblem, ValidEmployee};
+pub use import::{ImportFormat, ImportMode, Importer, import_employees};

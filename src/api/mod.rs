@@ -1,11 +1,14 @@
 //! HTTP layer: each area owns its routes; this module merges them and adds the shared
 //! middleware (request ids, tracing, body limit, panic safety, JSON fallbacks).
 
-mod admin;
 mod api_keys;
+mod audit;
+mod employees;
 mod extract;
+mod import;
 mod ops;
 mod otp;
+mod page;
 mod session;
 mod token;
 mod wellknown;
@@ -23,7 +26,8 @@ use tower_http::trace::TraceLayer;
 use crate::app::AppState;
 use crate::error::Error;
 
-/// Bodies are small JSON or form documents; anything larger is refused with `413`.
+/// Bodies are small JSON or form documents; anything larger is refused with `413` (the
+/// employee import sets its own, larger limit).
 const BODY_LIMIT: usize = 64 * 1024;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -34,7 +38,9 @@ pub fn router(state: AppState) -> Router {
         .merge(token::router())
         .merge(session::router())
         .merge(wellknown::router())
-        .merge(admin::router())
+        .merge(employees::router())
+        .merge(import::router())
+        .merge(audit::router())
         .merge(api_keys::router())
         .merge(ops::router())
         .fallback(not_found)

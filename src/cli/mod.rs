@@ -2,6 +2,7 @@
 //! Each command group lives in its own module.
 
 mod api_key;
+mod employees;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -29,6 +30,9 @@ enum Command {
     /// Manage API keys (roles admin and introspect).
     #[command(subcommand)]
     ApiKey(api_key::ApiKeyCommand),
+    /// Manage employee records (bulk import from the HR system).
+    #[command(subcommand)]
+    Employees(employees::EmployeesCommand),
 }
 
 impl Cli {
@@ -45,6 +49,7 @@ impl Cli {
                 Ok(())
             }
             Command::ApiKey(command) => api_key::run(&config, command).await,
+            Command::Employees(command) => employees::run(&config, command).await,
         }
     }
 }
