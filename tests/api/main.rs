@@ -4,8 +4,11 @@ mod helpers;
 
 mod admin;
 mod api_keys;
+mod audit;
 mod binary;
+mod employees;
 mod errors;
+mod import;
 mod login;
 mod token_validation;
 mod wellknown;
