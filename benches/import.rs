@@ -28,7 +28,9 @@ async fn main() -> anyhow::Result<()> {
     sqlx::query(&format!("create database {name}"))
         .execute(&mut admin)
         .await?;
-    let base = server.rsplit_once('/').map_or(server.as_str(), |(base, _)| base);
+    let base = server
+        .rsplit_once('/')
+        .map_or(server.as_str(), |(base, _)| base);
     let db = Database::open(&format!("{base}/{name}")).await?;
 
     let result = run(&db, rows).await;
@@ -54,7 +56,7 @@ async fn run(db: &Database, rows: usize) -> anyhow::Result<()> {
         let counts = import_employees(
             db,
             ImportFormat::Csv,
-            file.as_bytes(),
+            file.clone().into_bytes(),
             ImportMode::Sync,
             &importer,
             sesame::unix_now(),

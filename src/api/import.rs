@@ -55,7 +55,7 @@ async fn import(
     let counts = import_employees(
         &state.db,
         format,
-        &body.bytes,
+        Vec::from(body.bytes),
         mode,
         &importer,
         crate::unix_now(),

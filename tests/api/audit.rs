@@ -50,8 +50,11 @@ async fn make_history(app: &TestApp) {
         .import("merge", "text/csv", format!("{header}E-4,12,Bad,,\n"))
         .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    app.import_csv("sync", &format!("{header}E-2,+447700900302,Alan Turing,,\n"))
-        .await;
+    app.import_csv(
+        "sync",
+        &format!("{header}E-2,+447700900302,Alan Turing,,\n"),
+    )
+    .await;
 }
 
 async fn admin_calls_imports_and_logins_are_audited(backend: Backend) {
@@ -139,17 +142,25 @@ async fn the_log_filters_and_pages_newest_first(backend: Backend) {
         at.format(&time::format_description::well_known::Rfc3339)
             .unwrap()
     };
-    let since = audit(&app, &format!("since={}", rfc(hour_ago).replace('+', "%2B"))).await;
+    let since = audit(
+        &app,
+        &format!("since={}", rfc(hour_ago).replace('+', "%2B")),
+    )
+    .await;
     assert_eq!(since["items"].as_array().unwrap().len(), all.len());
     let later = now.unix_timestamp() + 3600;
-    assert!(audit(&app, &format!("since={later}")).await["items"]
-        .as_array()
-        .unwrap()
-        .is_empty());
-    assert!(audit(&app, &format!("until={}", hour_ago.unix_timestamp())).await["items"]
-        .as_array()
-        .unwrap()
-        .is_empty());
+    assert!(
+        audit(&app, &format!("since={later}")).await["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        audit(&app, &format!("until={}", hour_ago.unix_timestamp())).await["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         audit(&app, &format!("until={later}")).await["items"]
             .as_array()
@@ -172,7 +183,11 @@ async fn the_log_is_append_only(backend: Backend) {
     let app = spawn_app(backend).await;
     make_history(&app).await;
     let before = audit(&app, "limit=500").await;
-    for method in [reqwest::Method::DELETE, reqwest::Method::PUT, reqwest::Method::POST] {
+    for method in [
+        reqwest::Method::DELETE,
+        reqwest::Method::PUT,
+        reqwest::Method::POST,
+    ] {
         let response = app
             .client
             .request(method, app.url("/admin/v1/audit"))
@@ -181,7 +196,12 @@ async fn the_log_is_append_only(backend: Backend) {
             .send()
             .await
             .unwrap();
-        assert_error(response, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+        assert_error(
+            response,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        )
+        .await;
     }
     let id = before["items"][0]["id"].as_i64().unwrap();
     let response = app

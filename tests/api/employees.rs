@@ -201,7 +201,10 @@ async fn every_admin_route_needs_an_admin_key(backend: Backend) {
     let routes = [
         (reqwest::Method::GET, "/admin/v1/employees"),
         (reqwest::Method::POST, "/admin/v1/employees/E-1/disable"),
-        (reqwest::Method::POST, "/admin/v1/employees/import?mode=merge"),
+        (
+            reqwest::Method::POST,
+            "/admin/v1/employees/import?mode=merge",
+        ),
         (reqwest::Method::GET, "/admin/v1/audit"),
     ];
     for (method, path) in routes {

@@ -326,7 +326,12 @@ impl TestApp {
     }
 
     /// `POST /admin/v1/employees/import?mode=<mode>` with this body and content type.
-    pub async fn import(&self, mode: &str, content_type: &str, body: impl Into<String>) -> Response {
+    pub async fn import(
+        &self,
+        mode: &str,
+        content_type: &str,
+        body: impl Into<String>,
+    ) -> Response {
         self.client
             .post(self.url(&format!("/admin/v1/employees/import?mode={mode}")))
             .bearer_auth(ADMIN_KEY)

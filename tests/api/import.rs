@@ -137,10 +137,7 @@ async fn a_file_with_bad_rows_changes_nothing_and_lists_every_bad_line(backend: 
     let lines: Vec<u64> = errors.iter().map(|e| e["line"].as_u64().unwrap()).collect();
     assert_eq!(lines, [3, 4, 5, 6, 7, 8, 10, 11], "{body}");
     let error = |line: u64| {
-        errors
-            .iter()
-            .find(|e| e["line"] == line)
-            .unwrap()["error"]
+        errors.iter().find(|e| e["line"] == line).unwrap()["error"]
             .as_str()
             .unwrap()
             .to_owned()
@@ -198,7 +195,10 @@ async fn sync_disables_leavers_and_their_tokens_die_at_once(backend: Backend) {
         .import_csv("sync", &format!("{HEADER}E-1,{stayer},Stays,,\n"))
         .await;
     assert_eq!(counted, counts(0, 0, 1, 1));
-    assert_eq!(app.me(leaver_access).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.me(leaver_access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     let stayer_access = stayer_tokens["access_token"].as_str().unwrap();
     assert_eq!(app.me(stayer_access).await.status(), StatusCode::OK);
     assert_eq!(app.login_kind(leaver).await, "anonymous");
@@ -222,7 +222,10 @@ async fn merge_leaves_absent_employees_alone(backend: Backend) {
     .await;
     let tokens = app.login(absent).await;
     let counted = app
-        .import_csv("merge", &format!("{HEADER}E-1,+447700900261,Listed Renamed,,\n"))
+        .import_csv(
+            "merge",
+            &format!("{HEADER}E-1,+447700900261,Listed Renamed,,\n"),
+        )
         .await;
     assert_eq!(counted, counts(0, 1, 0, 0));
     let access = tokens["access_token"].as_str().unwrap();
@@ -259,7 +262,9 @@ async fn numbers_can_swap_between_employees_in_one_import(backend: Backend) {
     let counted = app
         .import_csv(
             "merge",
-            &format!("{HEADER}E-1,{c},One,,\nE-2,{b},Two,,\nE-4,{a},Four,,false\nE-3,{a},Three,,true\n"),
+            &format!(
+                "{HEADER}E-1,{c},One,,\nE-2,{b},Two,,\nE-4,{a},Four,,false\nE-3,{a},Three,,true\n"
+            ),
         )
         .await;
     assert_eq!(counted, counts(0, 3, 1, 0));
@@ -342,7 +347,11 @@ async fn the_cli_imports_files_and_reports_bad_lines(backend: Backend) {
     )
     .unwrap();
     let output = sesame_cli(&app, &["employees", "import", csv.to_str().unwrap()]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("created 2"), "{stdout}");
 
@@ -353,8 +362,15 @@ async fn the_cli_imports_files_and_reports_bad_lines(backend: Backend) {
         r#"[{"external_id": "E-1", "phone_number": "+447700900291", "name": "One"}]"#,
     )
     .unwrap();
-    let output = sesame_cli(&app, &["employees", "import", json.to_str().unwrap(), "--sync"]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = sesame_cli(
+        &app,
+        &["employees", "import", json.to_str().unwrap(), "--sync"],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("disabled 1"));
     assert_eq!(app.all_employees().await[1]["active"], false);
 
