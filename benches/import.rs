@@ -35,7 +35,7 @@ async fn main() -> anyhow::Result<()> {
 
     let result = run(&db, rows).await;
     db.close().await;
-    sqlx::query(&format!("drop database {name}"))
+    sqlx::query(&format!("drop database {name} with (force)"))
         .execute(&mut admin)
         .await?;
     result

@@ -13,7 +13,7 @@ use crate::admin::ValidEmployee;
 use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::login::PhoneNumber;
-use crate::store::{AuditEvent, Employee, EmployeeQuery, Upserted};
+use crate::store::{Employee, EmployeeQuery, Upserted};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -99,16 +99,16 @@ async fn upsert_employee(
         "active": employee.active,
         "sessions_revoked": revoked,
     });
-    audit(
-        &state,
-        &admin,
-        client.ip.as_deref(),
-        "employee.upserted",
-        &employee,
-        detail,
-        now,
-    )
-    .await?;
+    admin
+        .audit(
+            &state,
+            client.ip.as_deref(),
+            "employee.upserted",
+            &employee.external_id,
+            Some(detail),
+            now,
+        )
+        .await?;
     let status = match outcome {
         Upserted::Created => StatusCode::CREATED,
         Upserted::Updated => StatusCode::OK,
@@ -130,16 +130,16 @@ async fn disable(
         .await?
         .ok_or(Error::NotFound)?;
     let detail = json!({ "reason": "admin", "sessions_revoked": revoked });
-    audit(
-        &state,
-        &admin,
-        client.ip.as_deref(),
-        "employee.disabled",
-        &employee,
-        detail,
-        now,
-    )
-    .await?;
+    admin
+        .audit(
+            &state,
+            client.ip.as_deref(),
+            "employee.disabled",
+            &employee.external_id,
+            Some(detail),
+            now,
+        )
+        .await?;
     Ok(Json(employee.into()))
 }
 
@@ -175,27 +175,4 @@ async fn list(
     });
     let items: Vec<EmployeeResponse> = employees.into_iter().map(Into::into).collect();
     Ok(Json(json!({ "items": items, "next": next })))
-}
-
-async fn audit(
-    state: &AppState,
-    admin: &AdminKey,
-    ip: Option<&str>,
-    action: &str,
-    employee: &Employee,
-    detail: serde_json::Value,
-    now: i64,
-) -> Result<()> {
-    state
-        .db
-        .append_audit(&AuditEvent {
-            at: now,
-            actor: &admin.actor,
-            action,
-            subject: Some(&employee.external_id),
-            ip,
-            detail: Some(detail.to_string()),
-        })
-        .await?;
-    Ok(())
 }

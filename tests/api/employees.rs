@@ -114,12 +114,7 @@ async fn disabling_revokes_every_session_at_once(backend: Backend) {
     let first = app.login(number).await;
     let second = app.login(number).await;
     for tokens in [&first, &second] {
-        let me: Value = app
-            .me(tokens["access_token"].as_str().unwrap())
-            .await
-            .json()
-            .await
-            .unwrap();
+        let me = app.me_of(tokens).await;
         assert_eq!(me["kind"], "employee");
     }
 
@@ -184,12 +179,7 @@ async fn a_number_change_moves_the_link_at_next_login(backend: Backend) {
     // A newly provisioned employee's number logs in as that employee.
     put(&app, "E-13", old, "Katherine Johnson").await;
     let tokens = app.login(old).await;
-    let me: Value = app
-        .me(tokens["access_token"].as_str().unwrap())
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me = app.me_of(&tokens).await;
     assert_eq!(me["kind"], "employee");
     assert_eq!(me["user"]["external_id"], "E-13");
 }

@@ -363,16 +363,20 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// What `/v1/me` says for the access token of this token response.
+    pub async fn me_of(&self, tokens: &Value) -> Value {
+        let response = self.me(tokens["access_token"].as_str().unwrap()).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
     /// The `kind` `/v1/me` reports for a fresh login of `number`.
     pub async fn login_kind(&self, number: &str) -> String {
         let tokens = self.login(number).await;
-        let me: Value = self
-            .me(tokens["access_token"].as_str().unwrap())
-            .await
-            .json()
-            .await
-            .unwrap();
-        me["kind"].as_str().unwrap().to_owned()
+        self.me_of(&tokens).await["kind"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// Every employee, following the list's cursors.

@@ -269,12 +269,7 @@ async fn numbers_can_swap_between_employees_in_one_import(backend: Backend) {
         .await;
     assert_eq!(counted, counts(0, 3, 1, 0));
     let tokens = app.login(a).await;
-    let me: Value = app
-        .me(tokens["access_token"].as_str().unwrap())
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me = app.me_of(&tokens).await;
     assert_eq!(me["user"]["external_id"], "E-3");
 }
 
