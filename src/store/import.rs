@@ -112,25 +112,21 @@ impl Database {
             counts.disabled += leavers.len() as u64;
         }
 
-        for ids in leavers.chunks(CHUNK) {
-            sqlx::query(&format!(
-                "update users set disabled_at = $1, updated_at = $1 where id in ({})",
-                placeholders(2, ids.len())
-            ))
-            .bind(now)
-            .bind_all(ids)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for ids in park.chunks(CHUNK) {
-            sqlx::query(&format!(
-                "update users set disabled_at = $1 where id in ({})",
-                placeholders(2, ids.len())
-            ))
-            .bind(now)
-            .bind_all(ids)
-            .execute(&mut *tx)
-            .await?;
+        // Leavers are disabled for good; parked rows are written again below.
+        for (ids, set) in [
+            (&leavers, "disabled_at = $1, updated_at = $1"),
+            (&park, "disabled_at = $1"),
+        ] {
+            for chunk in ids.chunks(CHUNK) {
+                sqlx::query(&format!(
+                    "update users set {set} where id in ({})",
+                    placeholders(2, chunk.len())
+                ))
+                .bind(now)
+                .bind_all(chunk)
+                .execute(&mut *tx)
+                .await?;
+            }
         }
         for chunk in writes.chunks(CHUNK) {
             let sql = upsert_statement(chunk.len());
