@@ -58,6 +58,10 @@ struct Existing {
 }
 
 impl Database {
+    /// Checks `batch` against the stored employees and, when it is clean and `apply` is set,
+    /// applies it in one transaction: leavers disabled, numbers freed, rows written in
+    /// multi-row statements, sessions of disabled employees revoked, audit events appended.
+    /// Otherwise changes nothing and returns the collisions (possibly none).
     pub async fn import_employees(
         &self,
         batch: &ImportBatch<'_>,
@@ -70,47 +74,13 @@ impl Database {
             return Ok(ImportOutcome::Collisions(collisions));
         }
 
-        let mut counts = ImportCounts::default();
-        let mut park: Vec<&str> = Vec::new();
-        let mut disabled: Vec<&str> = Vec::new();
-        let mut writes: Vec<(String, &EmployeeUpsert)> = Vec::new();
-        for row in batch.rows {
-            let Some(current) = existing.get(row.external_id) else {
-                counts.created += 1;
-                writes.push((Uuid::new_v4().to_string(), row));
-                continue;
-            };
-            let same = current.phone_number == row.phone_number
-                && current.name == row.name
-                && current.email.as_deref() == row.email
-                && current.active == row.active;
-            if same {
-                counts.unchanged += 1;
-                continue;
-            }
-            if current.active && !row.active {
-                counts.disabled += 1;
-                disabled.push(row.external_id);
-            } else {
-                counts.updated += 1;
-            }
-            // Free the number first, so rows that swap numbers never meet the unique index
-            // of active numbers halfway through.
-            if current.active && (!row.active || current.phone_number != row.phone_number) {
-                park.push(&current.id);
-            }
-            writes.push((current.id.clone(), row));
-        }
-        let mut leavers: Vec<&str> = Vec::new();
-        if batch.sync {
-            for (external_id, current) in &existing {
-                if current.active && !batch.listed.contains(external_id.as_str()) {
-                    leavers.push(&current.id);
-                    disabled.push(external_id);
-                }
-            }
-            counts.disabled += leavers.len() as u64;
-        }
+        let Plan {
+            mut counts,
+            leavers,
+            park,
+            writes,
+            disabled,
+        } = plan(batch, &existing);
 
         // Leavers are disabled for good; parked rows are written again below.
         for (ids, set) in [
@@ -138,45 +108,115 @@ impl Database {
         }
         counts.sessions_revoked = enforce_employee_links(&mut tx, now, None).await?;
 
-        let reason =
-            serde_json::json!({ "reason": if batch.sync { "import_sync" } else { "import" } })
-                .to_string();
-        let mut events: Vec<AuditEvent> = disabled
-            .iter()
-            .map(|external_id| AuditEvent {
-                at: now,
-                actor: batch.actor,
-                action: "employee.disabled",
-                subject: Some(external_id),
-                ip: batch.ip,
-                detail: Some(reason.clone()),
-            })
-            .collect();
-        events.push(AuditEvent {
-            at: now,
-            actor: batch.actor,
-            action: "employees.imported",
-            subject: None,
-            ip: batch.ip,
-            detail: Some(
-                serde_json::json!({
-                    "mode": if batch.sync { "sync" } else { "merge" },
-                    "rows": batch.rows.len(),
-                    "created": counts.created,
-                    "updated": counts.updated,
-                    "disabled": counts.disabled,
-                    "unchanged": counts.unchanged,
-                    "sessions_revoked": counts.sessions_revoked,
-                })
-                .to_string(),
-            ),
-        });
+        let events = audit_events(batch, &disabled, &counts, now);
         for chunk in events.chunks(CHUNK) {
             insert_audit_events(&mut *tx, chunk).await?;
         }
         tx.commit().await?;
         Ok(ImportOutcome::Applied(counts))
     }
+}
+
+/// What an import changes, worked out from the stored employees before anything is written.
+struct Plan<'a> {
+    counts: ImportCounts,
+    /// Active employees the file does not list (sync only).
+    leavers: Vec<&'a str>,
+    /// Active employees whose number is freed before the writes: rows that change number or
+    /// become inactive, so rows that swap numbers never meet the unique index of active
+    /// numbers halfway through.
+    park: Vec<&'a str>,
+    /// Rows to create or update, with their id.
+    writes: Vec<(String, &'a EmployeeUpsert<'a>)>,
+    /// `external_id`s of the employees this import disables.
+    disabled: Vec<&'a str>,
+}
+
+fn plan<'a>(batch: &'a ImportBatch<'a>, existing: &'a HashMap<String, Existing>) -> Plan<'a> {
+    let mut plan = Plan {
+        counts: ImportCounts::default(),
+        leavers: Vec::new(),
+        park: Vec::new(),
+        writes: Vec::new(),
+        disabled: Vec::new(),
+    };
+    for row in batch.rows {
+        let Some(current) = existing.get(row.external_id) else {
+            plan.counts.created += 1;
+            plan.writes.push((Uuid::new_v4().to_string(), row));
+            continue;
+        };
+        let same = current.phone_number == row.phone_number
+            && current.name == row.name
+            && current.email.as_deref() == row.email
+            && current.active == row.active;
+        if same {
+            plan.counts.unchanged += 1;
+            continue;
+        }
+        if current.active && !row.active {
+            plan.counts.disabled += 1;
+            plan.disabled.push(row.external_id);
+        } else {
+            plan.counts.updated += 1;
+        }
+        if current.active && (!row.active || current.phone_number != row.phone_number) {
+            plan.park.push(&current.id);
+        }
+        plan.writes.push((current.id.clone(), row));
+    }
+    if batch.sync {
+        for (external_id, current) in existing {
+            if current.active && !batch.listed.contains(external_id.as_str()) {
+                plan.leavers.push(&current.id);
+                plan.disabled.push(external_id);
+            }
+        }
+        plan.counts.disabled += plan.leavers.len() as u64;
+    }
+    plan
+}
+
+/// One `employee.disabled` per employee the import disables, and the import's summary.
+fn audit_events<'a>(
+    batch: &'a ImportBatch<'a>,
+    disabled: &[&'a str],
+    counts: &ImportCounts,
+    now: i64,
+) -> Vec<AuditEvent<'a>> {
+    let reason = serde_json::json!({ "reason": if batch.sync { "import_sync" } else { "import" } })
+        .to_string();
+    let mut events: Vec<AuditEvent> = disabled
+        .iter()
+        .map(|external_id| AuditEvent {
+            at: now,
+            actor: batch.actor,
+            action: "employee.disabled",
+            subject: Some(external_id),
+            ip: batch.ip,
+            detail: Some(reason.clone()),
+        })
+        .collect();
+    events.push(AuditEvent {
+        at: now,
+        actor: batch.actor,
+        action: "employees.imported",
+        subject: None,
+        ip: batch.ip,
+        detail: Some(
+            serde_json::json!({
+                "mode": if batch.sync { "sync" } else { "merge" },
+                "rows": batch.rows.len(),
+                "created": counts.created,
+                "updated": counts.updated,
+                "disabled": counts.disabled,
+                "unchanged": counts.unchanged,
+                "sessions_revoked": counts.sessions_revoked,
+            })
+            .to_string(),
+        ),
+    });
+    events
 }
 
 /// Every employee, by `external_id`.
