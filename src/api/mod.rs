@@ -2,18 +2,21 @@
 //! middleware (request ids, tracing, metrics, deadline, body limit, panic safety, CORS,
 //! security headers, JSON fallbacks). `openapi` documents every route.
 
-mod admin;
 mod admin_limits;
 mod admin_sessions;
 mod api_keys;
+mod audit;
 mod client_ip;
 mod cursor;
+mod employees;
 mod extract;
+mod import;
 mod introspect;
 mod middleware;
 pub mod openapi;
 mod ops;
 mod otp;
+mod page;
 mod revoke;
 mod session;
 mod token;
@@ -36,7 +39,8 @@ use tracing::Level;
 use crate::app::AppState;
 use crate::error::Error;
 
-/// Bodies are small JSON or form documents; anything larger is refused with `413`.
+/// Bodies are small JSON or form documents; anything larger is refused with `413` (the
+/// employee import sets its own, larger limit).
 const BODY_LIMIT: usize = 64 * 1024;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -49,10 +53,12 @@ pub fn router(state: AppState) -> Router {
         .merge(token::router())
         .merge(session::router())
         .merge(wellknown::router())
-        .merge(admin::router())
         .merge(admin_sessions::router())
         .merge(revoke::router())
         .merge(introspect::router())
+        .merge(employees::router())
+        .merge(import::router())
+        .merge(audit::router())
         .merge(api_keys::router())
         .merge(admin_limits::router())
         .merge(ops::router())

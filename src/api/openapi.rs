@@ -23,7 +23,6 @@ use crate::error::ErrorBody;
         super::session::me,
         super::wellknown::jwks,
         super::wellknown::openid_configuration,
-        super::admin::upsert_employee,
         super::ops::healthz,
         super::ops::readyz,
         super::ops::metrics,

@@ -3,6 +3,7 @@
 
 mod api_key;
 mod check;
+mod employees;
 mod keys;
 mod tokens;
 
@@ -40,6 +41,9 @@ enum Command {
     Keys(keys::KeysCommand),
     /// Validate the configuration and connectivity, print what was found.
     CheckConfig,
+    /// Manage employee records (bulk import from the HR system).
+    #[command(subcommand)]
+    Employees(employees::EmployeesCommand),
 }
 
 impl Cli {
@@ -60,6 +64,7 @@ impl Cli {
             Command::Tokens(command) => tokens::run(&config, command).await,
             Command::Keys(command) => keys::run(command, &config),
             Command::CheckConfig => check::run(&config).await,
+            Command::Employees(command) => employees::run(&config, command).await,
         }
     }
 }

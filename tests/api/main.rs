@@ -4,9 +4,12 @@ mod helpers;
 
 mod admin;
 mod api_keys;
+mod audit;
 mod binary;
+mod employees;
 mod errors;
 mod fake_provider;
+mod import;
 mod introspection;
 mod keys;
 mod lifecycle_helpers;
