@@ -1,6 +1,6 @@
 //! Building the application from its configuration, and serving it.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,12 +8,14 @@ use std::time::Duration;
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::config::{Config, Environment};
 use crate::login::{CodeHasher, LoginService};
 use crate::sms;
 use crate::store::{Database, Ephemeral, MemoryEphemeral, RedisEphemeral};
-use crate::tokens::{KeySet, TokenService, spawn_sweeper};
+use crate::tasks::Tasks;
+use crate::tokens::{KeySet, TokenService};
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
@@ -28,6 +30,9 @@ pub struct AppState {
 impl AppState {
     /// Connects the stores (running migrations), loads keys and wires the services.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        crate::production::refuse_unsafe(&config)?;
+        // Before any metric is emitted, so none is lost.
+        crate::telemetry::metrics();
         let config = Arc::new(config);
         let db = Database::open(&config.database_url)
             .await
@@ -57,7 +62,7 @@ impl AppState {
             delivery,
             hasher,
         );
-        let tokens = TokenService::new(Arc::new(keys), db.clone(), config.clone());
+        let tokens = TokenService::new(keys, db.clone(), config.clone());
         Ok(Self {
             config,
             db,
@@ -66,6 +71,30 @@ impl AppState {
             tokens: Arc::new(tokens),
         })
     }
+}
+
+/// Background work of a running node. Add periodic tasks here.
+fn background(state: &AppState, tasks: &mut Tasks) {
+    let tokens = state.tokens.clone();
+    let period = Duration::from_secs(state.config.ops.keys_reload_interval);
+    tasks.every("reload signing keys", period, move || {
+        let tokens = tokens.clone();
+        async move { tokens.reload_keys(crate::unix_now()) }
+    });
+
+    let db = state.db.clone();
+    let retention = state.config.token_retention;
+    let period = Duration::from_secs(state.config.sweep_interval);
+    tasks.every("sweep expired tokens", period, move || {
+        let db = db.clone();
+        async move {
+            match crate::tokens::sweep(&db, retention, crate::unix_now()).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::debug!(deleted, "swept expired token rows"),
+                Err(err) => tracing::warn!(error = %err, "token sweep failed"),
+            }
+        }
+    });
 }
 
 /// The HMAC key for stored codes: `SESAME_OTP_SECRET`, or a secret generated once into the
@@ -90,9 +119,6 @@ fn otp_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
     Ok(secret.trim().as_bytes().to_vec())
 }
 
-/// How long shutdown waits for the sweeper's current batch.
-const SWEEPER_STOP_TIMEOUT: Duration = Duration::from_secs(2);
-
 /// A bound, ready-to-serve Sesame. `build` binds (port 0 picks a free port, as tests do).
 pub struct Application {
     listener: TcpListener,
@@ -113,39 +139,48 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests and closes the pools.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests and
+    /// background tasks finish (each within `SESAME_SHUTDOWN_TIMEOUT`) and closes the pools.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let db = self.state.db.clone();
-        let config = &self.state.config;
-        let (stop_sweeper, stop) = tokio::sync::watch::channel(false);
-        let sweeper = spawn_sweeper(
-            db.clone(),
-            config.token_retention,
-            Duration::from_secs(config.sweep_interval),
-            stop,
-        );
-        let router = crate::api::router(self.state);
-        let served = axum::serve(
+        let state = self.state;
+        let deadline = Duration::from_secs(state.config.ops.shutdown_timeout);
+        let mut tasks = Tasks::default();
+        background(&state, &mut tasks);
+        let (stopping, mut stopped) = watch::channel(false);
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            let _ = stopping.send(true);
+        };
+        let server = axum::serve(
             self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            crate::api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await;
-        // The sweeper stops between two batches, before the pool closes; one stuck on an
-        // unanswering database is not waited for long.
-        let _ = stop_sweeper.send(true);
-        let abort = sweeper.abort_handle();
-        if tokio::time::timeout(SWEEPER_STOP_TIMEOUT, sweeper)
+        .with_graceful_shutdown(signal)
+        .into_future();
+        // A client that never finishes its request must not keep the process alive.
+        let drain_limit = async move {
+            let _ = stopped.wait_for(|stopping| *stopping).await;
+            tokio::time::sleep(deadline).await;
+        };
+        tokio::select! {
+            served = server => served?,
+            () = drain_limit => tracing::warn!("in-flight requests did not finish in time"),
+        }
+        tasks.stop(deadline).await;
+        if tokio::time::timeout(deadline, state.db.close())
             .await
             .is_err()
         {
-            abort.abort();
+            tracing::warn!("database connections did not close in time");
         }
-        served?;
-        db.close().await;
         Ok(())
     }
 }

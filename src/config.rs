@@ -12,7 +12,12 @@ use std::str::FromStr;
 
 use secrecy::SecretString;
 
+use crate::telemetry::LogFormat;
 use crate::tokens::SigningAlgorithm;
+
+mod limits;
+
+pub use limits::LimitsConfig;
 
 /// A configuration problem, always naming the variable at fault.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +72,21 @@ pub struct Config {
     pub allow_anonymous: bool,
     pub admin_api_key: Option<SecretString>,
     pub sms: SmsConfig,
+    pub ops: OpsConfig,
+}
+
+/// Operations: logs, HTTP hygiene, key reloading, shutdown (docs/contract-notes.md, "Operations").
+#[derive(Debug, Clone)]
+pub struct OpsConfig {
+    pub log_format: LogFormat,
+    /// Seconds a request may take before it is answered `503`.
+    pub request_timeout: u64,
+    /// Origins allowed by CORS; empty = no CORS headers; `*` = any origin.
+    pub cors_origins: Vec<String>,
+    /// Seconds between re-reads of the keys folder (a rotated key is picked up without restart).
+    pub keys_reload_interval: u64,
+    /// Seconds in-flight requests and background tasks get to finish after SIGTERM.
+    pub shutdown_timeout: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -75,18 +95,6 @@ pub struct OtpConfig {
     pub ttl: i64,
     pub max_attempts: u32,
     pub resend_after: i64,
-}
-
-#[derive(Debug, Clone)]
-pub struct LimitsConfig {
-    pub sms_hourly_cap: u32,
-    pub sms_daily_cap: u32,
-    pub ip_hourly_cap: u32,
-    pub ip_verify_hourly_cap: u32,
-    /// ISO 3166 alpha-2 codes; empty means every country.
-    pub allowed_countries: Vec<String>,
-    /// CIDRs whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -167,6 +175,19 @@ const KNOWN: &[&str] = &[
     "SESAME_WEBOTP_DOMAIN",
     "SESAME_SMS_TIMEOUT_MS",
     "SESAME_SMS_RETRY_BASE_MS",
+    "SESAME_SMS_COUNTRY_HOURLY_BUDGET",
+    "SESAME_HOURLY_WINDOW",
+    "SESAME_DAILY_WINDOW",
+    "SESAME_VERIFY_BACKOFF_AFTER",
+    "SESAME_VERIFY_BACKOFF_BASE",
+    "SESAME_VERIFY_BACKOFF_MAX",
+    "SESAME_VERIFY_LOCKOUT_AFTER",
+    "SESAME_VERIFY_LOCKOUT_WINDOW",
+    "SESAME_LOG_FORMAT",
+    "SESAME_REQUEST_TIMEOUT",
+    "SESAME_CORS_ORIGINS",
+    "SESAME_KEYS_RELOAD_INTERVAL",
+    "SESAME_SHUTDOWN_TIMEOUT",
 ];
 
 impl Config {
@@ -221,18 +242,7 @@ impl Config {
             sweep_interval: vars.parse_in("SESAME_SWEEP_INTERVAL", 300, 1..=86_400)?,
             revocation_feed_lag: vars.parse_in("SESAME_REVOCATION_FEED_LAG", 5, 1..=3_600)?,
             test_numbers: test_numbers(&vars, otp.length)?,
-            limits: LimitsConfig {
-                sms_hourly_cap: vars.parse("SESAME_SMS_HOURLY_CAP", "5")?,
-                sms_daily_cap: vars.parse("SESAME_SMS_DAILY_CAP", "10")?,
-                ip_hourly_cap: vars.parse("SESAME_IP_HOURLY_CAP", "30")?,
-                ip_verify_hourly_cap: vars.parse("SESAME_IP_VERIFY_HOURLY_CAP", "100")?,
-                allowed_countries: vars
-                    .list("SESAME_ALLOWED_COUNTRIES")
-                    .into_iter()
-                    .map(|code| code.to_ascii_uppercase())
-                    .collect(),
-                trusted_proxies: vars.list("SESAME_TRUSTED_PROXIES"),
-            },
+            limits: LimitsConfig::from_vars(&vars)?,
             otp,
             allow_anonymous: vars.parse("SESAME_ALLOW_ANONYMOUS", "true")?,
             admin_api_key: vars.secret("SESAME_ADMIN_API_KEY"),
@@ -257,6 +267,17 @@ impl Config {
                 webotp_domain: webotp_domain(&vars)?,
                 timeout_ms: vars.parse_in("SESAME_SMS_TIMEOUT_MS", 5_000, 1..=60_000)?,
                 retry_base_ms: vars.parse_in("SESAME_SMS_RETRY_BASE_MS", 250, 0..=10_000)?,
+            },
+            ops: OpsConfig {
+                log_format: vars.parse("SESAME_LOG_FORMAT", "pretty")?,
+                request_timeout: vars.parse_in("SESAME_REQUEST_TIMEOUT", 30, 1..=600)?,
+                cors_origins: vars.list("SESAME_CORS_ORIGINS"),
+                keys_reload_interval: vars.parse_in(
+                    "SESAME_KEYS_RELOAD_INTERVAL",
+                    60,
+                    1..=86_400,
+                )?,
+                shutdown_timeout: vars.parse_in("SESAME_SHUTDOWN_TIMEOUT", 30, 1..=3_600)?,
             },
         };
         if let Some(admin_key) = &config.admin_api_key {
@@ -430,6 +451,13 @@ mod tests {
         assert_eq!(err.name, "SESAME_ACCESS_TTL");
         let err = Config::from_vars(&vars(&[("SESAME_SIGNING_ALG", "HS256")])).unwrap_err();
         assert_eq!(err.name, "SESAME_SIGNING_ALG");
+        let err =
+            Config::from_vars(&vars(&[("SESAME_TRUSTED_PROXIES", "10.0.0.0/33")])).unwrap_err();
+        assert_eq!(err.name, "SESAME_TRUSTED_PROXIES");
+        let err = Config::from_vars(&vars(&[("SESAME_LOG_FORMAT", "xml")])).unwrap_err();
+        assert_eq!(err.name, "SESAME_LOG_FORMAT");
+        let err = Config::from_vars(&vars(&[("SESAME_REQUEST_TIMEOUT", "0")])).unwrap_err();
+        assert_eq!(err.name, "SESAME_REQUEST_TIMEOUT");
     }
 
     #[test]

@@ -4,12 +4,33 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::sms::SendError;
 use crate::store::StoreError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The body of every error response (API.md, "Conventions").
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Machine-readable code, e.g. `invalid_request`, `invalid_grant`, `rate_limited`.
+    #[schema(example = "invalid_request")]
+    pub error: &'static str,
+    /// Human-readable explanation; never a secret or an internal cause.
+    pub error_description: String,
+    /// Every bad row of a rejected import (`422`), and only there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<RowError>>,
+}
+
+/// One bad row of an imported file: its line (the header is line 1; for a JSON array, the
+/// element's 1-based position) and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RowError {
+    pub line: u64,
+    pub error: String,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -42,6 +63,9 @@ pub enum Error {
     MethodNotAllowed,
     #[error("{0}")]
     Conflict(String),
+    /// A bulk import with bad rows: `422` listing every one, nothing applied.
+    #[error("{} row(s) are invalid; nothing was imported", .0.len())]
+    InvalidRows(Vec<RowError>),
     #[error("too many requests; retry later")]
     RateLimited { retry_after: u64 },
     #[error("the message could not be delivered")]
@@ -66,6 +90,7 @@ impl Error {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::InvalidRows(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::DeliveryFailed => StatusCode::BAD_GATEWAY,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -75,7 +100,9 @@ impl Error {
 
     pub fn code(&self) -> &'static str {
         match self {
-            Self::InvalidRequest(_) | Self::PayloadTooLarge => "invalid_request",
+            Self::InvalidRequest(_) | Self::PayloadTooLarge | Self::InvalidRows(_) => {
+                "invalid_request"
+            }
             Self::InvalidPhoneNumber => "invalid_phone_number",
             Self::CountryNotAllowed => "country_not_allowed",
             Self::InvalidGrant => "invalid_grant",
@@ -123,7 +150,14 @@ impl IntoResponse for Error {
             tracing::error!(error = format!("{cause:#}"), "request failed");
         }
         let status = self.status();
-        let body = json!({ "error": self.code(), "error_description": self.to_string() });
+        let body = ErrorBody {
+            error: self.code(),
+            error_description: self.to_string(),
+            errors: match &self {
+                Self::InvalidRows(rows) => Some(rows.clone()),
+                _ => None,
+            },
+        };
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {
@@ -163,6 +197,7 @@ mod tests {
             (Error::Unauthorized, 401, "unauthorized"),
             (Error::Forbidden, 403, "forbidden"),
             (Error::Conflict("x".into()), 409, "conflict"),
+            (Error::InvalidRows(Vec::new()), 422, "invalid_request"),
             (Error::RateLimited { retry_after: 3 }, 429, "rate_limited"),
             (Error::DeliveryFailed, 502, "delivery_failed"),
             (Error::Unavailable, 503, "temporarily_unavailable"),

@@ -11,8 +11,10 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod login;
+pub mod production;
 pub mod sms;
 pub mod store;
+pub mod tasks;
 pub mod telemetry;
 pub mod tokens;
 

@@ -6,7 +6,6 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    sesame::telemetry::init();
     match sesame::cli::Cli::parse().run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -12,7 +12,7 @@ use super::extract::{AdminKey, Client, JsonBody};
 use crate::admin::issue_api_key;
 use crate::app::AppState;
 use crate::error::{Error, Result};
-use crate::store::{ApiKey, ApiKeyRole, AuditEvent};
+use crate::store::{ApiKey, ApiKeyRole};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -58,15 +58,16 @@ async fn create(
         .ok_or_else(|| Error::InvalidRequest("role must be admin or introspect".into()))?;
     let now = crate::unix_now();
     let issued = issue_api_key(&state.db, &request.name, role, now).await?;
-    audit(
-        &state,
-        &admin,
-        &client,
-        "api_key.created",
-        &issued.record.id,
-        now,
-    )
-    .await?;
+    admin
+        .audit(
+            &state,
+            client.ip.as_deref(),
+            "api_key.created",
+            &issued.record.id,
+            None,
+            now,
+        )
+        .await?;
     let mut body = serde_json::to_value(ApiKeyResponse::from(issued.record))
         .map_err(|err| Error::Internal(err.into()))?;
     // The only time the key is shown.
@@ -96,28 +97,15 @@ async fn revoke(
     if state.db.revoke_api_keys(&id, now).await? == 0 {
         return Err(Error::NotFound);
     }
-    audit(&state, &admin, &client, "api_key.revoked", &id, now).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn audit(
-    state: &AppState,
-    admin: &AdminKey,
-    client: &crate::tokens::ClientInfo,
-    action: &str,
-    subject: &str,
-    now: i64,
-) -> Result<()> {
-    state
-        .db
-        .append_audit(&AuditEvent {
-            at: now,
-            actor: &admin.actor,
-            action,
-            subject: Some(subject),
-            ip: client.ip.as_deref(),
-            detail: None,
-        })
+    admin
+        .audit(
+            &state,
+            client.ip.as_deref(),
+            "api_key.revoked",
+            &id,
+            None,
+            now,
+        )
         .await?;
-    Ok(())
+    Ok(StatusCode::NO_CONTENT)
 }

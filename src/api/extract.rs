@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 use crate::admin::hash_api_key;
 use crate::app::AppState;
 use crate::error::Error;
-use crate::store::ApiKeyRole;
+use crate::store::{ApiKeyRole, AuditEvent};
 use crate::tokens::{AccessClaims, ClientInfo};
 
 /// A JSON body (`application/json`); any rejection is `400 invalid_request` (or `413`).
@@ -46,6 +46,24 @@ impl From<QueryRejection> for Error {
     }
 }
 
+/// A body of any type, with its media type, for routes that accept several formats.
+pub struct RawBody {
+    pub media_type: Option<String>,
+    pub bytes: Bytes,
+}
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let media_type = media_type(request.headers());
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(bytes_rejection)?;
+        Ok(Self { media_type, bytes })
+    }
+}
+
 fn bytes_rejection(rejection: BytesRejection) -> Error {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         Error::PayloadTooLarge
@@ -65,11 +83,8 @@ where
     type Rejection = Error;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = media_type(request.headers());
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(bytes_rejection)?;
-        let value = match content_type.as_deref() {
+        let RawBody { media_type, bytes } = RawBody::from_request(request, state).await?;
+        let value = match media_type.as_deref() {
             Some("application/x-www-form-urlencoded") => serde_urlencoded::from_bytes(&bytes)
                 .map_err(|err| Error::InvalidRequest(format!("invalid form body: {err}")))?,
             Some("application/json") => serde_json::from_slice(&bytes)
@@ -136,6 +151,32 @@ pub struct AdminKey {
     pub actor: String,
 }
 
+impl AdminKey {
+    /// Appends an audit event of this admin's call on `subject`.
+    pub async fn audit(
+        &self,
+        state: &AppState,
+        ip: Option<&str>,
+        action: &str,
+        subject: &str,
+        detail: Option<serde_json::Value>,
+        now: i64,
+    ) -> Result<(), Error> {
+        state
+            .db
+            .append_audit(&AuditEvent {
+                at: now,
+                actor: &self.actor,
+                action,
+                subject: Some(subject),
+                ip,
+                detail: detail.map(|detail| detail.to_string()),
+            })
+            .await?;
+        Ok(())
+    }
+}
+
 impl FromRequestParts<AppState> for AdminKey {
     type Rejection = Error;
 
@@ -162,17 +203,21 @@ impl FromRequestParts<AppState> for IntrospectKey {
     }
 }
 
-/// Where a request comes from: the socket's address and the `User-Agent`.
+/// Where a request comes from: the client IP (`client_ip`, honouring trusted proxies) and the
+/// `User-Agent`.
 pub struct Client(pub ClientInfo);
 
-impl<S: Send + Sync> FromRequestParts<S> for Client {
+impl FromRequestParts<AppState> for Client {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(address)| address.ip().to_string());
+            .map(|ConnectInfo(address)| {
+                let trusted = &state.config.limits.trusted_proxies;
+                super::client_ip::client_ip(address.ip(), &parts.headers, trusted).to_string()
+            });
         let user_agent = parts
             .headers
             .get(USER_AGENT)

@@ -1,16 +1,94 @@
 //! Operator endpoints (API.md, "Operations").
 
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{Value, json};
+
+use serde::Serialize;
 
 use crate::app::AppState;
+use crate::error::{Error, ErrorBody, Result};
+
+/// How long readiness waits for each dependency: a probe must answer even when one hangs.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `{"status": "ok"}`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Status {
+    #[schema(example = "ok")]
+    status: &'static str,
+}
+
+const OK: Status = Status { status: "ok" };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
 }
 
 /// Alive while the process runs; readiness (dependencies) is a separate question.
-async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The process runs", body = Status)))]
+pub async fn healthz() -> Json<Status> {
+    Json(OK)
+}
+
+/// Ready when the database and Redis (when configured) answer; a load balancer sends traffic
+/// only to ready nodes.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses(
+    (status = 200, description = "The database and Redis answer", body = Status),
+    (status = 503, description = "`temporarily_unavailable`: a dependency does not answer", body = ErrorBody),
+))]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>> {
+    let database = tokio::time::timeout(PING_TIMEOUT, state.db.ping()).await;
+    let ephemeral = tokio::time::timeout(PING_TIMEOUT, state.ephemeral.ping()).await;
+    for (name, answer) in [("database", database), ("redis", ephemeral)] {
+        match answer {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => {
+                tracing::warn!(dependency = name, error = %err, "not ready");
+                return Err(Error::Unavailable);
+            }
+            Err(_) => {
+                tracing::warn!(dependency = name, "not ready: no answer in time");
+                return Err(Error::Unavailable);
+            }
+        }
+    }
+    Ok(Json(OK))
+}
+
+/// Prometheus text exposition of every metric of this process.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses(
+    (status = 200, description = "Prometheus text format", content_type = "text/plain; version=0.0.4", body = String),
+))]
+pub async fn metrics() -> impl IntoResponse {
+    let text = crate::telemetry::metrics()
+        .map(|handle| {
+            handle.run_upkeep();
+            handle.render()
+        })
+        .unwrap_or_default();
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        text,
+    )
+}
+
+/// This API's OpenAPI 3.1 description.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", responses(
+    (status = 200, description = "OpenAPI 3.1 document", content_type = "application/json", body = Object),
+))]
+pub async fn openapi() -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, "application/json")],
+        super::openapi::document(),
+    )
 }

@@ -6,9 +6,9 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::extract::JsonBody;
+use super::extract::{Client, JsonBody};
 use crate::app::AppState;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorBody, Result};
 use crate::login::{PhoneNumber, Started};
 use crate::sms::Channel;
 
@@ -16,20 +16,36 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v1/otp/start", post(start))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartRequest {
+    /// E.164, or a national format with spaces, dashes, dots or parentheses.
+    #[schema(example = "+44 7700 900123")]
     pub phone_number: String,
     #[serde(default)]
     pub channel: Channel,
 }
 
-async fn start(
+/// Sends a one-time code to a phone number; starting again replaces the previous code.
+#[utoipa::path(post, path = "/v1/otp/start", tag = "login", request_body = StartRequest, responses(
+    (status = 202, description = "A code is on its way (the same answer whether or not the number belongs to an employee)", body = Started),
+    (status = 400, description = "`invalid_request`, `invalid_phone_number` or `country_not_allowed`", body = ErrorBody),
+    (status = 413, description = "`invalid_request`: the body is over 64 KiB", body = ErrorBody),
+    (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    (status = 502, description = "`delivery_failed`: every provider failed", body = ErrorBody),
+    (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+))]
+pub async fn start(
     State(state): State<AppState>,
+    Client(client): Client,
     JsonBody(request): JsonBody<StartRequest>,
 ) -> Result<(StatusCode, Json<Started>)> {
     let number =
         PhoneNumber::parse(&request.phone_number).map_err(|_| Error::InvalidPhoneNumber)?;
-    let started = state.login.start(&number, request.channel).await?;
+    let now = crate::unix_now();
+    let started = state
+        .login
+        .start(&number, request.channel, client.ip.as_deref(), now)
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(started)))
 }

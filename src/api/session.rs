@@ -7,14 +7,14 @@ use serde::Serialize;
 
 use super::extract::Authenticated;
 use crate::app::AppState;
-use crate::error::Result;
+use crate::error::{ErrorBody, Result};
 use crate::tokens::{IdentityKind, Permissions};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/me", get(me))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
     pub sub: String,
     pub phone_number: String,
@@ -23,14 +23,20 @@ pub struct Me {
     pub user: Option<MeUser>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MeUser {
     pub id: String,
     pub external_id: String,
     pub name: String,
 }
 
-async fn me(
+/// The caller's identity, from a valid access token.
+#[utoipa::path(get, path = "/v1/me", tag = "login", security(("access_token" = [])), responses(
+    (status = 200, description = "The identity behind the token", body = Me),
+    (status = 401, description = "`invalid_token`: missing, expired, revoked or malformed (with `WWW-Authenticate`)", body = ErrorBody),
+    (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+))]
+pub async fn me(
     State(state): State<AppState>,
     Authenticated(claims): Authenticated,
 ) -> Result<Json<Me>> {

@@ -10,8 +10,9 @@ use serde::Deserialize;
 
 use super::extract::{Client, FormOrJson};
 use crate::app::AppState;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorBody, Result};
 use crate::login::PhoneNumber;
+use crate::tokens::TokenPair;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/oauth/token", post(token))
@@ -19,15 +20,34 @@ pub fn router() -> Router<AppState> {
 
 /// Fields of every grant; which are required depends on `grant_type`. Extra fields (an OAuth
 /// client's `client_id`, `scope`) are ignored.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
+    /// `otp` (or `refresh_token`).
+    #[schema(example = "otp")]
     pub grant_type: String,
+    /// For `grant_type=otp`.
+    #[schema(example = "+447700900123")]
     pub phone_number: Option<String>,
+    /// For `grant_type=otp`: the code that was sent.
+    #[schema(value_type = Option<String>, example = "123456")]
     pub code: Option<SecretString>,
+    #[schema(value_type = Option<String>)]
     pub refresh_token: Option<SecretString>,
 }
 
-async fn token(
+/// OAuth 2.0 token endpoint (RFC 6749 §4, §6): a code or a refresh token for a token pair.
+#[utoipa::path(post, path = "/oauth/token", tag = "login",
+    request_body(content(
+        (TokenRequest = "application/x-www-form-urlencoded"),
+        (TokenRequest = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "A new token pair (`Cache-Control: no-store`)", body = TokenPair),
+        (status = 400, description = "`invalid_grant`, `unsupported_grant_type`, `invalid_request` or `invalid_phone_number`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+    ))]
+pub async fn token(
     State(state): State<AppState>,
     Client(client): Client,
     FormOrJson(request): FormOrJson<TokenRequest>,

@@ -22,14 +22,22 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
+/// Every public key that may still verify an unexpired token, and keys about to sign.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "discovery", responses(
+    (status = 200, description = "JWK Set (RFC 7517), cacheable", body = Object),
+))]
+pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(CACHE_CONTROL, CACHE)],
         Json(state.tokens.keys().jwks().clone()),
     )
 }
 
-async fn openid_configuration(State(state): State<AppState>) -> impl IntoResponse {
+/// OpenID provider metadata (RFC 8414).
+#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "discovery", responses(
+    (status = 200, description = "Provider metadata, cacheable", body = Object),
+))]
+pub async fn openid_configuration(State(state): State<AppState>) -> impl IntoResponse {
     let issuer = &state.config.issuer;
     let algorithms = state.tokens.keys().algorithms();
     let metadata = json!({

@@ -2,6 +2,9 @@
 //! Each command group lives in its own module.
 
 mod api_key;
+mod check;
+mod employees;
+mod keys;
 mod tokens;
 
 use anyhow::Context;
@@ -33,11 +36,20 @@ enum Command {
     /// Revoke tokens, sessions or identities.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Validate the configuration and connectivity, print what was found.
+    CheckConfig,
+    /// Manage employee records (bulk import from the HR system).
+    #[command(subcommand)]
+    Employees(employees::EmployeesCommand),
 }
 
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         let config = Config::from_env()?;
+        crate::telemetry::init(config.ops.log_format);
         for name in Config::unknown_variables(std::env::vars().map(|(name, _)| name)) {
             tracing::warn!(variable = name, "unknown configuration variable (a typo?)");
         }
@@ -50,6 +62,9 @@ impl Cli {
             }
             Command::ApiKey(command) => api_key::run(&config, command).await,
             Command::Tokens(command) => tokens::run(&config, command).await,
+            Command::Keys(command) => keys::run(command, &config),
+            Command::CheckConfig => check::run(&config).await,
+            Command::Employees(command) => employees::run(&config, command).await,
         }
     }
 }
@@ -64,9 +79,25 @@ pub async fn connect(config: &Config) -> anyhow::Result<Database> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     tracing::info!(address = %app.local_addr()?, "sesame listening");
+    reload_keys_on_hangup(app.state().tokens.clone());
     app.run_until_stopped(shutdown_signal()).await?;
     tracing::info!("sesame stopped");
     Ok(())
+}
+
+/// SIGHUP re-reads the keys folder at once (they are also re-read periodically).
+fn reload_keys_on_hangup(tokens: std::sync::Arc<crate::tokens::TokenService>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::hangup()) {
+        Ok(mut hangup) => {
+            tokio::spawn(async move {
+                while hangup.recv().await.is_some() {
+                    tokens.reload_keys(crate::unix_now());
+                }
+            });
+        }
+        Err(err) => tracing::warn!(error = %err, "cannot listen for SIGHUP"),
+    }
 }
 
 /// Completes on SIGTERM or SIGINT.

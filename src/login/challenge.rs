@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::PhoneNumber;
 use super::code::{self, CodeHasher};
+use super::limits::{Limits, Reservation};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::sms::{Channel, Delivery, Verifier};
@@ -40,19 +41,31 @@ impl Challenges {
         }
     }
 
-    /// Replaces any live challenge of `number` and sends a code. Test numbers get their fixed
-    /// code and no message, whoever issues the others.
-    pub async fn start(&self, number: &PhoneNumber, channel: Channel) -> Result<()> {
+    /// For a test number, replaces its challenge with its fixed code (no message, whoever
+    /// issues other codes) and returns `true`; `false` for any other number.
+    pub async fn start_test_number(&self, number: &PhoneNumber) -> Result<bool> {
+        let Some(code) = self.config.test_numbers.get(number.as_str()) else {
+            return Ok(false);
+        };
+        let digest = self
+            .hasher
+            .digest(number, &SecretString::from(code.as_str()));
+        self.ephemeral
+            .put_challenge(number.as_str(), &digest, self.config.otp.ttl)
+            .await?;
+        Ok(true)
+    }
+
+    /// Replaces any live challenge of `number` and has the code delivered, through `limits`
+    /// (which may withhold the message, or take the reservation back when delivery fails).
+    pub async fn start(
+        &self,
+        number: &PhoneNumber,
+        channel: Channel,
+        limits: &Limits,
+        reservation: &Reservation,
+    ) -> Result<()> {
         let ttl = self.config.otp.ttl;
-        if let Some(code) = self.config.test_numbers.get(number.as_str()) {
-            let digest = self
-                .hasher
-                .digest(number, &SecretString::from(code.as_str()));
-            return Ok(self
-                .ephemeral
-                .put_challenge(number.as_str(), &digest, ttl)
-                .await?);
-        }
         match &self.delivery {
             Delivery::Sesame { sender, text } => {
                 let code = code::generate(self.config.otp.length);
@@ -61,16 +74,19 @@ impl Challenges {
                     .put_challenge(number.as_str(), &digest, ttl)
                     .await?;
                 let message = text.message(number.as_str(), channel, code.expose_secret());
-                sender.send(&message).await.inspect_err(|err| {
-                    tracing::warn!(provider = sender.name(), error = %err, "delivery failed");
-                })?;
+                limits
+                    .deliver(reservation, sender.send(&message))
+                    .await
+                    .inspect_err(|err| {
+                        tracing::warn!(provider = sender.name(), error = %err, "delivery failed");
+                    })?;
             }
             Delivery::Provider(verifier) => {
                 self.ephemeral
                     .put_challenge(number.as_str(), ISSUED_BY_PROVIDER, ttl)
                     .await?;
-                verifier
-                    .start(number.as_str(), channel)
+                limits
+                    .deliver(reservation, verifier.start(number.as_str(), channel))
                     .await
                     .inspect_err(|err| {
                         tracing::warn!(provider = verifier.name(), error = %err, "delivery failed");

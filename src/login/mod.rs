@@ -1,9 +1,12 @@
-//! The login challenge: start (generate, store, send a code) and verify (check the code,
-//! link the phone identity).
+//! The login challenge: start (screen, limit, generate or delegate, send a code) and verify
+//! (limit, check the code, link the phone identity).
 
 mod challenge;
 mod code;
+mod decoy;
+mod limits;
 mod phone;
+mod screening;
 
 use std::sync::Arc;
 
@@ -12,6 +15,7 @@ use serde::Serialize;
 
 pub use challenge::Challenges;
 pub use code::{CodeHasher, generate as generate_code, is_well_formed};
+pub use limits::Limits;
 pub use phone::{InvalidPhoneNumber, PhoneNumber};
 
 use crate::config::Config;
@@ -20,7 +24,7 @@ use crate::sms::{Channel, Delivery};
 use crate::store::{AuditEvent, ChallengeCheck, Database, Ephemeral, Identity};
 
 /// What a client learns from a started login (API.md, `POST /v1/otp/start`).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Started {
     pub channel: Channel,
     pub expires_in: i64,
@@ -31,6 +35,7 @@ pub struct LoginService {
     config: Arc<Config>,
     db: Database,
     challenges: Challenges,
+    limits: Limits,
 }
 
 impl LoginService {
@@ -42,17 +47,33 @@ impl LoginService {
         hasher: CodeHasher,
     ) -> Self {
         Self {
-            challenges: Challenges::new(config.clone(), ephemeral, delivery, hasher),
+            challenges: Challenges::new(config.clone(), ephemeral.clone(), delivery, hasher),
+            limits: Limits::new(config.clone(), db.clone(), ephemeral),
             config,
             db,
         }
     }
 
-    /// Replaces any live challenge of `number` with a new code and sends it. Test numbers get
-    /// their fixed code and no message.
-    #[tracing::instrument(skip(self), fields(number = %number))]
-    pub async fn start(&self, number: &PhoneNumber, channel: Channel) -> Result<Started> {
-        self.challenges.start(number, channel).await?;
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Replaces any live challenge of `number` with a new code and sends it, within the abuse
+    /// limits. Test numbers get their fixed code, no message, and skip send limits (API.md).
+    #[tracing::instrument(skip(self, ip), fields(number = %number))]
+    pub async fn start(
+        &self,
+        number: &PhoneNumber,
+        channel: Channel,
+        ip: Option<&str>,
+        now: i64,
+    ) -> Result<Started> {
+        if !self.challenges.start_test_number(number).await? {
+            let reservation = self.limits.admit_start(number, channel, ip, now).await?;
+            self.challenges
+                .start(number, channel, &self.limits, &reservation)
+                .await?;
+        }
         let otp = &self.config.otp;
         Ok(Started {
             channel,
@@ -71,7 +92,17 @@ impl LoginService {
         ip: Option<&str>,
         now: i64,
     ) -> Result<Identity> {
+        self.limits.admit_check(number, ip, now).await?;
         let check = self.challenges.check(number, code).await?;
+        self.limits.after_check(number, check, now).await?;
+        // With anonymous login off, a guessed code of a number that was sent none is no login.
+        let check = match check {
+            ChallengeCheck::Accepted if !self.limits.may_log_in(number).await? => {
+                ChallengeCheck::Missing
+            }
+            check => check,
+        };
+        metrics::counter!("sesame_verifications_total", "outcome" => check.outcome()).increment(1);
         if check != ChallengeCheck::Accepted {
             let detail = match check {
                 ChallengeCheck::Rejected { attempts_left } => {

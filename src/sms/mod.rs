@@ -27,7 +27,7 @@ pub use webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSender, signature};
 
 use crate::config::SmsConfig;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     #[default]

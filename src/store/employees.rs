@@ -1,5 +1,5 @@
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
 use super::{Database, Result};
@@ -18,7 +18,7 @@ pub struct Employee {
 }
 
 /// The fields the HR system owns.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmployeeUpsert<'a> {
     pub external_id: &'a str,
     pub phone_number: &'a str,
@@ -33,45 +33,154 @@ pub enum Upserted {
     Updated,
 }
 
-const EMPLOYEE_COLUMNS: &str =
+/// A search over employees, one page at a time, ordered by `external_id`.
+#[derive(Debug, Clone, Default)]
+pub struct EmployeeQuery<'a> {
+    /// Matches a name (case-insensitive substring), an external or internal id exactly, or,
+    /// when `phone_number` is set, that number.
+    pub text: Option<&'a str>,
+    /// `text` read as a phone number, in E.164.
+    pub phone_number: Option<&'a str>,
+    /// Only employees whose `external_id` sorts after this one (the previous page's last).
+    pub after: Option<&'a str>,
+    pub limit: i64,
+}
+
+pub(super) const EMPLOYEE_COLUMNS: &str =
     "id, external_id, phone_number, name, email, disabled_at, created_at, updated_at";
 
-impl Database {
-    /// Creates or updates the employee `external_id`. Fails with `Conflict` when another
-    /// active employee holds the number.
-    pub async fn upsert_employee(
-        &self,
-        employee: &EmployeeUpsert<'_>,
-        now: i64,
-    ) -> Result<(Employee, Upserted)> {
-        let new_id = Uuid::new_v4().to_string();
-        let disabled_at = (!employee.active).then_some(now);
-        let row = sqlx::query(&format!(
-            "insert into users (id, external_id, phone_number, name, email, disabled_at, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $7)
-             on conflict (external_id) do update
-                set phone_number = excluded.phone_number, name = excluded.name,
-                    email = excluded.email, updated_at = excluded.updated_at,
-                    disabled_at = case when excluded.disabled_at is null then null
-                                       else coalesce(users.disabled_at, excluded.disabled_at) end
-             returning {EMPLOYEE_COLUMNS}"
-        ))
-        .bind(&new_id)
+/// Columns bound per row by [`upsert_statement`].
+const UPSERT_BINDS: usize = 7;
+
+/// `insert … on conflict (external_id) do update` for `rows` rows of [`UPSERT_BINDS`] binds
+/// each (id, external_id, phone_number, name, email, disabled_at, now). A disabled employee
+/// keeps the time they were first disabled.
+pub(super) fn upsert_statement(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let first = row * UPSERT_BINDS;
+            let binds: Vec<String> = (1..=UPSERT_BINDS)
+                .map(|column| format!("${}", first + column))
+                .collect();
+            format!("({}, ${})", binds.join(", "), first + UPSERT_BINDS)
+        })
+        .collect();
+    format!(
+        "insert into users (id, external_id, phone_number, name, email, disabled_at, created_at, updated_at)
+         values {}
+         on conflict (external_id) do update
+            set phone_number = excluded.phone_number, name = excluded.name,
+                email = excluded.email, updated_at = excluded.updated_at,
+                disabled_at = case when excluded.disabled_at is null then null
+                                   else coalesce(users.disabled_at, excluded.disabled_at) end",
+        values.join(", ")
+    )
+}
+
+/// Binds one row of [`upsert_statement`].
+pub(super) fn bind_upsert<'q>(
+    query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    id: &'q str,
+    employee: &EmployeeUpsert<'q>,
+    now: i64,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(id)
         .bind(employee.external_id)
         .bind(employee.phone_number)
         .bind(employee.name)
         .bind(employee.email)
-        .bind(disabled_at)
+        .bind((!employee.active).then_some(now))
         .bind(now)
-        .fetch_one(&self.pool)
-        .await?;
+}
+
+impl Database {
+    /// Creates or updates the employee `external_id`. Fails with `Conflict` when another
+    /// active employee holds the number. Disabling revokes their sessions in the same
+    /// transaction; returns how many sessions that revoked.
+    pub async fn upsert_employee(
+        &self,
+        employee: &EmployeeUpsert<'_>,
+        now: i64,
+    ) -> Result<(Employee, Upserted, u64)> {
+        let new_id = Uuid::new_v4().to_string();
+        let mut tx = self.pool.begin().await?;
+        let sql = format!("{} returning {EMPLOYEE_COLUMNS}", upsert_statement(1));
+        let row = bind_upsert(sqlx::query(&sql), &new_id, employee, now)
+            .fetch_one(&mut *tx)
+            .await?;
         let stored = employee_from_row(&row)?;
+        let revoked = enforce_employee_links(&mut tx, now, Some(&stored.id)).await?;
+        tx.commit().await?;
         let outcome = if stored.id == new_id {
             Upserted::Created
         } else {
             Upserted::Updated
         };
-        Ok((stored, outcome))
+        Ok((stored, outcome, revoked))
+    }
+
+    /// Disables the employee `external_id` and revokes every session of their identities, in
+    /// one transaction. Idempotent; `None` for an unknown employee. Returns the record and how
+    /// many sessions were revoked.
+    pub async fn disable_employee(
+        &self,
+        external_id: &str,
+        now: i64,
+    ) -> Result<Option<(Employee, u64)>> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(&format!(
+            "update users set disabled_at = coalesce(disabled_at, $2),
+                    updated_at = case when disabled_at is null then $2 else updated_at end
+             where external_id = $1
+             returning {EMPLOYEE_COLUMNS}"
+        ))
+        .bind(external_id)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let employee = employee_from_row(&row)?;
+        let revoked = enforce_employee_links(&mut tx, now, Some(&employee.id)).await?;
+        tx.commit().await?;
+        Ok(Some((employee, revoked)))
+    }
+
+    /// One page of employees matching `query`, ordered by `external_id`.
+    pub async fn search_employees(&self, query: &EmployeeQuery<'_>) -> Result<Vec<Employee>> {
+        let after = query.after.unwrap_or_default();
+        let rows = match query.text {
+            None => {
+                sqlx::query(&format!(
+                    "select {EMPLOYEE_COLUMNS} from users where external_id > $1
+                     order by external_id limit $2"
+                ))
+                .bind(after)
+                .bind(query.limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            Some(text) => {
+                let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
+                sqlx::query(&format!(
+                    "select {EMPLOYEE_COLUMNS} from users
+                     where external_id > $1
+                       and (phone_number = $2 or external_id = $3 or id = $3
+                            or lower(name) like $4 escape '\\')
+                     order by external_id limit $5"
+                ))
+                .bind(after)
+                .bind(query.phone_number)
+                .bind(text)
+                .bind(pattern)
+                .bind(query.limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(employee_from_row).collect()
     }
 
     pub async fn employee_by_id(&self, id: &str) -> Result<Option<Employee>> {
@@ -83,9 +192,71 @@ impl Database {
         .await?;
         row.as_ref().map(employee_from_row).transpose()
     }
+
+    /// Whether an active employee holds `phone_number` right now.
+    pub async fn has_active_employee(&self, phone_number: &str) -> Result<bool> {
+        let row = sqlx::query(
+            "select 1 as found from users where phone_number = $1 and disabled_at is null",
+        )
+        .bind(phone_number)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
 }
 
-fn employee_from_row(row: &AnyRow) -> Result<Employee> {
+/// Escapes `%`, `_` and `\` for a `like … escape '\'` pattern.
+fn like_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// Keeps identities in step with the employee records (of one employee, or all): revokes every
+/// live session of an identity linked to a disabled employee (API.md: disabling revokes all
+/// their sessions), then unlinks identities whose employee is disabled or no longer has their
+/// number, so their next login is anonymous. Returns how many sessions were revoked.
+pub(super) async fn enforce_employee_links(
+    tx: &mut Transaction<'_, Any>,
+    now: i64,
+    only: Option<&str>,
+) -> Result<u64> {
+    let filter = if only.is_some() { " and u.id = $2" } else { "" };
+    let sql = format!(
+        "update sessions set revoked_at = $1, revoked_reason = 'employee_disabled'
+         where revoked_at is null and user_auth_id in (
+             select a.id from user_auth a join users u on u.id = a.user_id
+             where u.disabled_at is not null{filter})"
+    );
+    let mut revoke = sqlx::query(&sql).bind(now);
+    if let Some(id) = only {
+        revoke = revoke.bind(id);
+    }
+    let revoked = revoke.execute(&mut **tx).await?.rows_affected();
+    let filter = if only.is_some() { " and u.id = $1" } else { "" };
+    let sql = format!(
+        "update user_auth set user_id = null
+         where user_id is not null and exists (
+             select 1 from users u where u.id = user_auth.user_id
+             and (u.disabled_at is not null or u.phone_number <> user_auth.remote_id){filter})"
+    );
+    let mut unlink = sqlx::query(&sql);
+    if let Some(id) = only {
+        unlink = unlink.bind(id);
+    }
+    unlink.execute(&mut **tx).await?;
+    if revoked > 0 {
+        metrics::counter!("sesame_tokens_revoked_total", "scope" => "employee").increment(revoked);
+    }
+    Ok(revoked)
+}
+
+pub(super) fn employee_from_row(row: &AnyRow) -> Result<Employee> {
     let disabled_at: Option<i64> = row.try_get("disabled_at")?;
     Ok(Employee {
         id: row.try_get("id")?,

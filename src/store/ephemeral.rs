@@ -13,6 +13,43 @@ pub enum ChallengeCheck {
     Missing,
 }
 
+/// One sliding window of an [`Ephemeral::admit`] call: at most `cap` events in any `secs` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window<'a> {
+    pub name: &'a str,
+    pub cap: u32,
+    pub secs: i64,
+}
+
+impl<'a> Window<'a> {
+    pub fn new(name: &'a str, cap: u32, secs: i64) -> Self {
+        Self { name, cap, secs }
+    }
+}
+
+/// Outcome of [`Ephemeral::admit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Admitted,
+    /// `window` (an index into the windows asked about) is full; the last full window frees a
+    /// place in `retry_after` seconds.
+    Refused {
+        window: usize,
+        retry_after: i64,
+    },
+}
+
+impl ChallengeCheck {
+    /// The `outcome` label of `sesame_verifications_total`.
+    pub fn outcome(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Rejected { .. } => "rejected",
+            Self::Missing => "no_challenge",
+        }
+    }
+}
+
 /// Short-lived state shared by every node of a deployment: Redis, or memory for a single node.
 #[async_trait]
 pub trait Ephemeral: Send + Sync + 'static {
@@ -36,4 +73,35 @@ pub trait Ephemeral: Send + Sync + 'static {
     /// (a provider checks it). Returns the attempts left after this one, or `None` when there
     /// is no live challenge or its `max_attempts` are already used up (it is then deleted).
     async fn count_attempt(&self, number: &str, max_attempts: u32) -> Result<Option<u32>>;
+
+    /// Sliding-window admission, all or nothing: when every window of `tag` holds fewer than
+    /// its cap events in its last `secs` seconds, records `member` (a unique id) at `now` in
+    /// each; otherwise records nothing. The windows of one call share `tag`, so on Redis they
+    /// live on one Cluster slot and are checked in one atomic step.
+    async fn admit(
+        &self,
+        tag: &str,
+        windows: &[Window<'_>],
+        member: &str,
+        now: i64,
+    ) -> Result<Admission>;
+
+    /// Takes `member` back out of the named windows of `tag` (its request did not go through).
+    async fn withdraw(&self, tag: &str, names: &[&str], member: &str) -> Result<()>;
+
+    /// Empties one window of `tag`.
+    async fn clear_window(&self, tag: &str, name: &str) -> Result<()>;
+
+    /// Counts one more consecutive failed check of `number`'s codes and returns the count.
+    /// Failures are forgotten `ttl_secs` after the last one.
+    async fn add_failure(&self, number: &str, now: i64, ttl_secs: i64) -> Result<u32>;
+
+    /// Locks verification of `number` until `until` (Unix seconds); never shortens a lock.
+    async fn lock_verification(&self, number: &str, until: i64) -> Result<()>;
+
+    /// The end of `number`'s verification lock, when it is locked at `now`.
+    async fn verification_locked_until(&self, number: &str, now: i64) -> Result<Option<i64>>;
+
+    /// Forgets `number`'s failures and lock: a successful login or an admin's unlock.
+    async fn clear_failures(&self, number: &str) -> Result<()>;
 }

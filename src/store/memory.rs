@@ -7,11 +7,13 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use subtle::ConstantTimeEq;
 
-use super::{ChallengeCheck, Ephemeral, Result};
+use super::memory_limits::MemoryLimits;
+use super::{Admission, ChallengeCheck, Ephemeral, Result, Window};
 
 #[derive(Default)]
 pub struct MemoryEphemeral {
     challenges: Mutex<HashMap<String, Challenge>>,
+    limits: MemoryLimits,
 }
 
 struct Challenge {
@@ -95,5 +97,43 @@ impl Ephemeral for MemoryEphemeral {
         }
         challenge.attempts += 1;
         Ok(Some(max_attempts - challenge.attempts))
+    }
+
+    async fn admit(
+        &self,
+        tag: &str,
+        windows: &[Window<'_>],
+        member: &str,
+        now: i64,
+    ) -> Result<Admission> {
+        Ok(self.limits.admit(tag, windows, member, now))
+    }
+
+    async fn withdraw(&self, tag: &str, names: &[&str], member: &str) -> Result<()> {
+        self.limits.withdraw(tag, names, member);
+        Ok(())
+    }
+
+    async fn clear_window(&self, tag: &str, name: &str) -> Result<()> {
+        self.limits.clear_window(tag, name);
+        Ok(())
+    }
+
+    async fn add_failure(&self, number: &str, now: i64, ttl_secs: i64) -> Result<u32> {
+        Ok(self.limits.add_failure(number, now, ttl_secs))
+    }
+
+    async fn lock_verification(&self, number: &str, until: i64) -> Result<()> {
+        self.limits.lock_verification(number, until);
+        Ok(())
+    }
+
+    async fn verification_locked_until(&self, number: &str, now: i64) -> Result<Option<i64>> {
+        Ok(self.limits.verification_locked_until(number, now))
+    }
+
+    async fn clear_failures(&self, number: &str) -> Result<()> {
+        self.limits.clear_failures(number);
+        Ok(())
     }
 }

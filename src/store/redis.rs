@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use redis::Script;
 use redis::aio::ConnectionManager;
 
-use super::{ChallengeCheck, Ephemeral, Result};
+use super::redis_limits::{ADMIT, LOCK};
+use super::{Admission, ChallengeCheck, Ephemeral, Result, Window};
 
 /// Check-and-spend in one atomic step. The digests are compared in constant time (every byte
 /// is visited whatever differs); a match deletes the challenge, a miss counts an attempt and
@@ -70,6 +71,14 @@ impl RedisEphemeral {
     fn challenge_key(&self, number: &str) -> String {
         format!("{}:{{{number}}}:challenge", self.prefix)
     }
+
+    fn window_key(&self, tag: &str, name: &str) -> String {
+        format!("{}:{{{tag}}}:window:{name}", self.prefix)
+    }
+
+    fn failures_key(&self, number: &str) -> String {
+        format!("{}:{{{number}}}:failures", self.prefix)
+    }
 }
 
 #[async_trait]
@@ -130,5 +139,91 @@ impl Ephemeral for RedisEphemeral {
             .invoke_async(&mut connection)
             .await?;
         Ok(u32::try_from(left).ok())
+    }
+
+    async fn admit(
+        &self,
+        tag: &str,
+        windows: &[Window<'_>],
+        member: &str,
+        now: i64,
+    ) -> Result<Admission> {
+        let mut invocation = ADMIT.prepare_invoke();
+        invocation.arg(now).arg(member);
+        for window in windows {
+            invocation
+                .key(self.window_key(tag, window.name))
+                .arg(window.cap)
+                .arg(window.secs);
+        }
+        let mut connection = self.connection.clone();
+        let (refused, retry_after): (i64, i64) = invocation.invoke_async(&mut connection).await?;
+        Ok(match usize::try_from(refused) {
+            Ok(index) if index > 0 => Admission::Refused {
+                window: index - 1,
+                retry_after,
+            },
+            _ => Admission::Admitted,
+        })
+    }
+
+    async fn withdraw(&self, tag: &str, names: &[&str], member: &str) -> Result<()> {
+        let mut pipe = redis::pipe();
+        for name in names {
+            pipe.zrem(self.window_key(tag, name), member).ignore();
+        }
+        let mut connection = self.connection.clone();
+        pipe.query_async::<()>(&mut connection).await?;
+        Ok(())
+    }
+
+    async fn clear_window(&self, tag: &str, name: &str) -> Result<()> {
+        let mut connection = self.connection.clone();
+        redis::cmd("DEL")
+            .arg(self.window_key(tag, name))
+            .query_async::<()>(&mut connection)
+            .await?;
+        Ok(())
+    }
+
+    async fn add_failure(&self, number: &str, _now: i64, ttl_secs: i64) -> Result<u32> {
+        let key = self.failures_key(number);
+        let mut connection = self.connection.clone();
+        let (count,): (u32,) = redis::pipe()
+            .atomic()
+            .hincr(&key, "count", 1)
+            .expire(&key, ttl_secs)
+            .ignore()
+            .query_async(&mut connection)
+            .await?;
+        Ok(count)
+    }
+
+    async fn lock_verification(&self, number: &str, until: i64) -> Result<()> {
+        let mut connection = self.connection.clone();
+        LOCK.key(self.failures_key(number))
+            .arg(until)
+            .invoke_async::<()>(&mut connection)
+            .await?;
+        Ok(())
+    }
+
+    async fn verification_locked_until(&self, number: &str, now: i64) -> Result<Option<i64>> {
+        let mut connection = self.connection.clone();
+        let until: Option<i64> = redis::cmd("HGET")
+            .arg(self.failures_key(number))
+            .arg("until")
+            .query_async(&mut connection)
+            .await?;
+        Ok(until.filter(|until| *until > now))
+    }
+
+    async fn clear_failures(&self, number: &str) -> Result<()> {
+        let mut connection = self.connection.clone();
+        redis::cmd("DEL")
+            .arg(self.failures_key(number))
+            .query_async::<()>(&mut connection)
+            .await?;
+        Ok(())
     }
 }

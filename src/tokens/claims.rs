@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 pub const ACCESS_TYP: &str = "at+jwt";
 pub const REFRESH_TYP: &str = "refresh+jwt";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum IdentityKind {
     Employee,

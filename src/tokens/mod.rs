@@ -11,6 +11,7 @@ mod sweeper;
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use jsonwebtoken::{Header, Validation};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -25,14 +26,15 @@ pub use keys::{
     KeyError, SigningAlgorithm, SigningKey, generate_key, load_keys, write_secret_file,
 };
 pub use revocation::{TokenOwner, revoke};
-pub use sweeper::spawn_sweeper;
+pub use sweeper::sweep;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::store::{Database, Identity, NewSession, NewToken, TokenKind};
 
-/// The keys that sign and verify: the current key plus retired keys that may still have
-/// unexpired tokens out there.
+/// The keys that sign and verify: the current key, keys announced for a later start (published
+/// so downstream JWKS caches know them before they sign), and retired keys that may still have
+/// unexpired tokens out there. A kid's timestamp is when the key starts signing.
 pub struct KeySet {
     keys: Vec<SigningKey>,
     current: usize,
@@ -58,16 +60,17 @@ impl KeySet {
         }
         let current = keys
             .iter()
-            .rposition(|key| key.alg == config.signing_alg)
+            .rposition(|key| key.alg == config.signing_alg && key.created_at <= now)
             .ok_or(KeyError::Missing(config.signing_alg))?;
         // A key stops being published once every token it signed has expired: it retired when
-        // the next key was created, and no token outlives the refresh TTL.
+        // the next key started signing, and no token outlives the refresh TTL. Keys that start
+        // later are published already.
         let max_ttl = config.refresh_ttl.max(config.access_ttl);
         let published = keys
             .iter()
             .enumerate()
             .filter(|(index, _)| {
-                *index == current
+                *index >= current
                     || keys
                         .get(index + 1)
                         .is_some_and(|next| next.created_at + max_ttl > now)
@@ -111,7 +114,7 @@ fn kind_of(identity: &Identity) -> IdentityKind {
 }
 
 /// A freshly issued access + refresh pair.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct TokenPair {
     pub access_token: String,
     pub token_type: &'static str,
@@ -128,18 +131,41 @@ pub struct ClientInfo {
 }
 
 pub struct TokenService {
-    keys: Arc<KeySet>,
+    /// Swapped whole when the keys folder is re-read, so a rotation needs no restart.
+    keys: ArcSwap<KeySet>,
     db: Database,
     config: Arc<Config>,
 }
 
 impl TokenService {
-    pub fn new(keys: Arc<KeySet>, db: Database, config: Arc<Config>) -> Self {
-        Self { keys, db, config }
+    pub fn new(keys: KeySet, db: Database, config: Arc<Config>) -> Self {
+        Self {
+            keys: ArcSwap::from_pointee(keys),
+            db,
+            config,
+        }
     }
 
-    pub fn keys(&self) -> &KeySet {
-        &self.keys
+    pub fn keys(&self) -> Arc<KeySet> {
+        self.keys.load_full()
+    }
+
+    /// Re-reads the keys folder: picks up rotated keys, starts signing with a key whose time
+    /// has come, stops publishing keys whose tokens have all expired. On failure the keys in
+    /// use stay.
+    pub fn reload_keys(&self, now: i64) {
+        match KeySet::load(&self.config, false, now) {
+            Ok(keys) => {
+                let kid = keys.current().kid.clone();
+                let previous = self.keys.swap(Arc::new(keys));
+                if previous.current().kid != kid {
+                    tracing::info!(kid, "signing with a new key");
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot reload the signing keys; keeping the loaded ones")
+            }
+        }
     }
 
     /// Opens a session for `identity` and issues its first pair.
@@ -161,6 +187,7 @@ impl TokenService {
         };
         let rows = self.token_rows(&access_jti, &refresh_jti, now);
         self.db.create_session(&session, &rows).await?;
+        metrics::counter!("sesame_tokens_issued_total", "grant" => "otp").increment(1);
         Ok(pair)
     }
 
@@ -209,10 +236,11 @@ impl TokenService {
         if header.typ.as_deref() != Some(typ) {
             return Err(Error::InvalidToken("wrong token type"));
         }
+        let keys = self.keys.load();
         let key = header
             .kid
             .as_deref()
-            .and_then(|kid| self.keys.by_kid(kid))
+            .and_then(|kid| keys.by_kid(kid))
             .ok_or(Error::InvalidToken("unknown signing key"))?;
         let mut validation = Validation::new(key.alg.jwt());
         validation.set_issuer(&[&self.config.issuer]);
@@ -293,7 +321,8 @@ impl TokenService {
     }
 
     fn sign<C: Serialize>(&self, claims: &C, typ: &str) -> Result<String> {
-        let key = self.keys.current();
+        let keys = self.keys.load();
+        let key = keys.current();
         let mut header = Header::new(key.alg.jwt());
         header.typ = Some(typ.to_owned());
         header.kid = Some(key.kid.clone());

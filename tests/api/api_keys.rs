@@ -1,30 +1,15 @@
 //! API keys: created by admins (HTTP or CLI), stored hashed, checked by role.
 
-use std::process::Command;
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_KEY, Backend, TestApp, assert_error, spawn_app};
+use crate::helpers::{ADMIN_KEY, Backend, TestApp, assert_error, sesame_cli, spawn_app};
 use crate::on_both_backends;
 
 on_both_backends!(
     keys_created_over_http_authenticate_by_role,
     keys_created_by_the_cli_work_at_once
 );
-
-async fn create_key(app: &TestApp, name: &str, role: &str) -> Value {
-    let response = app
-        .client
-        .post(app.url("/admin/v1/api-keys"))
-        .bearer_auth(ADMIN_KEY)
-        .json(&json!({"name": name, "role": role}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    response.json().await.unwrap()
-}
 
 async fn put_employee_with(app: &TestApp, key: &str) -> reqwest::Response {
     app.client
@@ -38,8 +23,8 @@ async fn put_employee_with(app: &TestApp, key: &str) -> reqwest::Response {
 
 async fn keys_created_over_http_authenticate_by_role(backend: Backend) {
     let app = spawn_app(backend).await;
-    let admin = create_key(&app, "hr-sync", "admin").await;
-    let introspect = create_key(&app, "orders-api", "introspect").await;
+    let admin = app.create_api_key("hr-sync", "admin").await;
+    let introspect = app.create_api_key("orders-api", "introspect").await;
     let admin_key = admin["key"].as_str().unwrap();
     assert!(admin_key.starts_with("sesame_"));
     assert_eq!(admin["role"], "admin");
@@ -108,17 +93,6 @@ async fn keys_created_over_http_authenticate_by_role(backend: Backend) {
         .await
         .unwrap();
     assert_error(response, StatusCode::FORBIDDEN, "forbidden").await;
-}
-
-/// Runs `sesame <args>` against the app's database.
-pub fn sesame_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_sesame"))
-        .args(args)
-        .env_clear()
-        .env("SESAME_DATABASE_URL", &app.vars["SESAME_DATABASE_URL"])
-        .env("SESAME_KEYS_DIR", app.keys_dir.as_os_str())
-        .output()
-        .unwrap()
 }
 
 async fn keys_created_by_the_cli_work_at_once(backend: Backend) {

@@ -2,7 +2,7 @@
 //! and direct database checks.
 
 use reqwest::{Response, StatusCode};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::Connection;
 
 use crate::helpers::{ADMIN_KEY, Backend, TestApp, spawn_app_with};
@@ -46,28 +46,10 @@ impl TestApp {
         body
     }
 
-    pub async fn admin_post(&self, path: &str) -> Response {
-        self.client
-            .post(self.url(path))
-            .bearer_auth(ADMIN_KEY)
-            .send()
-            .await
-            .unwrap()
-    }
-
     /// Creates an API key with `role` over the admin API and returns the secret.
     pub async fn api_key(&self, role: &str) -> String {
-        let response = self
-            .client
-            .post(self.url("/admin/v1/api-keys"))
-            .bearer_auth(ADMIN_KEY)
-            .json(&json!({"name": format!("{role}-key"), "role": role}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().await.unwrap();
-        body["key"].as_str().unwrap().to_owned()
+        let created = self.create_api_key(&format!("{role}-key"), role).await;
+        created["key"].as_str().unwrap().to_owned()
     }
 
     async fn connect_database(&self) -> sqlx::AnyConnection {

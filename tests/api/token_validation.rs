@@ -243,10 +243,11 @@ async fn a_valid_signature_is_not_enough_without_a_token_row(backend: Backend) {
 }
 
 async fn expired_access_tokens_are_rejected(backend: Backend) {
-    let app = spawn_app_with(backend, &[("SESAME_ACCESS_TTL", "1")]).await;
+    // Two seconds: with one, a login late in a second could see its token expire at once.
+    let app = spawn_app_with(backend, &[("SESAME_ACCESS_TTL", "2")]).await;
     let pair = app.login(NUMBER).await;
     let access = pair["access_token"].as_str().unwrap();
     assert_eq!(app.me(access).await.status(), StatusCode::OK);
-    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(3_100)).await;
     assert_rejected(&app, access, "expired").await;
 }

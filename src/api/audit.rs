@@ -1,0 +1,114 @@
+//! `GET /admin/v1/audit`: the append-only audit log, newest first (API.md, "Admin"). There is
+//! no route that changes or deletes an event.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::extract::{AdminKey, QueryParams};
+use super::page::{PageParams, paginate};
+use crate::app::AppState;
+use crate::error::{Error, Result};
+use crate::store::{AuditQuery, AuditRecord};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/admin/v1/audit", get(list))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuditParams {
+    pub subject: Option<String>,
+    pub action: Option<String>,
+    /// RFC 3339 or Unix seconds; inclusive.
+    pub since: Option<String>,
+    /// RFC 3339 or Unix seconds; exclusive.
+    pub until: Option<String>,
+    #[serde(flatten)]
+    pub page: PageParams,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditItem {
+    pub id: i64,
+    pub time: String,
+    pub actor: String,
+    pub action: String,
+    pub subject: Option<String>,
+    pub ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Value>,
+}
+
+impl From<AuditRecord> for AuditItem {
+    fn from(record: AuditRecord) -> Self {
+        Self {
+            id: record.id,
+            time: crate::rfc3339(record.at),
+            actor: record.actor,
+            action: record.action,
+            subject: record.subject,
+            ip: record.ip,
+            // Details are stored as JSON text; anything else is shown as the text it is.
+            detail: record
+                .detail
+                .map(|detail| serde_json::from_str(&detail).unwrap_or(Value::String(detail))),
+        }
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _admin: AdminKey,
+    QueryParams(params): QueryParams<AuditParams>,
+) -> Result<Json<Value>> {
+    let limit = params.page.limit()?;
+    let before_id = params
+        .page
+        .position()?
+        .map(|position| {
+            position
+                .parse::<i64>()
+                .map_err(|_| Error::InvalidRequest("cursor is not one this API returned".into()))
+        })
+        .transpose()?;
+    let mut records = state
+        .db
+        .audit_events(&AuditQuery {
+            before_id,
+            subject: non_empty(&params.subject),
+            action: non_empty(&params.action),
+            since: params
+                .since
+                .as_deref()
+                .map(|t| instant("since", t))
+                .transpose()?,
+            until: params
+                .until
+                .as_deref()
+                .map(|t| instant("until", t))
+                .transpose()?,
+            limit: limit + 1,
+        })
+        .await?;
+    let next = paginate(&mut records, limit, |record| record.id.to_string());
+    let items: Vec<AuditItem> = records.into_iter().map(Into::into).collect();
+    Ok(Json(json!({ "items": items, "next": next })))
+}
+
+fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// Unix seconds from an RFC 3339 time or a number of seconds.
+fn instant(name: &str, value: &str) -> Result<i64> {
+    if let Ok(seconds) = value.trim().parse::<i64>() {
+        return Ok(seconds);
+    }
+    time::OffsetDateTime::parse(value.trim(), &time::format_description::well_known::Rfc3339)
+        .map(|at| at.unix_timestamp())
+        .map_err(|_| {
+            Error::InvalidRequest(format!("{name} must be an RFC 3339 time or Unix seconds"))
+        })
+}

@@ -1,0 +1,73 @@
+//! The OpenAPI 3.1 document served at `/openapi.json`, generated from the handlers.
+//!
+//! To document a route: annotate its handler with `#[utoipa::path(...)]` (errors with
+//! `body = ErrorBody`) and add the handler to `paths(...)` below. The test
+//! `openapi::every_route_is_documented` derives the router's paths and fails for any left out.
+
+use std::sync::LazyLock;
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::ErrorBody;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Sesame",
+        description = "Passwordless login: a phone number and a one-time code yield an access + refresh JWT pair."
+    ),
+    paths(
+        super::otp::start,
+        super::token::token,
+        super::session::me,
+        super::wellknown::jwks,
+        super::wellknown::openid_configuration,
+        super::ops::healthz,
+        super::ops::readyz,
+        super::ops::metrics,
+        super::ops::openapi,
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "login", description = "Codes, tokens and the caller's identity"),
+        (name = "discovery", description = "For downstream APIs verifying tokens"),
+        (name = "admin", description = "API key with role `admin`"),
+        (name = "operations", description = "Health, readiness, metrics, this document"),
+    )
+)]
+struct ApiDoc;
+
+/// `access_token`: a Sesame access JWT; `api_key`: an API key, both as `Authorization: Bearer`.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "access_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+    let mut openapi = ApiDoc::openapi();
+    openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    openapi.to_json().unwrap_or_default()
+});
+
+/// The document as JSON, built once.
+pub fn document() -> &'static str {
+    &DOCUMENT
+}

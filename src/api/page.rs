@@ -1,0 +1,65 @@
+//! Cursor pagination shared by the admin lists (API.md: `{"items", "next"}`). Cursors are
+//! opaque to clients: base64url of the position after which the next page starts.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+const DEFAULT_LIMIT: i64 = 50;
+const MAX_LIMIT: i64 = 500;
+
+#[derive(Debug, Deserialize)]
+pub struct PageParams {
+    pub cursor: Option<String>,
+    /// Text, not a number: `#[serde(flatten)]` hands query values over as strings.
+    pub limit: Option<String>,
+}
+
+impl PageParams {
+    /// The page size: 50 unless asked, at most 500.
+    pub fn limit(&self) -> Result<i64> {
+        match self
+            .limit
+            .as_deref()
+            .map(|limit| limit.trim().parse::<i64>())
+        {
+            None => Ok(DEFAULT_LIMIT),
+            Some(Ok(limit)) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),
+            Some(_) => Err(Error::InvalidRequest(format!(
+                "limit must be between 1 and {MAX_LIMIT}"
+            ))),
+        }
+    }
+
+    /// The position the cursor stands for; `None` for the first page.
+    pub fn position(&self) -> Result<Option<String>> {
+        let Some(cursor) = self.cursor.as_deref().filter(|c| !c.is_empty()) else {
+            return Ok(None);
+        };
+        URL_SAFE_NO_PAD
+            .decode(cursor)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .map(Some)
+            .ok_or_else(|| Error::InvalidRequest("cursor is not one this API returned".into()))
+    }
+}
+
+/// Trims `items` (fetched with `limit + 1`) to one page and returns the cursor of the next
+/// page, `None` when this one is the last.
+pub fn paginate<T>(
+    items: &mut Vec<T>,
+    limit: i64,
+    position: impl Fn(&T) -> String,
+) -> Option<String> {
+    let limit = usize::try_from(limit).unwrap_or_default();
+    if items.len() <= limit {
+        return None;
+    }
+    items.truncate(limit);
+    items
+        .last()
+        .map(|last| URL_SAFE_NO_PAD.encode(position(last)))
+}

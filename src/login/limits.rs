@@ -1,0 +1,371 @@
+//! Abuse limits around a login (docs/contract-notes.md, "Abuse limits"): who may be sent a
+//! code and how often, how often codes may be checked, and the lock after repeated failures.
+//! Every refusal is audited and counted in `sesame_rate_limit_refusals_total{limit}`.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use uuid::Uuid;
+
+use super::decoy::SendTimer;
+use super::{PhoneNumber, screening};
+use crate::config::{Config, LimitsConfig};
+use crate::error::{Error, Result};
+use crate::sms::{Channel, SendError};
+use crate::store::{Admission, AuditEvent, ChallengeCheck, Database, Ephemeral, Window};
+
+/// Window names; keys are `{tag}:window:{name}`, the tag being the number, `ip:…` or `cc:…`.
+const RESEND: &str = "resend";
+const SENT_HOUR: &str = "sent_hour";
+const SENT_DAY: &str = "sent_day";
+const IP_STARTS: &str = "starts";
+const IP_CHECKS: &str = "checks";
+
+pub struct Limits {
+    config: Arc<Config>,
+    db: Database,
+    ephemeral: Arc<dyn Ephemeral>,
+    timer: SendTimer,
+}
+
+/// What an admitted start recorded against the send limits, taken back when the message
+/// could not be delivered (a failed delivery costs nothing and must not block a retry).
+pub struct Reservation {
+    member: String,
+    number: String,
+    country: String,
+    /// False when the number gets no message (no active employee, anonymous login off).
+    deliver: bool,
+}
+
+impl Limits {
+    pub fn new(config: Arc<Config>, db: Database, ephemeral: Arc<dyn Ephemeral>) -> Self {
+        Self {
+            config,
+            db,
+            ephemeral,
+            timer: SendTimer::default(),
+        }
+    }
+
+    fn limits(&self) -> &LimitsConfig {
+        &self.config.limits
+    }
+
+    /// Screens `number` and records one code request against every send limit: the client
+    /// IP's hourly cap, then the number's resend cooldown and hourly and daily caps, then the
+    /// global hourly budget of its country calling code.
+    pub async fn admit_start(
+        &self,
+        number: &PhoneNumber,
+        channel: Channel,
+        ip: Option<&str>,
+        now: i64,
+    ) -> Result<Reservation> {
+        let limits = self.limits();
+        let attempt = Attempt::new(number, ip, now);
+        if let Some((limit, error)) = screening::screen(number, channel, &limits.allowed_countries)
+        {
+            return Err(self.refuse(&attempt, limit, error).await);
+        }
+        if let Some(address) = ip {
+            let window = Window::new(IP_STARTS, limits.ip_hourly_cap, limits.hour);
+            self.admit(&attempt, &ip_tag(address), &[("ip_hourly", window)])
+                .await?;
+        }
+        let mut number_windows = vec![
+            (
+                "number_hourly",
+                Window::new(SENT_HOUR, limits.sms_hourly_cap, limits.hour),
+            ),
+            (
+                "number_daily",
+                Window::new(SENT_DAY, limits.sms_daily_cap, limits.day),
+            ),
+        ];
+        if self.config.otp.resend_after > 0 {
+            let cooldown = Window::new(RESEND, 1, self.config.otp.resend_after);
+            number_windows.insert(0, ("resend_cooldown", cooldown));
+        }
+        let deliver = self.may_log_in(number).await?;
+        self.admit(&attempt, number.as_str(), &number_windows)
+            .await?;
+        let reservation = Reservation {
+            number: number.as_str().to_owned(),
+            country: format!("cc:{}", number.calling_code()),
+            member: attempt.member.clone(),
+            deliver,
+        };
+        let budget = Window::new(SENT_HOUR, limits.country_hourly_budget, limits.hour);
+        let admitted = self
+            .admit(
+                &attempt,
+                &reservation.country,
+                &[("country_budget", budget)],
+            )
+            .await;
+        if let Err(err) = admitted {
+            tracing::error!(
+                calling_code = number.calling_code(),
+                budget = limits.country_hourly_budget,
+                "sms country budget exceeded: sending stopped"
+            );
+            self.withdraw(&reservation).await;
+            return Err(err);
+        }
+        Ok(reservation)
+    }
+
+    /// Sends (timing the send) when the reservation's number gets a message, otherwise waits
+    /// about as long as a send takes. A failed send withdraws the reservation.
+    pub async fn deliver(
+        &self,
+        reservation: &Reservation,
+        send: impl Future<Output = Result<(), SendError>>,
+    ) -> Result<(), SendError> {
+        if !reservation.deliver {
+            self.timer.imitate().await;
+            return Ok(());
+        }
+        let started = Instant::now();
+        let sent = send.await;
+        match &sent {
+            Ok(()) => self.timer.observe(started.elapsed()),
+            Err(_) => self.withdraw(reservation).await,
+        }
+        sent
+    }
+
+    /// Whether a login of `number` may yield tokens: anonymous login is on, or an active
+    /// employee holds the number.
+    pub async fn may_log_in(&self, number: &PhoneNumber) -> Result<bool> {
+        Ok(self.config.allow_anonymous || self.db.has_active_employee(number.as_str()).await?)
+    }
+
+    /// Records one code check against the client IP's hourly cap and refuses while the
+    /// number's verification is locked.
+    pub async fn admit_check(
+        &self,
+        number: &PhoneNumber,
+        ip: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        let limits = self.limits();
+        let attempt = Attempt::new(number, ip, now);
+        if let Some(address) = ip {
+            let window = Window::new(IP_CHECKS, limits.ip_verify_hourly_cap, limits.hour);
+            self.admit(&attempt, &ip_tag(address), &[("ip_verify_hourly", window)])
+                .await?;
+        }
+        let locked = self
+            .ephemeral
+            .verification_locked_until(number.as_str(), now);
+        if let Some(until) = locked.await? {
+            let error = Error::RateLimited {
+                retry_after: retry_after(until - now),
+            };
+            return Err(self.refuse(&attempt, "verify_lock", error).await);
+        }
+        Ok(())
+    }
+
+    /// Counts a wrong code towards the number's lock (across codes: a new code does not reset
+    /// the count, NIST SP 800-63B §5.2.2); a success clears failures and the resend cooldown.
+    pub async fn after_check(
+        &self,
+        number: &PhoneNumber,
+        check: ChallengeCheck,
+        now: i64,
+    ) -> Result<()> {
+        let limits = self.limits();
+        let number = number.as_str();
+        match check {
+            ChallengeCheck::Accepted => {
+                self.ephemeral.clear_failures(number).await?;
+                self.ephemeral.clear_window(number, RESEND).await?;
+            }
+            ChallengeCheck::Rejected { .. } => {
+                let failures = self
+                    .ephemeral
+                    .add_failure(number, now, limits.lockout_window)
+                    .await?;
+                if let Some(secs) = lock_secs(failures, limits) {
+                    self.ephemeral.lock_verification(number, now + secs).await?;
+                }
+            }
+            ChallengeCheck::Missing => {}
+        }
+        Ok(())
+    }
+
+    /// Lifts `number`'s verification lock and forgets its failures (an admin's decision).
+    pub async fn unlock(&self, number: &PhoneNumber) -> Result<()> {
+        self.ephemeral.clear_failures(number.as_str()).await?;
+        Ok(())
+    }
+
+    /// Records the attempt in `windows` of `tag` (each named by its metric label), or refuses
+    /// with `429` and the honest wait.
+    async fn admit(
+        &self,
+        attempt: &Attempt<'_>,
+        tag: &str,
+        windows: &[(&'static str, Window<'_>)],
+    ) -> Result<()> {
+        let plain: Vec<Window> = windows.iter().map(|(_, window)| *window).collect();
+        let admission = self
+            .ephemeral
+            .admit(tag, &plain, &attempt.member, attempt.now);
+        match admission.await? {
+            Admission::Admitted => Ok(()),
+            Admission::Refused {
+                window,
+                retry_after: wait,
+            } => {
+                let limit = windows.get(window).map_or("unknown", |(limit, _)| limit);
+                let error = Error::RateLimited {
+                    retry_after: retry_after(wait),
+                };
+                Err(self.refuse(attempt, limit, error).await)
+            }
+        }
+    }
+
+    async fn withdraw(&self, reservation: &Reservation) {
+        let member = &reservation.member;
+        let number = [RESEND, SENT_HOUR, SENT_DAY];
+        let withdrawn = [
+            self.ephemeral
+                .withdraw(&reservation.number, &number, member)
+                .await,
+            self.ephemeral
+                .withdraw(&reservation.country, &[SENT_HOUR], member)
+                .await,
+        ];
+        for err in withdrawn.into_iter().filter_map(Result::err) {
+            tracing::warn!(error = %err, "could not withdraw a send reservation");
+        }
+    }
+
+    /// Audits and counts a refusal, then hands the error back. A failed audit write is logged
+    /// but does not turn the refusal into a server error.
+    async fn refuse(&self, attempt: &Attempt<'_>, limit: &'static str, error: Error) -> Error {
+        metrics::counter!("sesame_rate_limit_refusals_total", "limit" => limit).increment(1);
+        let retry_after = match &error {
+            Error::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        };
+        let actor = format!("phone:{}", attempt.number);
+        let detail = serde_json::json!({ "limit": limit, "retry_after": retry_after });
+        let event = AuditEvent {
+            at: attempt.now,
+            actor: &actor,
+            action: "login.refused",
+            subject: None,
+            ip: attempt.ip,
+            detail: Some(detail.to_string()),
+        };
+        if let Err(err) = self.db.append_audit(&event).await {
+            tracing::error!(error = %err, "could not audit a refusal");
+        }
+        error
+    }
+}
+
+/// One request weighed against the limits: for which number, from where, when.
+struct Attempt<'a> {
+    number: &'a PhoneNumber,
+    ip: Option<&'a str>,
+    now: i64,
+    /// This request's unique entry in every window that records it.
+    member: String,
+}
+
+impl<'a> Attempt<'a> {
+    fn new(number: &'a PhoneNumber, ip: Option<&'a str>, now: i64) -> Self {
+        Self {
+            number,
+            ip,
+            now,
+            member: Uuid::new_v4().to_string(),
+        }
+    }
+}
+
+/// How long the `failures`-th consecutive failure locks verification: nothing before
+/// `backoff_after`, then `backoff_base` doubling per failure up to `backoff_max`, and the long
+/// lockout from `lockout_after` on.
+fn lock_secs(failures: u32, limits: &LimitsConfig) -> Option<i64> {
+    if failures >= limits.lockout_after {
+        return Some(limits.lockout_window);
+    }
+    let doublings = failures.checked_sub(limits.backoff_after)?;
+    let factor = 2i64.checked_pow(doublings).unwrap_or(i64::MAX);
+    Some(
+        limits
+            .backoff_base
+            .saturating_mul(factor)
+            .min(limits.backoff_max),
+    )
+}
+
+/// `Retry-After` seconds: never zero, so a client never retries into the same refusal.
+fn retry_after(wait: i64) -> u64 {
+    u64::try_from(wait).unwrap_or(0).max(1)
+}
+
+/// The rate-limit tag of a client IP. An IPv6 client usually holds a whole /64, so its
+/// requests count against the /64.
+fn ip_tag(ip: &str) -> String {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("ip:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => format!("ip:{ip}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn limits() -> LimitsConfig {
+        Config::from_vars(&HashMap::new()).unwrap().limits
+    }
+
+    #[test]
+    fn failures_back_off_exponentially_then_lock_out() {
+        let limits = limits();
+        let locks: Vec<Option<i64>> = [1, 4, 5, 6, 7, 10, 99, 100, 150]
+            .into_iter()
+            .map(|failures| lock_secs(failures, &limits))
+            .collect();
+        assert_eq!(
+            locks,
+            [
+                None,
+                None,
+                Some(30),
+                Some(60),
+                Some(120),
+                Some(900),
+                Some(900),
+                Some(86_400),
+                Some(86_400)
+            ]
+        );
+        assert_eq!(lock_secs(u32::MAX - 1, &limits), Some(86_400));
+    }
+
+    #[test]
+    fn ipv6_clients_count_per_64() {
+        assert_eq!(ip_tag("2001:db8:1:2:3:4:5:6"), "ip:2001:db8:1:2::/64");
+        assert_eq!(ip_tag("2001:db8:1:2::9"), "ip:2001:db8:1:2::/64");
+        assert_eq!(ip_tag("203.0.113.7"), "ip:203.0.113.7");
+    }
+}

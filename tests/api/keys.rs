@@ -1,0 +1,135 @@
+//! Key rotation with `sesame keys rotate` while nodes run: old tokens keep verifying, new
+//! tokens name the new key, and a key announced for later is published before it signs.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{DecodingKey, Validation};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{Backend, TestApp, spawn_app_with};
+
+fn keys_command(keys_dir: &Path, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_sesame"))
+        .env_clear()
+        .env("SESAME_KEYS_DIR", keys_dir)
+        .arg("keys")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn kid_of(token: &str) -> String {
+    jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
+}
+
+async fn jwks(app: &TestApp) -> JwkSet {
+    app.client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Waits for the node to re-read its keys folder (every second in these tests).
+async fn until_published(app: &TestApp, kid: &str) -> JwkSet {
+    for _ in 0..100 {
+        let set = jwks(app).await;
+        if set.find(kid).is_some() {
+            return set;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{kid} was never published");
+}
+
+fn verify(set: &JwkSet, token: &str) {
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    let key = DecodingKey::from_jwk(set.find(header.kid.as_deref().unwrap()).unwrap()).unwrap();
+    let mut validation = Validation::new(header.alg);
+    validation.set_audience(&["sesame"]);
+    jsonwebtoken::decode::<Value>(token, &key, &validation).expect("verifies against the JWKS");
+}
+
+fn new_kid(output: &str) -> String {
+    output
+        .split_whitespace()
+        .nth(3)
+        .unwrap()
+        .trim_end_matches(':')
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_rotation_old_tokens_verify_and_new_ones_carry_the_new_kid() {
+    let app = spawn_app_with(Backend::Embedded, &[("SESAME_KEYS_RELOAD_INTERVAL", "1")]).await;
+    let old = app.login("+447700900123").await;
+    let old_access = old["access_token"].as_str().unwrap();
+    let old_kid = kid_of(old_access);
+
+    // Kids have one-second resolution and a new key starts after the newest one: let a second
+    // pass so that "now" is a valid start for the new key.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let kid = new_kid(&keys_command(
+        &app.keys_dir,
+        &["rotate", "--activate-in", "0"],
+    ));
+    assert_ne!(kid, old_kid);
+    let set = until_published(&app, &kid).await;
+
+    // The retired key stays published and the old token is still good, here and downstream.
+    assert!(
+        set.find(&old_kid).is_some(),
+        "the retired key is still in the JWKS"
+    );
+    verify(&set, old_access);
+    assert_eq!(app.me(old_access).await.status(), StatusCode::OK);
+
+    let new = app.login("+447700900124").await;
+    let new_access = new["access_token"].as_str().unwrap();
+    assert_eq!(kid_of(new_access), kid);
+    assert_eq!(kid_of(new["refresh_token"].as_str().unwrap()), kid);
+    verify(&set, new_access);
+    assert_eq!(app.me(new_access).await.status(), StatusCode::OK);
+
+    let listing = keys_command(&app.keys_dir, &["list"]);
+    assert!(
+        listing.contains(&format!("{kid}  EdDSA  current")),
+        "{listing}"
+    );
+    assert!(
+        listing.contains(&format!("{old_kid}  EdDSA  retired: published until")),
+        "{listing}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_key_is_published_before_it_signs() {
+    let app = spawn_app_with(Backend::Embedded, &[("SESAME_KEYS_RELOAD_INTERVAL", "1")]).await;
+    let first = app.login("+447700900123").await;
+    let old_kid = kid_of(first["access_token"].as_str().unwrap());
+
+    let kid = new_kid(&keys_command(&app.keys_dir, &["rotate"]));
+    let set = until_published(&app, &kid).await;
+    assert!(set.find(&old_kid).is_some());
+
+    let pair = app.login("+447700900124").await;
+    assert_eq!(
+        kid_of(pair["access_token"].as_str().unwrap()),
+        old_kid,
+        "the new key waits its turn"
+    );
+    let listing = keys_command(&app.keys_dir, &["list"]);
+    assert!(
+        listing.contains(&format!("{kid}  EdDSA  pending")),
+        "{listing}"
+    );
+}

@@ -1,0 +1,382 @@
+//! Send limits of `POST /v1/otp/start`: resend cooldown, per-number and per-IP caps, the
+//! per-country budget, the country allow-list and line types (docs/contract-notes.md,
+//! "Abuse limits"). Windows are shortened to seconds so recovery is observable.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use reqwest::{Response, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp, assert_error, spawn_app_with};
+use crate::on_both_backends;
+
+const NUMBER: &str = "+447700900123";
+
+on_both_backends!(
+    the_resend_cooldown_refuses_with_an_honest_retry_after,
+    the_hourly_cap_per_number_trips_and_recovers,
+    the_daily_cap_per_number_trips_and_recovers,
+    a_cap_admits_exactly_its_value_under_concurrency,
+    test_numbers_skip_send_limits,
+    the_ip_cap_trips_and_a_spoofed_forwarded_for_does_not_evade_it,
+    a_trusted_proxy_names_the_client,
+    the_country_budget_stops_sending_and_recovers,
+    a_start_the_budget_refuses_is_not_charged_to_its_number,
+    a_failed_delivery_starts_no_cooldown,
+    countries_outside_the_allow_list_are_refused,
+    premium_rate_and_fixed_lines_get_no_sms,
+);
+
+/// Every limit's window, in seconds, in these tests.
+pub const WINDOW: &str = "3";
+
+pub async fn pause_for_window() {
+    tokio::time::sleep(Duration::from_millis(3_100)).await;
+}
+
+/// Asserts `429 rate_limited` and returns its `Retry-After`.
+pub async fn assert_rate_limited(response: Response) -> u64 {
+    let retry_after: u64 = response
+        .headers()
+        .get("retry-after")
+        .expect("a Retry-After header")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    retry_after
+}
+
+/// `POST /v1/otp/start` with an `X-Forwarded-For` header.
+pub async fn start_forwarded(app: &TestApp, number: &str, forwarded_for: &str) -> Response {
+    app.client
+        .post(app.url("/v1/otp/start"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({ "phone_number": number }))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The `limit` of every audited refusal, oldest first.
+pub async fn refused_limits(app: &TestApp) -> Vec<String> {
+    app.sql_texts("select detail from audit_events where action = 'login.refused' order by id")
+        .await
+        .iter()
+        .map(|detail| {
+            let detail: serde_json::Value = serde_json::from_str(detail).unwrap();
+            detail["limit"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+async fn the_resend_cooldown_refuses_with_an_honest_retry_after(backend: Backend) {
+    let app = spawn_app_with(backend, &[("SESAME_OTP_RESEND_AFTER", WINDOW)]).await;
+    assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
+    let retry_after = assert_rate_limited(app.start_login(NUMBER).await).await;
+    assert!((1..=3).contains(&retry_after), "{retry_after}");
+    assert_eq!(app.sink.messages_to(NUMBER).len(), 1);
+    // Another number is not held back.
+    assert_eq!(
+        app.start_login("+447700900124").await.status(),
+        StatusCode::ACCEPTED
+    );
+
+    pause_for_window().await;
+    assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(app.sink.messages_to(NUMBER).len(), 2);
+
+    // A successful login ends the cooldown: the next start is a new login, not a resend.
+    let code = app.sink.last_code(NUMBER);
+    assert_eq!(
+        app.exchange_code(NUMBER, &code).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(refused_limits(&app).await, ["resend_cooldown"]);
+}
+
+async fn the_hourly_cap_per_number_trips_and_recovers(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("SESAME_OTP_RESEND_AFTER", "0"),
+            ("SESAME_SMS_HOURLY_CAP", "3"),
+            ("SESAME_HOURLY_WINDOW", WINDOW),
+        ],
+    )
+    .await;
+    for _ in 0..3 {
+        assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
+    }
+    let retry_after = assert_rate_limited(app.start_login(NUMBER).await).await;
+    assert!((1..=3).contains(&retry_after), "{retry_after}");
+    assert_eq!(app.sink.messages_to(NUMBER).len(), 3);
+    assert_eq!(refused_limits(&app).await, ["number_hourly"]);
+
+    pause_for_window().await;
+    assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(app.sink.messages_to(NUMBER).len(), 4);
+}
+
+async fn the_daily_cap_per_number_trips_and_recovers(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("SESAME_OTP_RESEND_AFTER", "0"),
+            ("SESAME_SMS_DAILY_CAP", "2"),
+            ("SESAME_DAILY_WINDOW", WINDOW),
+        ],
+    )
+    .await;
+    for _ in 0..2 {
+        assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
+    }
+    let retry_after = assert_rate_limited(app.start_login(NUMBER).await).await;
+    assert!((1..=3).contains(&retry_after), "{retry_after}");
+    assert_eq!(refused_limits(&app).await, ["number_daily"]);
+
+    pause_for_window().await;
+    assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(app.sink.messages_to(NUMBER).len(), 3);
+}
+
+async fn a_cap_admits_exactly_its_value_under_concurrency(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("SESAME_OTP_RESEND_AFTER", "0"),
+            ("SESAME_SMS_HOURLY_CAP", "3"),
+        ],
+    )
+    .await;
+    let starts = (0..12).map(|_| app.start_login(NUMBER));
+    let statuses: Vec<StatusCode> = join_all(starts)
+        .await
+        .iter()
+        .map(Response::status)
+        .collect();
+    let admitted = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::ACCEPTED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((admitted, refused), (3, 9), "{statuses:?}");
+    assert_eq!(app.sink.messages_to(NUMBER).len(), 3);
+}
+
+async fn test_numbers_skip_send_limits(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("SESAME_TEST_NUMBERS", "+447700900001=424242"),
+            ("SESAME_SMS_HOURLY_CAP", "1"),
+            ("SESAME_IP_HOURLY_CAP", "1"),
+        ],
+    )
+    .await;
+    for _ in 0..4 {
+        assert_eq!(
+            app.start_login("+447700900001").await.status(),
+            StatusCode::ACCEPTED
+        );
+    }
+    assert_eq!(
+        app.exchange_code("+447700900001", "424242").await.status(),
+        StatusCode::OK
+    );
+    // The per-IP cap still applies to ordinary numbers.
+    assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
+    assert_rate_limited(app.start_login("+447700900124").await).await;
+}
+
+async fn the_ip_cap_trips_and_a_spoofed_forwarded_for_does_not_evade_it(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("SESAME_IP_HOURLY_CAP", "2"),
+            ("SESAME_HOURLY_WINDOW", WINDOW),
+        ],
+    )
+    .await;
+    assert_eq!(
+        start_forwarded(&app, "+447700900101", "203.0.113.1")
+            .await
+            .status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        start_forwarded(&app, "+447700900102", "203.0.113.2")
+            .await
+            .status(),
+        StatusCode::ACCEPTED
+    );
+    // 127.0.0.1 is no trusted proxy: its X-Forwarded-For is ignored, whatever it says.
+    for forged in ["203.0.113.3", "198.51.100.1, 203.0.113.4", "::1"] {
+        let retry_after =
+            assert_rate_limited(start_forwarded(&app, "+447700900103", forged).await).await;
+        assert!((1..=3).contains(&retry_after), "{retry_after}");
+    }
+    assert_rate_limited(app.start_login("+447700900104").await).await;
+    assert_eq!(app.sink.messages().len(), 2);
+    assert_eq!(refused_limits(&app).await, ["ip_hourly"; 4]);
+
+    pause_for_window().await;
+    assert_eq!(
+        app.start_login("+447700900104").await.status(),
+        StatusCode::ACCEPTED
+    );
+}
+
+async fn a_trusted_proxy_names_the_client(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("SESAME_IP_HOURLY_CAP", "2"),
+            ("SESAME_TRUSTED_PROXIES", "127.0.0.1/32"),
+        ],
+    )
+    .await;
+    for number in ["+447700900101", "+447700900102"] {
+        let response = start_forwarded(&app, number, "198.51.100.1, 203.0.113.7").await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+    // 203.0.113.7 has had its two; the left-most entry was the client's own and changes nothing.
+    assert_rate_limited(start_forwarded(&app, "+447700900103", "198.51.100.2, 203.0.113.7").await)
+        .await;
+    // Another client behind the same proxy is counted on its own.
+    let response = start_forwarded(&app, "+447700900103", "203.0.113.8").await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+
+    // The session records the same client IP.
+    let code = app.sink.last_code("+447700900103");
+    let response = app
+        .client
+        .post(app.url("/oauth/token"))
+        .header("x-forwarded-for", "203.0.113.8")
+        .form(&[
+            ("grant_type", "otp"),
+            ("phone_number", "+447700900103"),
+            ("code", &code),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        app.sql_texts("select ip from sessions").await,
+        ["203.0.113.8"]
+    );
+}
+
+async fn the_country_budget_stops_sending_and_recovers(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("SESAME_SMS_COUNTRY_HOURLY_BUDGET", "2"),
+            ("SESAME_HOURLY_WINDOW", WINDOW),
+        ],
+    )
+    .await;
+    for number in ["+447700900101", "+447700900102"] {
+        assert_eq!(app.start_login(number).await.status(), StatusCode::ACCEPTED);
+    }
+    assert_rate_limited(app.start_login("+447700900103").await).await;
+    assert!(app.sink.messages_to("+447700900103").is_empty());
+    // Another calling code has its own budget.
+    assert_eq!(
+        app.start_login("+12015550123").await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(refused_limits(&app).await, ["country_budget"]);
+    pause_for_window().await;
+    assert_eq!(
+        app.start_login("+447700900103").await.status(),
+        StatusCode::ACCEPTED
+    );
+}
+
+async fn a_start_the_budget_refuses_is_not_charged_to_its_number(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("SESAME_SMS_COUNTRY_HOURLY_BUDGET", "1"),
+            ("SESAME_HOURLY_WINDOW", WINDOW),
+            ("SESAME_SMS_DAILY_CAP", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        app.start_login("+447700900101").await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert_rate_limited(app.start_login(NUMBER).await).await;
+    pause_for_window().await;
+    // The budget is back, and the refused start did not use up the number's daily cap of one.
+    assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(app.sink.messages_to(NUMBER).len(), 1);
+}
+
+async fn a_failed_delivery_starts_no_cooldown(backend: Backend) {
+    // Nothing listens on port 9 of loopback: every send fails.
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("SESAME_SMS_WEBHOOK_URL", "http://127.0.0.1:9/"),
+            ("SESAME_SMS_HOURLY_CAP", "1"),
+        ],
+    )
+    .await;
+    for _ in 0..3 {
+        let response = app.start_login(NUMBER).await;
+        assert_error(response, StatusCode::BAD_GATEWAY, "delivery_failed").await;
+    }
+}
+
+async fn countries_outside_the_allow_list_are_refused(backend: Backend) {
+    let app = spawn_app_with(backend, &[("SESAME_ALLOWED_COUNTRIES", "gb,FR")]).await;
+    assert_error(
+        app.start_login("+1 201 555 0123").await,
+        StatusCode::BAD_REQUEST,
+        "country_not_allowed",
+    )
+    .await;
+    assert!(app.sink.messages().is_empty());
+    assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(refused_limits(&app).await, ["country_not_allowed"]);
+}
+
+async fn premium_rate_and_fixed_lines_get_no_sms(backend: Backend) {
+    let app = spawn_app_with(backend, &[("SESAME_OTP_RESEND_AFTER", "0")]).await;
+    for number in ["+44 909 879 0000", "+44 20 7031 3000", "+44 800 123 4567"] {
+        assert_error(
+            app.start_login(number).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_phone_number",
+        )
+        .await;
+    }
+    assert!(app.sink.messages().is_empty());
+    // Voice may call a fixed line, never a premium-rate number.
+    let app = &app;
+    let voice = |number: &'static str| {
+        let body = json!({ "phone_number": number, "channel": "voice" });
+        async move { app.post_json("/v1/otp/start", &body).await }
+    };
+    assert_eq!(voice("+442070313000").await.status(), StatusCode::ACCEPTED);
+    assert_error(
+        voice("+449098790000").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_phone_number",
+    )
+    .await;
+    assert_eq!(app.sink.messages_to("+442070313000")[0]["channel"], "voice");
+    // The contract's reserved drama range stays accepted.
+    assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(refused_limits(app).await, ["line_type"; 4]);
+}

@@ -1,0 +1,314 @@
+//! Limits of code checks (`POST /oauth/token`, `grant_type=otp`): the per-IP cap, the
+//! per-number lock with growing backoff and the long lockout, enumeration with anonymous login
+//! off, and limits shared by two nodes (docs/contract-notes.md, "Abuse limits").
+
+use futures::future::join_all;
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    ADMIN_KEY, Backend, TestApp, assert_error, spawn_app, spawn_app_with, spawn_node_like,
+};
+use crate::limits::{WINDOW, assert_rate_limited, pause_for_window, refused_limits};
+use crate::on_both_backends;
+
+const NUMBER: &str = "+447700900123";
+
+on_both_backends!(
+    the_ip_check_cap_trips_and_recovers,
+    failed_checks_lock_the_number_with_growing_backoff_across_codes,
+    the_long_lockout_ends_by_admin_or_by_its_window,
+    unknown_numbers_look_like_employees_when_anonymous_login_is_off,
+);
+
+fn wrong_code(right: &str) -> &'static str {
+    if right == "000000" {
+        "000001"
+    } else {
+        "000000"
+    }
+}
+
+async fn pause_secs(secs: u64) {
+    tokio::time::sleep(std::time::Duration::from_millis(secs * 1_000 + 100)).await;
+}
+
+async fn unlock(app: &TestApp, number: &str, key: Option<&str>) -> Response {
+    let mut request = app
+        .client
+        .post(app.url(&format!("/admin/v1/numbers/{number}/unlock")));
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    request.send().await.unwrap()
+}
+
+async fn the_ip_check_cap_trips_and_recovers(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("SESAME_IP_VERIFY_HOURLY_CAP", "3"),
+            ("SESAME_HOURLY_WINDOW", WINDOW),
+        ],
+    )
+    .await;
+    for number in ["+447700900101", "+447700900102", "+447700900103"] {
+        assert_error(
+            app.exchange_code(number, "123456").await,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+        )
+        .await;
+    }
+    let retry_after = assert_rate_limited(app.exchange_code(NUMBER, "123456").await).await;
+    assert!((1..=3).contains(&retry_after), "{retry_after}");
+    // A forged X-Forwarded-For from an untrusted peer changes nothing.
+    let forged = app
+        .client
+        .post(app.url("/oauth/token"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .form(&[
+            ("grant_type", "otp"),
+            ("phone_number", NUMBER),
+            ("code", "123456"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_rate_limited(forged).await;
+    assert_eq!(refused_limits(&app).await, ["ip_verify_hourly"; 2]);
+
+    pause_for_window().await;
+    assert_error(
+        app.exchange_code(NUMBER, "123456").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+    )
+    .await;
+}
+
+async fn failed_checks_lock_the_number_with_growing_backoff_across_codes(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("SESAME_OTP_RESEND_AFTER", "0"),
+            ("SESAME_OTP_MAX_ATTEMPTS", "2"),
+            ("SESAME_VERIFY_BACKOFF_AFTER", "3"),
+            ("SESAME_VERIFY_BACKOFF_BASE", "2"),
+            ("SESAME_VERIFY_BACKOFF_MAX", "4"),
+        ],
+    )
+    .await;
+    app.start_login(NUMBER).await;
+    let code = app.sink.last_code(NUMBER);
+    for _ in 0..2 {
+        let response = app.exchange_code(NUMBER, wrong_code(&code)).await;
+        assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    }
+    // A new code does not reset the count: its first wrong check is the third failure.
+    app.start_login(NUMBER).await;
+    let code = app.sink.last_code(NUMBER);
+    let response = app.exchange_code(NUMBER, wrong_code(&code)).await;
+    assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    // Locked: even the right code is refused, and costs no attempt.
+    let retry_after = assert_rate_limited(app.exchange_code(NUMBER, &code).await).await;
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+
+    pause_secs(2).await;
+    let response = app.exchange_code(NUMBER, wrong_code(&code)).await;
+    assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    // The fourth failure locks twice as long.
+    let retry_after = assert_rate_limited(app.exchange_code(NUMBER, &code).await).await;
+    assert!((3..=4).contains(&retry_after), "{retry_after}");
+
+    pause_secs(4).await;
+    app.start_login(NUMBER).await;
+    let code = app.sink.last_code(NUMBER);
+    assert_eq!(
+        app.exchange_code(NUMBER, &code).await.status(),
+        StatusCode::OK
+    );
+    // A success forgets the failures: one wrong code no longer locks.
+    app.start_login(NUMBER).await;
+    let code = app.sink.last_code(NUMBER);
+    let response = app.exchange_code(NUMBER, wrong_code(&code)).await;
+    assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    assert_eq!(
+        app.exchange_code(NUMBER, &code).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(refused_limits(&app).await, ["verify_lock"; 2]);
+}
+
+async fn the_long_lockout_ends_by_admin_or_by_its_window(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("SESAME_VERIFY_LOCKOUT_AFTER", "3"),
+            ("SESAME_VERIFY_BACKOFF_AFTER", "3"),
+            ("SESAME_VERIFY_BACKOFF_MAX", "1"),
+            ("SESAME_VERIFY_LOCKOUT_WINDOW", WINDOW),
+        ],
+    )
+    .await;
+    let other = "+447700900124";
+    for number in [NUMBER, other] {
+        app.start_login(number).await;
+        let code = app.sink.last_code(number);
+        for _ in 0..3 {
+            let response = app.exchange_code(number, wrong_code(&code)).await;
+            assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+        }
+        let retry_after = assert_rate_limited(app.exchange_code(number, &code).await).await;
+        assert!((2..=3).contains(&retry_after), "{retry_after}");
+    }
+
+    // Only an admin may unlock.
+    assert_error(
+        unlock(&app, NUMBER, None).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    assert_error(
+        unlock(&app, "not-a-number", Some(ADMIN_KEY)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_phone_number",
+    )
+    .await;
+    let response = unlock(&app, NUMBER, Some(ADMIN_KEY)).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let code = app.sink.last_code(NUMBER);
+    assert_eq!(
+        app.exchange_code(NUMBER, &code).await.status(),
+        StatusCode::OK
+    );
+    let audited = app
+        .sql_texts("select subject from audit_events where action = 'number.unlocked'")
+        .await;
+    assert_eq!(audited, [NUMBER]);
+
+    // The other number stays locked until its window passes.
+    let code = app.sink.last_code(other);
+    assert_rate_limited(app.exchange_code(other, &code).await).await;
+    pause_for_window().await;
+    assert_eq!(
+        app.exchange_code(other, &code).await.status(),
+        StatusCode::OK
+    );
+}
+
+/// The parts of a response an observer can compare (not `date` or `x-request-id`).
+async fn observable(response: Response) -> (StatusCode, Vec<(String, String)>, Value) {
+    let status = response.status();
+    let mut headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "date" | "x-request-id"))
+        .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_owned()))
+        .collect();
+    headers.sort();
+    (status, headers, response.json().await.unwrap())
+}
+
+async fn unknown_numbers_look_like_employees_when_anonymous_login_is_off(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("SESAME_ALLOW_ANONYMOUS", "false"),
+            ("SESAME_OTP_MAX_ATTEMPTS", "2"),
+        ],
+    )
+    .await;
+    let employee = "+447700900200";
+    let stranger = "+447700900999";
+    let response = app
+        .put_employee("E-200", &json!({"phone_number": employee, "name": "Ada"}))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+
+    let for_employee = observable(app.start_login(employee).await).await;
+    let started = std::time::Instant::now();
+    let for_stranger = observable(app.start_login(stranger).await).await;
+    // Instead of sending, the start waited about as long as a send (at least 80% of a moving
+    // average that starts at 250 ms and has seen one fast local send): a lower bound only.
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+    assert_eq!(for_employee.0, StatusCode::ACCEPTED);
+    assert_eq!(for_stranger, for_employee);
+    assert_eq!(app.sink.messages_to(employee).len(), 1);
+    assert!(app.sink.messages_to(stranger).is_empty());
+
+    // Starting again hits the same cooldown.
+    let again_employee = app.start_login(employee).await;
+    let again_stranger = app.start_login(stranger).await;
+    assert_eq!(again_employee.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        observable(again_stranger).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // Checks answer alike, and no code ever logs the stranger in.
+    let code = app.sink.last_code(employee);
+    let wrong = wrong_code(&code);
+    let for_employee = observable(app.exchange_code(employee, wrong).await).await;
+    let for_stranger = observable(app.exchange_code(stranger, wrong).await).await;
+    assert_eq!(for_employee.0, StatusCode::BAD_REQUEST);
+    assert_eq!(for_stranger, for_employee);
+    assert_eq!(
+        app.exchange_code(employee, &code).await.status(),
+        StatusCode::OK
+    );
+}
+
+/// Nodes share limits through Redis: a client cannot spread its requests over them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_hold_across_two_nodes() {
+    let first = spawn_app_with(
+        Backend::Production,
+        &[
+            ("SESAME_OTP_RESEND_AFTER", "0"),
+            ("SESAME_SMS_HOURLY_CAP", "4"),
+            ("SESAME_IP_VERIFY_HOURLY_CAP", "6"),
+            ("SESAME_VERIFY_BACKOFF_AFTER", "1"),
+        ],
+    )
+    .await;
+    let second = spawn_node_like(&first).await;
+
+    // Eight concurrent starts, half on each node: exactly the cap gets through.
+    let starts = (0..8).map(|i| {
+        let node = if i % 2 == 0 { &first } else { &second };
+        node.start_login(NUMBER)
+    });
+    let admitted = join_all(starts)
+        .await
+        .iter()
+        .filter(|response| response.status() == StatusCode::ACCEPTED)
+        .count();
+    assert_eq!(admitted, 4);
+    assert_rate_limited(second.start_login(NUMBER).await).await;
+    assert_eq!(first.sink.messages_to(NUMBER).len(), 4);
+
+    // A wrong code on one node locks the number on the other.
+    let code = first.sink.last_code(NUMBER);
+    let response = first.exchange_code(NUMBER, wrong_code(&code)).await;
+    assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    assert_rate_limited(second.exchange_code(NUMBER, &code).await).await;
+
+    // The per-IP check cap counts both nodes' checks: 2 above, 4 more, then refused.
+    for node in [&first, &second, &first, &second] {
+        let response = node.exchange_code("+447700900101", "123456").await;
+        assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    }
+    assert_rate_limited(first.exchange_code("+447700900101", "123456").await).await;
+    assert_rate_limited(second.exchange_code("+447700900101", "123456").await).await;
+}
+
+/// The defaults of the contract hold where tests do not lower them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_resend_cooldown_is_thirty_seconds() {
+    let app = spawn_app(Backend::Embedded).await;
+    app.start_login(NUMBER).await;
+    let retry_after = assert_rate_limited(app.start_login(NUMBER).await).await;
+    assert!((29..=30).contains(&retry_after), "{retry_after}");
+}

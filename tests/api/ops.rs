@@ -1,0 +1,325 @@
+//! Operations: readiness, metrics, OpenAPI, HTTP hygiene (API.md, "Operations").
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+use crate::helpers::{
+    Backend, Sink, TestApp, assert_error, postgres_url, spawn_app, spawn_app_with,
+};
+use crate::on_both_backends;
+
+on_both_backends!(ready_when_dependencies_answer, metrics_move_with_traffic);
+
+async fn get(app: &TestApp, path: &str) -> reqwest::Response {
+    app.client.get(app.url(path)).send().await.unwrap()
+}
+
+async fn ready_when_dependencies_answer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = get(&app, "/readyz").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"status": "ok"})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_is_503_when_the_database_is_unreachable() {
+    let app = spawn_app(Backend::Production).await;
+    assert_eq!(get(&app, "/readyz").await.status(), StatusCode::OK);
+    let url = &app.vars["SESAME_DATABASE_URL"];
+    let name = url.rsplit('/').next().unwrap();
+    let mut admin = sqlx::PgConnection::connect(&postgres_url()).await.unwrap();
+    sqlx::query(&format!("drop database {name} with (force)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+
+    assert_error(
+        get(&app, "/readyz").await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily_unavailable",
+    )
+    .await;
+    // Liveness is another question: the process still runs.
+    assert_eq!(get(&app, "/healthz").await.status(), StatusCode::OK);
+}
+
+/// The sum of the samples of `name` whose labels include every one of `labels`.
+fn sample(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter(|line| {
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(['{', ' ']))
+        })
+        .filter(|line| labels.iter().all(|label| line.contains(label)))
+        .map(|line| line.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum()
+}
+
+async fn scrape(app: &TestApp) -> String {
+    let response = get(app, "/metrics").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    response.text().await.unwrap()
+}
+
+// The recorder is global to the test process, where other tests run too: counters are compared
+// before and after this test's traffic, and can only have grown by at least that much.
+async fn metrics_move_with_traffic(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let before = scrape(&app).await;
+    let healthz = [
+        "sesame_http_requests_total",
+        "route=\"/healthz\"",
+        "status=\"200\"",
+        "method=\"GET\"",
+    ];
+    for _ in 0..3 {
+        get(&app, "/healthz").await;
+    }
+    app.login("+447700900123").await;
+    let wrong = app.exchange_code("+447700900123", "000000").await;
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    let after = scrape(&app).await;
+
+    let delta =
+        |name: &str, labels: &[&str]| sample(&after, name, labels) - sample(&before, name, labels);
+    assert!(delta(healthz[0], &healthz[1..]) >= 3.0, "{after}");
+    assert!(
+        delta(
+            "sesame_http_requests_total",
+            &["route=\"/oauth/token\"", "status=\"400\""]
+        ) >= 1.0
+    );
+    assert!(
+        delta(
+            "sesame_http_request_duration_seconds_count",
+            &["route=\"/v1/otp/start\"", "status=\"202\""]
+        ) >= 1.0,
+        "latency histogram per route and status: {after}"
+    );
+    assert!(after.contains("sesame_http_request_duration_seconds_bucket{"));
+    assert!(after.contains("# TYPE sesame_http_request_duration_seconds histogram"));
+    assert!(after.contains("# HELP sesame_verifications_total "));
+    assert!(delta("sesame_verifications_total", &["outcome=\"accepted\""]) >= 1.0);
+    assert!(delta("sesame_verifications_total", &["outcome=\"no_challenge\""]) >= 1.0);
+    assert!(delta("sesame_tokens_issued_total", &["grant=\"otp\""]) >= 1.0);
+}
+
+/// Every `METHOD /path` the router serves, read from its `Debug` rendering, where axum writes
+/// `Router { path_router: PathRouter { routes: {RouteId(n): MethodRouter(… allow_header:
+/// Bytes(b"GET,HEAD") }) …}, node: Node { paths: {RouteId(n): "/path" …} } }, fallback_router: …`.
+/// The fallback router holds no routes of ours; HEAD comes with GET.
+fn router_operations(router: &axum::Router) -> BTreeSet<String> {
+    let rendered = format!("{router:?}");
+    let routes = rendered.split("fallback_router").next().unwrap();
+    let mut methods = HashMap::new();
+    let mut paths = HashMap::new();
+    for piece in routes.split("RouteId(").skip(1) {
+        let (id, rest) = piece.split_once(')').unwrap();
+        if let Some(path) = rest.strip_prefix(": \"") {
+            paths.insert(id.to_owned(), path.split('"').next().unwrap().to_owned());
+        } else if let Some((_, allowed)) = rest.split_once("allow_header: Bytes(b\"") {
+            methods.insert(id.to_owned(), allowed.split('"').next().unwrap().to_owned());
+        }
+    }
+    let mut operations = BTreeSet::new();
+    for (id, path) in paths {
+        for method in methods[&id].split(',').filter(|method| *method != "HEAD") {
+            operations.insert(format!("{method} {path}"));
+        }
+    }
+    operations
+}
+
+#[tokio::test]
+async fn every_route_is_documented_in_openapi() {
+    let app = spawn_app(Backend::Embedded).await;
+    let config = sesame::Config::from_vars(&app.vars).unwrap();
+    let state = sesame::AppState::build(config).await.unwrap();
+    let served = router_operations(&sesame::api::router(state));
+    assert!(
+        served.contains("GET /healthz") && served.contains("POST /v1/otp/start"),
+        "the router's routes could not be read: {served:?}"
+    );
+
+    let response = get(&app, "/openapi.json").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let document: Value = response.json().await.unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    let documented: BTreeSet<String> = document["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, operations)| {
+            let methods = operations.as_object().unwrap().keys();
+            methods.map(move |method| format!("{} {path}", method.to_uppercase()))
+        })
+        .collect();
+    let missing: Vec<_> = served.difference(&documented).collect();
+    assert!(
+        missing.is_empty(),
+        "routes without OpenAPI documentation: {missing:?}"
+    );
+    let stale: Vec<_> = documented.difference(&served).collect();
+    assert!(
+        stale.is_empty(),
+        "documented routes the router does not serve: {stale:?}"
+    );
+
+    // Every operation documents a response, and error responses use the shared error shape.
+    let error_ref = json!({"$ref": "#/components/schemas/ErrorBody"});
+    let start = &document["paths"]["/v1/otp/start"]["post"];
+    assert_eq!(
+        start["responses"]["400"]["content"]["application/json"]["schema"],
+        error_ref
+    );
+    assert!(start["requestBody"].is_object());
+    let token = &document["paths"]["/oauth/token"]["post"]["requestBody"]["content"];
+    assert!(token["application/x-www-form-urlencoded"].is_object());
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(!responses.is_empty(), "{method} {path}");
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert_eq!(
+                        response["content"]["application/json"]["schema"], error_ref,
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(
+        document["components"]["schemas"]["ErrorBody"]["required"],
+        json!(["error", "error_description"])
+    );
+}
+
+#[tokio::test]
+async fn responses_carry_security_headers_and_cache_policy() {
+    let app = spawn_app(Backend::Embedded).await;
+    for path in ["/healthz", "/v1/me", "/nowhere"] {
+        let response = get(&app, path).await;
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(headers["cache-control"], "no-store", "{path}");
+        assert!(
+            headers.get("strict-transport-security").is_none(),
+            "http issuer: {path}"
+        );
+        assert!(headers.get("x-request-id").is_some(), "{path}");
+    }
+    for path in [
+        "/.well-known/jwks.json",
+        "/.well-known/openid-configuration",
+    ] {
+        let response = get(&app, path).await;
+        let cache = response.headers()["cache-control"].to_str().unwrap();
+        assert!(
+            cache.contains("max-age=") && !cache.contains("no-store"),
+            "{path}: {cache}"
+        );
+    }
+
+    let https = spawn_app_with(
+        Backend::Embedded,
+        &[("SESAME_ISSUER", "https://login.example.com")],
+    )
+    .await;
+    let response = get(&https, "/healthz").await;
+    assert!(
+        response.headers()["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .starts_with("max-age=")
+    );
+}
+
+async fn preflight(app: &TestApp, origin: &str) -> reqwest::Response {
+    app.client
+        .request(reqwest::Method::OPTIONS, app.url("/oauth/token"))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn cors_is_off_by_default_and_allows_configured_origins() {
+    let app = spawn_app(Backend::Embedded).await;
+    let response = preflight(&app, "https://app.example.com").await;
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    let app = spawn_app_with(
+        Backend::Embedded,
+        &[(
+            "SESAME_CORS_ORIGINS",
+            "https://app.example.com, https://admin.example.com",
+        )],
+    )
+    .await;
+    let response = preflight(&app, "https://app.example.com").await;
+    assert!(response.status().is_success());
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let methods = response.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(methods.contains("POST"), "{methods}");
+    let response = preflight(&app, "https://evil.example.net").await;
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_request_over_the_deadline_is_a_json_503() {
+    let slow = Sink::slow(Duration::from_secs(3));
+    let url = slow.spawn().await;
+    let app = spawn_app_with(
+        Backend::Embedded,
+        &[
+            ("SESAME_SMS_WEBHOOK_URL", url.as_str()),
+            ("SESAME_REQUEST_TIMEOUT", "1"),
+        ],
+    )
+    .await;
+    let response = app.start_login("+447700900123").await;
+    assert!(response.headers().get("x-request-id").is_some());
+    assert_error(
+        response,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily_unavailable",
+    )
+    .await;
+    assert_eq!(slow.messages().len(), 1, "the request reached the provider");
+}
