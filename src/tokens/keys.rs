@@ -10,13 +10,15 @@ use std::str::FromStr;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use rand::rngs::OsRng;
 use ring::rand::SystemRandom;
 use ring::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair,
 };
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 #[derive(Debug, thiserror::Error)]
@@ -84,12 +86,34 @@ pub struct SigningKey {
     pub kid: String,
     pub alg: SigningAlgorithm,
     pub created_at: i64,
-    pub(super) encoding: EncodingKey,
-    pub(super) decoding: DecodingKey,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
     pub jwk: Value,
 }
 
 impl SigningKey {
+    /// A JWT of `claims` signed with this key; the header names its `kid` and `typ`.
+    pub fn sign<C: Serialize>(
+        &self,
+        claims: &C,
+        typ: &str,
+    ) -> jsonwebtoken::errors::Result<String> {
+        let mut header = Header::new(self.alg.jwt());
+        header.typ = Some(typ.to_owned());
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding)
+    }
+
+    /// The claims of `token` when its signature verifies with this key and its claims pass
+    /// `validation` (whose algorithm must be this key's: never the token header's).
+    pub fn verify<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        validation: &Validation,
+    ) -> jsonwebtoken::errors::Result<C> {
+        jsonwebtoken::decode::<C>(token, &self.decoding, validation).map(|data| data.claims)
+    }
+
     fn from_pem(kid: &str, pem_text: &[u8], path: &Path) -> Result<Self, KeyError> {
         let unreadable = || KeyError::Unreadable {
             path: path.to_owned(),

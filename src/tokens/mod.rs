@@ -12,7 +12,7 @@ mod sweeper;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use jsonwebtoken::{Header, Validation};
+use jsonwebtoken::Validation;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -249,9 +249,7 @@ impl TokenService {
         // Expiry is checked by `decode` against `now`, so time stays an input.
         validation.validate_exp = false;
         validation.validate_nbf = false;
-        jsonwebtoken::decode::<C>(token, &key.decoding, &validation)
-            .map(|data| data.claims)
-            .map_err(|_| invalid())
+        key.verify(token, &validation).map_err(|_| invalid())
     }
 
     fn sign_pair(
@@ -321,12 +319,10 @@ impl TokenService {
     }
 
     fn sign<C: Serialize>(&self, claims: &C, typ: &str) -> Result<String> {
-        let keys = self.keys.load();
-        let key = keys.current();
-        let mut header = Header::new(key.alg.jwt());
-        header.typ = Some(typ.to_owned());
-        header.kid = Some(key.kid.clone());
-        jsonwebtoken::encode(&header, claims, &key.encoding)
+        self.keys
+            .load()
+            .current()
+            .sign(claims, typ)
             .map_err(|err| Error::Internal(anyhow::anyhow!("signing failed: {err}")))
     }
 }
