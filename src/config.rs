@@ -5,19 +5,22 @@
 //! is only warned about, so a typo shows without refusing to start.
 
 use std::collections::HashMap;
-use std::fmt::Display;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use secrecy::SecretString;
 
-use crate::telemetry::LogFormat;
 use crate::tokens::SigningAlgorithm;
 
 mod limits;
+mod ops;
+mod sms;
+mod vars;
 
 pub use limits::LimitsConfig;
+pub use ops::OpsConfig;
+pub use sms::{DEFAULT_SMS_TEMPLATE, SmsConfig};
+use vars::Vars;
 
 /// A configuration problem, always naming the variable at fault.
 #[derive(Debug, thiserror::Error)]
@@ -75,20 +78,6 @@ pub struct Config {
     pub ops: OpsConfig,
 }
 
-/// Operations: logs, HTTP hygiene, key reloading, shutdown (docs/contract-notes.md, "Operations").
-#[derive(Debug, Clone)]
-pub struct OpsConfig {
-    pub log_format: LogFormat,
-    /// Seconds a request may take before it is answered `503`.
-    pub request_timeout: u64,
-    /// Origins allowed by CORS; empty = no CORS headers; `*` = any origin.
-    pub cors_origins: Vec<String>,
-    /// Seconds between re-reads of the keys folder (a rotated key is picked up without restart).
-    pub keys_reload_interval: u64,
-    /// Seconds in-flight requests and background tasks get to finish after SIGTERM.
-    pub shutdown_timeout: u64,
-}
-
 #[derive(Debug, Clone)]
 pub struct OtpConfig {
     pub length: u32,
@@ -96,35 +85,6 @@ pub struct OtpConfig {
     pub max_attempts: u32,
     pub resend_after: i64,
 }
-
-#[derive(Debug, Clone)]
-pub struct SmsConfig {
-    /// Failover order; the first that delivers wins.
-    pub providers: Vec<String>,
-    pub webhook_url: Option<String>,
-    pub webhook_secret: Option<SecretString>,
-    pub twilio_account_sid: Option<String>,
-    pub twilio_auth_token: Option<SecretString>,
-    pub twilio_from: Option<String>,
-    pub twilio_verify_service_sid: Option<String>,
-    pub twilio_base_url: Option<String>,
-    pub plivo_auth_id: Option<String>,
-    pub plivo_auth_token: Option<SecretString>,
-    pub plivo_from: Option<String>,
-    pub plivo_base_url: Option<String>,
-    /// `{code}` and `{app}` are replaced; see [`crate::sms::MessageText`].
-    pub template: String,
-    pub app_name: String,
-    /// Origin the code is bound to (WebOTP / SMS Retriever): `@{domain} #{code}` ends the SMS.
-    pub webotp_domain: Option<String>,
-    /// Per-attempt deadline of a provider request.
-    pub timeout_ms: u64,
-    /// First retry delay; doubled per attempt, with jitter.
-    pub retry_base_ms: u64,
-}
-
-/// The default SMS text; `{app}` is `SESAME_APP_NAME`.
-pub const DEFAULT_SMS_TEMPLATE: &str = "Your {app} code is {code}. Do not share it with anyone.";
 
 /// Every variable Sesame reads; anything else starting with `SESAME_` draws a warning.
 const KNOWN: &[&str] = &[
@@ -246,39 +206,8 @@ impl Config {
             otp,
             allow_anonymous: vars.parse("SESAME_ALLOW_ANONYMOUS", "true")?,
             admin_api_key: vars.secret("SESAME_ADMIN_API_KEY"),
-            sms: SmsConfig {
-                providers: match vars.list("SESAME_SMS_PROVIDER") {
-                    list if list.is_empty() => vec!["console".to_owned()],
-                    list => list,
-                },
-                webhook_url: vars.optional("SESAME_SMS_WEBHOOK_URL"),
-                webhook_secret: vars.secret("SESAME_SMS_WEBHOOK_SECRET"),
-                twilio_account_sid: vars.optional("SESAME_TWILIO_ACCOUNT_SID"),
-                twilio_auth_token: vars.secret("SESAME_TWILIO_AUTH_TOKEN"),
-                twilio_from: vars.optional("SESAME_TWILIO_FROM"),
-                twilio_verify_service_sid: vars.optional("SESAME_TWILIO_VERIFY_SERVICE_SID"),
-                twilio_base_url: vars.optional("SESAME_TWILIO_BASE_URL"),
-                plivo_auth_id: vars.optional("SESAME_PLIVO_AUTH_ID"),
-                plivo_auth_token: vars.secret("SESAME_PLIVO_AUTH_TOKEN"),
-                plivo_from: vars.optional("SESAME_PLIVO_FROM"),
-                plivo_base_url: vars.optional("SESAME_PLIVO_BASE_URL"),
-                template: sms_template(&vars)?,
-                app_name: vars.text("SESAME_APP_NAME", "Sesame"),
-                webotp_domain: webotp_domain(&vars)?,
-                timeout_ms: vars.parse_in("SESAME_SMS_TIMEOUT_MS", 5_000, 1..=60_000)?,
-                retry_base_ms: vars.parse_in("SESAME_SMS_RETRY_BASE_MS", 250, 0..=10_000)?,
-            },
-            ops: OpsConfig {
-                log_format: vars.parse("SESAME_LOG_FORMAT", "pretty")?,
-                request_timeout: vars.parse_in("SESAME_REQUEST_TIMEOUT", 30, 1..=600)?,
-                cors_origins: vars.list("SESAME_CORS_ORIGINS"),
-                keys_reload_interval: vars.parse_in(
-                    "SESAME_KEYS_RELOAD_INTERVAL",
-                    60,
-                    1..=86_400,
-                )?,
-                shutdown_timeout: vars.parse_in("SESAME_SHUTDOWN_TIMEOUT", 30, 1..=3_600)?,
-            },
+            sms: SmsConfig::from_vars(&vars)?,
+            ops: OpsConfig::from_vars(&vars)?,
         };
         if let Some(admin_key) = &config.admin_api_key {
             use secrecy::ExposeSecret;
@@ -324,101 +253,6 @@ fn test_numbers(vars: &Vars, otp_length: u32) -> Result<HashMap<String, String>,
         numbers.insert(number.as_str().to_owned(), code.to_owned());
     }
     Ok(numbers)
-}
-
-/// A template without `{code}` would send messages nobody can log in with.
-fn sms_template(vars: &Vars) -> Result<String, ConfigError> {
-    const NAME: &str = "SESAME_SMS_TEMPLATE";
-    let template = vars.text(NAME, DEFAULT_SMS_TEMPLATE);
-    if template.contains("{code}") {
-        Ok(template)
-    } else {
-        Err(ConfigError::new(NAME, "must contain {code}"))
-    }
-}
-
-/// A bare host name (`login.example.com`): the WebOTP line is `@host #code`.
-fn webotp_domain(vars: &Vars) -> Result<Option<String>, ConfigError> {
-    const NAME: &str = "SESAME_WEBOTP_DOMAIN";
-    let Some(domain) = vars.optional(NAME) else {
-        return Ok(None);
-    };
-    let valid = domain
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b':')
-        && !domain.starts_with('.');
-    if valid {
-        Ok(Some(domain.to_ascii_lowercase()))
-    } else {
-        Err(ConfigError::new(
-            NAME,
-            format!("{domain:?} is not a host name such as login.example.com"),
-        ))
-    }
-}
-
-struct Vars<'a>(&'a HashMap<String, String>);
-
-impl Vars<'_> {
-    fn optional(&self, name: &str) -> Option<String> {
-        self.0
-            .get(name)
-            .map(|value| value.trim().to_owned())
-            .filter(|value| !value.is_empty())
-    }
-
-    fn text(&self, name: &str, default: &str) -> String {
-        self.optional(name).unwrap_or_else(|| default.to_owned())
-    }
-
-    fn secret(&self, name: &str) -> Option<SecretString> {
-        self.optional(name).map(SecretString::from)
-    }
-
-    fn list(&self, name: &str) -> Vec<String> {
-        self.optional(name)
-            .map(|value| {
-                value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|item| !item.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    fn parse<T>(&self, name: &'static str, default: &str) -> Result<T, ConfigError>
-    where
-        T: FromStr,
-        T::Err: Display,
-    {
-        let value = self.text(name, default);
-        value
-            .parse()
-            .map_err(|err| ConfigError::new(name, format!("{value:?}: {err}")))
-    }
-
-    fn parse_in<T>(
-        &self,
-        name: &'static str,
-        default: T,
-        range: std::ops::RangeInclusive<T>,
-    ) -> Result<T, ConfigError>
-    where
-        T: FromStr + PartialOrd + Display + Copy,
-        T::Err: Display,
-    {
-        let value = self.parse(name, &default.to_string())?;
-        if range.contains(&value) {
-            Ok(value)
-        } else {
-            Err(ConfigError::new(
-                name,
-                format!("{value} is outside {}..={}", range.start(), range.end()),
-            ))
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,29 @@
+//! Operations: logs, HTTP hygiene, key reloading, shutdown (docs/contract-notes.md, "Operations").
+
+use super::{ConfigError, Vars};
+use crate::telemetry::LogFormat;
+
+#[derive(Debug, Clone)]
+pub struct OpsConfig {
+    pub log_format: LogFormat,
+    /// Seconds a request may take before it is answered `503`.
+    pub request_timeout: u64,
+    /// Origins allowed by CORS; empty = no CORS headers; `*` = any origin.
+    pub cors_origins: Vec<String>,
+    /// Seconds between re-reads of the keys folder (a rotated key is picked up without restart).
+    pub keys_reload_interval: u64,
+    /// Seconds in-flight requests and background tasks get to finish after SIGTERM.
+    pub shutdown_timeout: u64,
+}
+
+impl OpsConfig {
+    pub(super) fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        Ok(Self {
+            log_format: vars.parse("SESAME_LOG_FORMAT", "pretty")?,
+            request_timeout: vars.parse_in("SESAME_REQUEST_TIMEOUT", 30, 1..=600)?,
+            cors_origins: vars.list("SESAME_CORS_ORIGINS"),
+            keys_reload_interval: vars.parse_in("SESAME_KEYS_RELOAD_INTERVAL", 60, 1..=86_400)?,
+            shutdown_timeout: vars.parse_in("SESAME_SHUTDOWN_TIMEOUT", 30, 1..=3_600)?,
+        })
+    }
+}

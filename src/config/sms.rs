@@ -1,0 +1,92 @@
+//! Message delivery (API.md, "Configuration"; docs/contract-notes.md, "Messages").
+
+use secrecy::SecretString;
+
+use super::{ConfigError, Vars};
+
+#[derive(Debug, Clone)]
+pub struct SmsConfig {
+    /// Failover order; the first that delivers wins.
+    pub providers: Vec<String>,
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<SecretString>,
+    pub twilio_account_sid: Option<String>,
+    pub twilio_auth_token: Option<SecretString>,
+    pub twilio_from: Option<String>,
+    pub twilio_verify_service_sid: Option<String>,
+    pub twilio_base_url: Option<String>,
+    pub plivo_auth_id: Option<String>,
+    pub plivo_auth_token: Option<SecretString>,
+    pub plivo_from: Option<String>,
+    pub plivo_base_url: Option<String>,
+    /// `{code}` and `{app}` are replaced; see [`crate::sms::MessageText`].
+    pub template: String,
+    pub app_name: String,
+    /// Origin the code is bound to (WebOTP / SMS Retriever): `@{domain} #{code}` ends the SMS.
+    pub webotp_domain: Option<String>,
+    /// Per-attempt deadline of a provider request.
+    pub timeout_ms: u64,
+    /// First retry delay; doubled per attempt, with jitter.
+    pub retry_base_ms: u64,
+}
+
+/// The default SMS text; `{app}` is `SESAME_APP_NAME`.
+pub const DEFAULT_SMS_TEMPLATE: &str = "Your {app} code is {code}. Do not share it with anyone.";
+
+impl SmsConfig {
+    pub(super) fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        Ok(Self {
+            providers: match vars.list("SESAME_SMS_PROVIDER") {
+                list if list.is_empty() => vec!["console".to_owned()],
+                list => list,
+            },
+            webhook_url: vars.optional("SESAME_SMS_WEBHOOK_URL"),
+            webhook_secret: vars.secret("SESAME_SMS_WEBHOOK_SECRET"),
+            twilio_account_sid: vars.optional("SESAME_TWILIO_ACCOUNT_SID"),
+            twilio_auth_token: vars.secret("SESAME_TWILIO_AUTH_TOKEN"),
+            twilio_from: vars.optional("SESAME_TWILIO_FROM"),
+            twilio_verify_service_sid: vars.optional("SESAME_TWILIO_VERIFY_SERVICE_SID"),
+            twilio_base_url: vars.optional("SESAME_TWILIO_BASE_URL"),
+            plivo_auth_id: vars.optional("SESAME_PLIVO_AUTH_ID"),
+            plivo_auth_token: vars.secret("SESAME_PLIVO_AUTH_TOKEN"),
+            plivo_from: vars.optional("SESAME_PLIVO_FROM"),
+            plivo_base_url: vars.optional("SESAME_PLIVO_BASE_URL"),
+            template: sms_template(vars)?,
+            app_name: vars.text("SESAME_APP_NAME", "Sesame"),
+            webotp_domain: webotp_domain(vars)?,
+            timeout_ms: vars.parse_in("SESAME_SMS_TIMEOUT_MS", 5_000, 1..=60_000)?,
+            retry_base_ms: vars.parse_in("SESAME_SMS_RETRY_BASE_MS", 250, 0..=10_000)?,
+        })
+    }
+}
+
+/// A template without `{code}` would send messages nobody can log in with.
+fn sms_template(vars: &Vars) -> Result<String, ConfigError> {
+    const NAME: &str = "SESAME_SMS_TEMPLATE";
+    let template = vars.text(NAME, DEFAULT_SMS_TEMPLATE);
+    if template.contains("{code}") {
+        Ok(template)
+    } else {
+        Err(ConfigError::new(NAME, "must contain {code}"))
+    }
+}
+
+/// A bare host name (`login.example.com`): the WebOTP line is `@host #code`.
+fn webotp_domain(vars: &Vars) -> Result<Option<String>, ConfigError> {
+    const NAME: &str = "SESAME_WEBOTP_DOMAIN";
+    let Some(domain) = vars.optional(NAME) else {
+        return Ok(None);
+    };
+    let valid = domain
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b':')
+        && !domain.starts_with('.');
+    if valid {
+        Ok(Some(domain.to_ascii_lowercase()))
+    } else {
+        Err(ConfigError::new(
+            NAME,
+            format!("{domain:?} is not a host name such as login.example.com"),
+        ))
+    }
+}
