@@ -3,18 +3,30 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 500;
 
-#[derive(Debug, Deserialize)]
+/// Flattened into each list's query parameters (and listed beside them in its `params(...)`).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
+    /// The `next` of the previous page; absent = the first page.
     pub cursor: Option<String>,
-    /// Text, not a number: `#[serde(flatten)]` hands query values over as strings.
+    /// Page size, 1 to 500 (default 50).
+    // Text, not a number: `#[serde(flatten)]` hands query values over as strings.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
+}
+
+/// One page of a list: `next` is the cursor of the next page, `null` on the last one.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
 }
 
 impl PageParams {
