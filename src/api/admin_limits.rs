@@ -9,7 +9,6 @@ use super::extract::{AdminKey, Client};
 use crate::app::AppState;
 use crate::error::{Error, ErrorBody, Result};
 use crate::login::PhoneNumber;
-use crate::store::AuditEvent;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/v1/numbers/{phone_number}/unlock", post(unlock))
@@ -37,16 +36,15 @@ pub async fn unlock(
 ) -> Result<StatusCode> {
     let number = PhoneNumber::parse(&phone_number).map_err(|_| Error::InvalidPhoneNumber)?;
     state.login.limits().unlock(&number).await?;
-    state
-        .db
-        .append_audit(&AuditEvent {
-            at: crate::unix_now(),
-            actor: &admin.actor,
-            action: "number.unlocked",
-            subject: Some(number.as_str()),
-            ip: client.ip.as_deref(),
-            detail: None,
-        })
+    admin
+        .audit(
+            &state,
+            client.ip.as_deref(),
+            "number.unlocked",
+            number.as_str(),
+            None,
+            crate::unix_now(),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

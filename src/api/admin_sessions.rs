@@ -8,9 +8,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::cursor;
 use super::extract::{AdminKey, Client, QueryParams};
-use super::page::Page;
+use super::page::{self, Page};
 use crate::app::AppState;
 use crate::error::{Error, ErrorBody, Result};
 use crate::store::{RevokeTarget, SessionRecord};
@@ -82,8 +81,8 @@ pub async fn list_sessions(
     Path(sub): Path<String>,
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<Page<SessionResponse>>> {
-    let limit = cursor::limit(query.limit, 50, 500)?;
-    let after: Option<(i64, String)> = query.cursor.as_deref().map(cursor::decode).transpose()?;
+    let limit = page::limit(query.limit, 50, 500)?;
+    let after: Option<(i64, String)> = query.cursor.as_deref().map(page::decode).transpose()?;
     if !state.db.identity_exists(&sub).await? {
         return Err(Error::NotFound);
     }
@@ -96,7 +95,7 @@ pub async fn list_sessions(
         sessions.truncate(limit as usize);
         sessions
             .last()
-            .map(|last| cursor::encode(&(last.created_at, &last.id)))
+            .map(|last| page::encode(&(last.created_at, &last.id)))
             .transpose()?
     } else {
         None

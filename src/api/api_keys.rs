@@ -146,7 +146,7 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     let now = crate::unix_now();
-    if state.db.revoke_api_keys(&id, now).await? == 0 {
+    if state.db.revoke_api_keys(&id, false, now).await? == 0 {
         return Err(Error::NotFound);
     }
     admin

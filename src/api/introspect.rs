@@ -9,8 +9,8 @@ use axum::{Json, Router};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use super::cursor;
 use super::extract::{FormOrJson, IntrospectKey, QueryParams};
+use super::page;
 use crate::app::AppState;
 use crate::error::{ErrorBody, Result};
 use crate::store::FeedPosition;
@@ -126,16 +126,16 @@ pub async fn revocations(
     QueryParams(query): QueryParams<FeedQuery>,
 ) -> Result<Json<Feed>> {
     let now = crate::unix_now();
-    let limit = cursor::limit(query.limit, 100, 1_000)?;
+    let limit = page::limit(query.limit, 100, 1_000)?;
     let after = match query.since.as_deref() {
-        Some(since) => cursor::decode(since)?,
+        Some(since) => page::decode(since)?,
         None => FeedPosition::start(),
     };
     let items = state
         .db
         .revocation_feed(&after, now - state.config.revocation_feed_lag, now, limit)
         .await?;
-    let next = cursor::encode(items.last().map_or(&after, |last| &last.position))?;
+    let next = page::encode(items.last().map_or(&after, |last| &last.position))?;
     Ok(Json(Feed {
         items: items
             .into_iter()
