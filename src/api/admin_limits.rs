@@ -7,17 +7,28 @@ use axum::routing::post;
 
 use super::extract::{AdminKey, Client};
 use crate::app::AppState;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorBody, Result};
 use crate::login::PhoneNumber;
-use crate::store::AuditEvent;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/v1/numbers/{phone_number}/unlock", post(unlock))
 }
 
-/// Lifts a number's verification lock (growing backoff or the long lockout) and forgets its
-/// failed checks. `204` whether or not it was locked.
-async fn unlock(
+/// Lifts a number's verification lock and forgets its failed checks.
+///
+/// The lock is the growing backoff or the long lockout. `204` whether or not it was locked.
+#[utoipa::path(post, path = "/admin/v1/numbers/{phone_number}/unlock", tag = "admin",
+    security(("api_key" = [])),
+    params(("phone_number" = String, Path, description = "E.164 or any format the API accepts", example = "+447700900123")),
+    responses(
+        (status = 204, description = "Unlocked (or was not locked)"),
+        (status = 400, description = "`invalid_phone_number`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+    ))]
+pub async fn unlock(
     State(state): State<AppState>,
     admin: AdminKey,
     Client(client): Client,
@@ -25,16 +36,15 @@ async fn unlock(
 ) -> Result<StatusCode> {
     let number = PhoneNumber::parse(&phone_number).map_err(|_| Error::InvalidPhoneNumber)?;
     state.login.limits().unlock(&number).await?;
-    state
-        .db
-        .append_audit(&AuditEvent {
-            at: crate::unix_now(),
-            actor: &admin.actor,
-            action: "number.unlocked",
-            subject: Some(number.as_str()),
-            ip: client.ip.as_deref(),
-            detail: None,
-        })
+    admin
+        .audit(
+            &state,
+            client.ip.as_deref(),
+            "number.unlocked",
+            number.as_str(),
+            None,
+            crate::unix_now(),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,10 +8,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::cursor;
 use super::extract::{AdminKey, Client, QueryParams};
+use super::page::{self, Page};
 use crate::app::AppState;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorBody, Result};
 use crate::store::{RevokeTarget, SessionRecord};
 use crate::tokens::revoke;
 
@@ -23,14 +23,19 @@ pub fn router() -> Router<AppState> {
         .route("/admin/v1/tokens/{jti}/revoke", post(revoke_token))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// The `next` of the previous page; absent = the first page.
     pub cursor: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+/// Times are RFC 3339.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SessionResponse {
     pub sid: String,
     pub created_at: String,
@@ -57,21 +62,27 @@ impl From<SessionRecord> for SessionResponse {
     }
 }
 
-#[derive(Serialize)]
-pub struct SessionList {
-    pub items: Vec<SessionResponse>,
-    pub next: Option<String>,
-}
-
-/// Newest first; `next` is `null` on the last page.
-async fn list_sessions(
+/// An identity's sessions, newest first; `next` is `null` on the last page.
+#[utoipa::path(get, path = "/admin/v1/identities/{sub}/sessions", tag = "admin",
+    security(("api_key" = [])),
+    params(("sub" = String, Path, description = "The identity (the tokens' `sub`)"), ListQuery),
+    responses(
+        (status = 200, description = "One page of sessions", body = Page<SessionResponse>),
+        (status = 400, description = "`invalid_request`: a bad `limit`, a cursor this API did not return, or an unknown parameter", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no identity with this `sub`", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+    ))]
+pub async fn list_sessions(
     State(state): State<AppState>,
     _admin: AdminKey,
     Path(sub): Path<String>,
     QueryParams(query): QueryParams<ListQuery>,
-) -> Result<Json<SessionList>> {
-    let limit = cursor::limit(query.limit, 50, 500)?;
-    let after: Option<(i64, String)> = query.cursor.as_deref().map(cursor::decode).transpose()?;
+) -> Result<Json<Page<SessionResponse>>> {
+    let limit = page::limit(query.limit, 50, 500)?;
+    let after: Option<(i64, String)> = query.cursor.as_deref().map(page::decode).transpose()?;
     if !state.db.identity_exists(&sub).await? {
         return Err(Error::NotFound);
     }
@@ -84,18 +95,31 @@ async fn list_sessions(
         sessions.truncate(limit as usize);
         sessions
             .last()
-            .map(|last| cursor::encode(&(last.created_at, &last.id)))
+            .map(|last| page::encode(&(last.created_at, &last.id)))
             .transpose()?
     } else {
         None
     };
-    Ok(Json(SessionList {
+    Ok(Json(Page {
         items: sessions.into_iter().map(SessionResponse::from).collect(),
         next,
     }))
 }
 
-async fn revoke_identity(
+/// Revokes every session of an identity.
+///
+/// Idempotent: `204` whether or not it was already revoked.
+#[utoipa::path(post, path = "/admin/v1/identities/{sub}/revoke", tag = "admin", security(("api_key" = [])),
+    params(("sub" = String, Path, description = "The identity (the tokens' `sub`)")),
+    responses(
+        (status = 204, description = "Revoked (now or before)"),
+        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        (status = 404, description = "`not_found`: it never existed", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+    ))]
+pub async fn revoke_identity(
     state: State<AppState>,
     admin: AdminKey,
     client: Client,
@@ -104,7 +128,20 @@ async fn revoke_identity(
     revoke_as_admin(state, admin, client, RevokeTarget::Identity(&sub)).await
 }
 
-async fn revoke_session(
+/// Revokes a session: every token issued in it.
+///
+/// Idempotent: `204` whether or not it was already revoked.
+#[utoipa::path(post, path = "/admin/v1/sessions/{sid}/revoke", tag = "admin", security(("api_key" = [])),
+    params(("sid" = String, Path, description = "The session (the tokens' `sid`)")),
+    responses(
+        (status = 204, description = "Revoked (now or before)"),
+        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        (status = 404, description = "`not_found`: it never existed", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+    ))]
+pub async fn revoke_session(
     state: State<AppState>,
     admin: AdminKey,
     client: Client,
@@ -113,7 +150,21 @@ async fn revoke_session(
     revoke_as_admin(state, admin, client, RevokeTarget::Session(&sid)).await
 }
 
-async fn revoke_token(
+/// Revokes one token; the rest of its session stays alive.
+///
+/// Idempotent: `204` whether or not it was already revoked.
+#[utoipa::path(post, path = "/admin/v1/tokens/{jti}/revoke", tag = "admin",
+    operation_id = "admin_revoke_token", security(("api_key" = [])),
+    params(("jti" = String, Path, description = "The token (its `jti`)")),
+    responses(
+        (status = 204, description = "Revoked (now or before)"),
+        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        (status = 404, description = "`not_found`: it never existed", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+    ))]
+pub async fn revoke_token(
     state: State<AppState>,
     admin: AdminKey,
     client: Client,

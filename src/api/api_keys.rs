@@ -6,12 +6,12 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::extract::{AdminKey, Client, JsonBody};
+use super::page::Page;
 use crate::admin::issue_api_key;
 use crate::app::AppState;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorBody, Result};
 use crate::store::{ApiKey, ApiKeyRole};
 
 pub fn router() -> Router<AppState> {
@@ -20,20 +20,32 @@ pub fn router() -> Router<AppState> {
         .route("/admin/v1/api-keys/{id}", delete(revoke))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRequest {
     pub name: String,
+    /// `admin` or `introspect`.
+    #[schema(example = "introspect")]
     pub role: String,
 }
 
-#[derive(Debug, Serialize)]
+/// Times are RFC 3339.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApiKeyResponse {
     pub id: String,
     pub name: String,
+    #[schema(example = "introspect")]
     pub role: &'static str,
     pub created_at: String,
     pub revoked_at: Option<String>,
+}
+
+/// A new key's record and the key itself, shown only in this answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    pub record: ApiKeyResponse,
+    pub key: String,
 }
 
 impl From<ApiKey> for ApiKeyResponse {
@@ -48,12 +60,24 @@ impl From<ApiKey> for ApiKeyResponse {
     }
 }
 
-async fn create(
+/// Creates an API key; the key is shown only in this answer (only its hash is stored).
+#[utoipa::path(post, path = "/admin/v1/api-keys", tag = "admin", operation_id = "create_api_key", security(("api_key" = [])),
+    request_body = CreateRequest,
+    responses(
+        (status = 201, description = "The key's record and `key`", body = CreatedApiKey),
+        (status = 400, description = "`invalid_request`: malformed body or an unknown role", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        (status = 413, description = "`invalid_request`: the body is over 64 KiB", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+    ))]
+pub async fn create(
     State(state): State<AppState>,
     admin: AdminKey,
     Client(client): Client,
     JsonBody(request): JsonBody<CreateRequest>,
-) -> Result<(StatusCode, Json<serde_json::Value>)> {
+) -> Result<(StatusCode, Json<CreatedApiKey>)> {
     let role = ApiKeyRole::parse(&request.role)
         .ok_or_else(|| Error::InvalidRequest("role must be admin or introspect".into()))?;
     let now = crate::unix_now();
@@ -68,14 +92,27 @@ async fn create(
             now,
         )
         .await?;
-    let mut body = serde_json::to_value(ApiKeyResponse::from(issued.record))
-        .map_err(|err| Error::Internal(err.into()))?;
     // The only time the key is shown.
-    body["key"] = json!(issued.key.expose_secret());
+    let body = CreatedApiKey {
+        record: issued.record.into(),
+        key: issued.key.expose_secret().to_owned(),
+    };
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-async fn list(State(state): State<AppState>, _admin: AdminKey) -> Result<Json<serde_json::Value>> {
+/// Every API key, without secrets, in one page.
+#[utoipa::path(get, path = "/admin/v1/api-keys", tag = "admin", operation_id = "list_api_keys", security(("api_key" = [])),
+    responses(
+        (status = 200, description = "Every key (revoked ones too); `next` is always `null`", body = Page<ApiKeyResponse>),
+        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    _admin: AdminKey,
+) -> Result<Json<Page<ApiKeyResponse>>> {
     let keys: Vec<ApiKeyResponse> = state
         .db
         .list_api_keys()
@@ -83,18 +120,33 @@ async fn list(State(state): State<AppState>, _admin: AdminKey) -> Result<Json<se
         .into_iter()
         .map(ApiKeyResponse::from)
         .collect();
-    Ok(Json(json!({ "items": keys, "next": null })))
+    Ok(Json(Page {
+        items: keys,
+        next: None,
+    }))
 }
 
-/// Revoking is idempotent: `204` for a known key, revoked or not; `404` for an unknown id.
-async fn revoke(
+/// Revokes an API key.
+///
+/// Idempotent: `204` for a known key, revoked or not; `404` for an unknown id.
+#[utoipa::path(delete, path = "/admin/v1/api-keys/{id}", tag = "admin", operation_id = "revoke_api_key", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The key's `id`")),
+    responses(
+        (status = 204, description = "Revoked (now or before)"),
+        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no key with this id", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+    ))]
+pub async fn revoke(
     State(state): State<AppState>,
     admin: AdminKey,
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     let now = crate::unix_now();
-    if state.db.revoke_api_keys(&id, now).await? == 0 {
+    if state.db.revoke_api_keys(&id, false, now).await? == 0 {
         return Err(Error::NotFound);
     }
     admin

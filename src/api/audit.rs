@@ -5,39 +5,46 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::extract::{AdminKey, QueryParams};
-use super::page::{PageParams, paginate};
+use super::page::{Page, PageParams, paginate};
 use crate::app::AppState;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorBody, Result};
 use crate::store::{AuditQuery, AuditRecord};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/v1/audit", get(list))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
+    /// Exact match.
     pub subject: Option<String>,
+    /// Exact match, e.g. `employee.upserted`.
     pub action: Option<String>,
     /// RFC 3339 or Unix seconds; inclusive.
     pub since: Option<String>,
     /// RFC 3339 or Unix seconds; exclusive.
     pub until: Option<String>,
     #[serde(flatten)]
+    #[param(ignore)]
     pub page: PageParams,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditItem {
     pub id: i64,
+    /// RFC 3339.
     pub time: String,
     pub actor: String,
     pub action: String,
     pub subject: Option<String>,
     pub ip: Option<String>,
+    /// A JSON object, when the action has details.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub detail: Option<Value>,
 }
 
@@ -58,11 +65,24 @@ impl From<AuditRecord> for AuditItem {
     }
 }
 
-async fn list(
+/// The append-only audit log, newest first.
+///
+/// Logins, refusals, revocations, imports and admin calls. No route changes or deletes an event.
+#[utoipa::path(get, path = "/admin/v1/audit", tag = "admin", operation_id = "list_audit_events", security(("api_key" = [])),
+    params(AuditParams, PageParams),
+    responses(
+        (status = 200, description = "One page of events", body = Page<AuditItem>),
+        (status = 400, description = "`invalid_request`: a bad `limit`, `since` or `until`, or a cursor this API did not return", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+    ))]
+pub async fn list(
     State(state): State<AppState>,
     _admin: AdminKey,
     QueryParams(params): QueryParams<AuditParams>,
-) -> Result<Json<Value>> {
+) -> Result<Json<Page<AuditItem>>> {
     let limit = params.page.limit()?;
     let before_id = params
         .page
@@ -93,8 +113,8 @@ async fn list(
         })
         .await?;
     let next = paginate(&mut records, limit, |record| record.id.to_string());
-    let items: Vec<AuditItem> = records.into_iter().map(Into::into).collect();
-    Ok(Json(json!({ "items": items, "next": next })))
+    let items = records.into_iter().map(Into::into).collect();
+    Ok(Json(Page { items, next }))
 }
 
 fn non_empty(value: &Option<String>) -> Option<&str> {

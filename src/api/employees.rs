@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::extract::{AdminKey, Client, JsonBody, QueryParams};
-use super::page::{PageParams, paginate};
+use super::page::{Page, PageParams, paginate};
 use crate::admin::ValidEmployee;
 use crate::app::AppState;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorBody, Result};
 use crate::login::PhoneNumber;
 use crate::store::{Employee, EmployeeQuery, Upserted};
 
@@ -22,13 +22,18 @@ pub fn router() -> Router<AppState> {
         .route("/admin/v1/employees/{external_id}/disable", post(disable))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmployeeRequest {
+    #[schema(example = "+44 7700 900123")]
     pub phone_number: String,
+    /// 1 to 256 characters.
     pub name: String,
+    /// At most 320 characters; empty means none.
     pub email: Option<String>,
+    /// `false` disables the employee and revokes their sessions.
     #[serde(default = "active_by_default")]
+    #[schema(default = true)]
     pub active: bool,
 }
 
@@ -36,7 +41,8 @@ fn active_by_default() -> bool {
     true
 }
 
-#[derive(Debug, Serialize)]
+/// Times are RFC 3339.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EmployeeResponse {
     pub id: String,
     pub external_id: String,
@@ -63,7 +69,26 @@ impl From<Employee> for EmployeeResponse {
     }
 }
 
-async fn upsert_employee(
+/// Creates or updates an employee from the HR system.
+///
+/// Two active employees never share a number.
+#[utoipa::path(put, path = "/admin/v1/employees/{external_id}", tag = "admin",
+    operation_id = "upsert_employee",
+    security(("api_key" = [])),
+    params(("external_id" = String, Path, description = "The HR system's id, 1 to 128 characters")),
+    request_body = EmployeeRequest,
+    responses(
+        (status = 200, description = "Updated", body = EmployeeResponse),
+        (status = 201, description = "Created", body = EmployeeResponse),
+        (status = 400, description = "`invalid_request` (malformed body, a field out of bounds) or `invalid_phone_number`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        (status = 409, description = "`conflict`: another active employee has this phone number", body = ErrorBody),
+        (status = 413, description = "`invalid_request`: the body is over 64 KiB", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+    ))]
+pub async fn upsert_employee(
     State(state): State<AppState>,
     admin: AdminKey,
     Client(client): Client,
@@ -116,8 +141,22 @@ async fn upsert_employee(
     Ok((status, Json(employee.into())))
 }
 
-/// Disables the employee and revokes every session of their identities, at once. Idempotent.
-async fn disable(
+/// Disables the employee and revokes every session of their identities, at once.
+///
+/// Idempotent: a disabled employee keeps the time they were first disabled.
+#[utoipa::path(post, path = "/admin/v1/employees/{external_id}/disable", tag = "admin",
+    operation_id = "disable_employee",
+    security(("api_key" = [])),
+    params(("external_id" = String, Path, description = "The HR system's id, 1 to 128 characters")),
+    responses(
+        (status = 200, description = "The disabled employee", body = EmployeeResponse),
+        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no employee with this `external_id`", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+    ))]
+pub async fn disable(
     State(state): State<AppState>,
     admin: AdminKey,
     Client(client): Client,
@@ -143,20 +182,35 @@ async fn disable(
     Ok(Json(employee.into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// A name (case-insensitive substring), an external or internal id, or a phone number.
     pub q: Option<String>,
     #[serde(flatten)]
+    #[param(ignore)]
     pub page: PageParams,
 }
 
-/// Employees ordered by `external_id`; `q` matches a name (case-insensitive substring), an
-/// external or internal id, or a phone number (in any format the API accepts).
-async fn list(
+/// Employees, ordered by `external_id`.
+///
+/// `q` matches a name (case-insensitive substring), an external or internal id, or a phone
+/// number (in any format the API accepts). Disabled employees are listed too.
+#[utoipa::path(get, path = "/admin/v1/employees", tag = "admin", operation_id = "list_employees", security(("api_key" = [])),
+    params(ListParams, PageParams),
+    responses(
+        (status = 200, description = "One page of employees", body = Page<EmployeeResponse>),
+        (status = 400, description = "`invalid_request`: a bad `limit` or a cursor this API did not return", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+    ))]
+pub async fn list(
     State(state): State<AppState>,
     _admin: AdminKey,
     QueryParams(params): QueryParams<ListParams>,
-) -> Result<Json<serde_json::Value>> {
+) -> Result<Json<Page<EmployeeResponse>>> {
     let limit = params.page.limit()?;
     let after = params.page.position()?;
     let text = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
@@ -173,6 +227,6 @@ async fn list(
     let next = paginate(&mut employees, limit, |employee| {
         employee.external_id.clone()
     });
-    let items: Vec<EmployeeResponse> = employees.into_iter().map(Into::into).collect();
-    Ok(Json(json!({ "items": items, "next": next })))
+    let items = employees.into_iter().map(Into::into).collect();
+    Ok(Json(Page { items, next }))
 }

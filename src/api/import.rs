@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::extract::{AdminKey, Client, QueryParams, RawBody};
 use crate::admin::{ImportFormat, ImportMode, Importer, import_employees};
 use crate::app::AppState;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorBody, Result};
 use crate::store::ImportCounts;
 
 /// An HR export of 100,000 employees is a few MiB of CSV (about twice that as JSON); this
@@ -22,14 +22,40 @@ pub fn router() -> Router<AppState> {
     )
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ImportParams {
-    /// `merge` (the default) or `sync`.
+    /// `merge` (the default) or `sync`: `sync` also disables active employees absent from the
+    /// file (leavers).
+    #[param(pattern = "^(merge|sync)$")]
     pub mode: Option<String>,
 }
 
-async fn import(
+/// Imports employees in bulk, all or nothing.
+///
+/// CSV (`text/csv`, header `external_id,phone_number,name,email,active`) or a JSON array of the
+/// same objects, up to 32 MiB.
+#[utoipa::path(post, path = "/admin/v1/employees/import", tag = "admin",
+    operation_id = "import_employees",
+    security(("api_key" = [])),
+    params(ImportParams),
+    request_body(description = "One employee per CSV row or array element: `external_id`, `phone_number`, `name`, `email` (optional), `active` (optional, default true)", content(
+        (String = "text/csv"),
+        (Vec<Object> = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "Applied; what changed", body = ImportCounts),
+        (status = 400, description = "`invalid_request`: a bad `mode`, another content type, JSON that is not an array, or a `sync` with no rows", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        (status = 409, description = "`conflict`: a concurrent change made two active employees share a number; nothing applied", body = ErrorBody),
+        (status = 413, description = "`invalid_request`: the body is over 32 MiB", body = ErrorBody),
+        (status = 422, description = "`invalid_request` with `errors`: every bad row (`line`, `error`); nothing applied", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+    ))]
+pub async fn import(
     State(state): State<AppState>,
     admin: AdminKey,
     Client(client): Client,

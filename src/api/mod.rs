@@ -7,7 +7,6 @@ mod admin_sessions;
 mod api_keys;
 mod audit;
 mod client_ip;
-mod cursor;
 mod employees;
 mod extract;
 mod import;

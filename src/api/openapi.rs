@@ -2,7 +2,8 @@
 //!
 //! To document a route: annotate its handler with `#[utoipa::path(...)]` (errors with
 //! `body = ErrorBody`) and add the handler to `paths(...)` below. The test
-//! `openapi::every_route_is_documented` derives the router's paths and fails for any left out.
+//! `ops::every_route_is_documented_in_openapi` (tests/api/ops.rs) derives the router's routes
+//! and fails for any left out.
 
 use std::sync::LazyLock;
 
@@ -20,9 +21,26 @@ use crate::error::ErrorBody;
     paths(
         super::otp::start,
         super::token::token,
+        super::revoke::revoke_token,
+        super::revoke::logout,
         super::session::me,
         super::wellknown::jwks,
         super::wellknown::openid_configuration,
+        super::introspect::introspect,
+        super::introspect::revocations,
+        super::employees::upsert_employee,
+        super::employees::list,
+        super::employees::disable,
+        super::import::import,
+        super::admin_sessions::list_sessions,
+        super::admin_sessions::revoke_identity,
+        super::admin_sessions::revoke_session,
+        super::admin_sessions::revoke_token,
+        super::admin_limits::unlock,
+        super::audit::list,
+        super::api_keys::create,
+        super::api_keys::list,
+        super::api_keys::revoke,
         super::ops::healthz,
         super::ops::readyz,
         super::ops::metrics,
@@ -32,7 +50,7 @@ use crate::error::ErrorBody;
     modifiers(&SecuritySchemes),
     tags(
         (name = "login", description = "Codes, tokens and the caller's identity"),
-        (name = "discovery", description = "For downstream APIs verifying tokens"),
+        (name = "discovery", description = "For downstream APIs verifying tokens (introspection and the revocation feed need an API key of role `introspect` or `admin`)"),
         (name = "admin", description = "API key with role `admin`"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )

@@ -54,7 +54,7 @@ pub async fn run(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> 
             );
             println!("{}", issued.key.expose_secret());
         }
-        ApiKeyCommand::Revoke { key } => match db.revoke_api_keys(&key, now).await? {
+        ApiKeyCommand::Revoke { key } => match db.revoke_api_keys(&key, true, now).await? {
             0 => anyhow::bail!("no API key has the id or name {key:?}"),
             count => println!("revoked {count} API key(s)"),
         },

@@ -73,14 +73,18 @@ impl Database {
         api_key_from_row(&row)
     }
 
-    /// Revokes the key with this id, or every live key with this name. Returns how many keys
-    /// matched (revoking twice is not an error).
-    pub async fn revoke_api_keys(&self, id_or_name: &str, now: i64) -> Result<u64> {
-        let matched = sqlx::query(
-            "update api_keys set revoked_at = coalesce(revoked_at, $2)
-             where id = $1 or name = $1",
-        )
-        .bind(id_or_name)
+    /// Revokes the key with this id or, with `by_name`, every key with this name. Returns how
+    /// many keys matched (revoking twice is not an error).
+    pub async fn revoke_api_keys(&self, key: &str, by_name: bool, now: i64) -> Result<u64> {
+        let matching = if by_name {
+            "id = $1 or name = $1"
+        } else {
+            "id = $1"
+        };
+        let matched = sqlx::query(&format!(
+            "update api_keys set revoked_at = coalesce(revoked_at, $2) where {matching}"
+        ))
+        .bind(key)
         .bind(now)
         .execute(&self.pool)
         .await?;

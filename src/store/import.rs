@@ -30,7 +30,7 @@ pub struct ImportBatch<'a> {
     pub ip: Option<&'a str>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct ImportCounts {
     pub created: u64,
     pub updated: u64,

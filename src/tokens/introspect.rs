@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::{IdentityKind, Permissions, TokenService, kind_of, permissions_for};
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenTypeName {
     AccessToken,
@@ -14,7 +14,7 @@ pub enum TokenTypeName {
 
 /// What an active token says. Access tokens answer with their claims; refresh tokens with
 /// their identity as it stands now.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ActiveToken {
     pub sub: String,
     pub exp: i64,
