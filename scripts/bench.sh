@@ -51,8 +51,8 @@ start_sesame() {
     SESAME_KEYS_DIR="$work/keys" SESAME_ADMIN_API_KEY=$admin_key \
     SESAME_SMS_PROVIDER=webhook SESAME_SMS_WEBHOOK_URL="http://$sink/" \
     SESAME_SMS_HOURLY_CAP=1000000 SESAME_SMS_DAILY_CAP=1000000 \
-    SESAME_IP_HOURLY_CAP=1000000000 SESAME_IP_VERIFY_HOURLY_CAP=1000000000 \
-    SESAME_SMS_COUNTRY_HOURLY_BUDGET=1000000000 SESAME_OTP_RESEND_AFTER=0 \
+    SESAME_IP_HOURLY_CAP=10000000 SESAME_IP_VERIFY_HOURLY_CAP=10000000 \
+    SESAME_SMS_COUNTRY_HOURLY_BUDGET=10000000 SESAME_OTP_RESEND_AFTER=0 \
     RUST_LOG=warn target/release/sesame >"$work/sesame.log" 2>&1 &
   sesame_pid=$!
   until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do
@@ -91,9 +91,11 @@ start_sesame "$pg_base/sesame_bench" "$redis_url"
 pg_startup_ms=$startup_ms
 sleep 1
 idle_rss_mb=$(rss_mb "$sesame_pid")
-log "postgres+redis: started in ${pg_startup_ms} ms, idle RSS ${idle_rss_mb} MB; full logins for ${duration}s at ${concurrency} clients"
+log "postgres+redis: started in ${pg_startup_ms} ms, idle RSS ${idle_rss_mb} MB; logins (start + token) for ${duration}s at ${concurrency} clients"
 login=$(loadgen_sampled --scenario login --number-offset 0)
 loaded_rss_mb=$(cat "$work/peak" 2>/dev/null || echo 0)
+log "whole sessions (start, token, me, refresh, logout)"
+session=$(loadgen --scenario session --number-offset 40000000)
 log "refresh rotation"
 refresh=$(loadgen --scenario refresh --number-offset 10000000)
 introspect_key=$(curl -sf -X POST "http://127.0.0.1:$port/admin/v1/api-keys" \
@@ -120,13 +122,14 @@ log "embedded (SQLite + in-process): started in ${embedded_startup_ms} ms; full 
 embedded=$(loadgen --scenario login --number-offset 30000000)
 stop_sesame
 
-python3 - "$login" "$refresh" "$introspect" "$jwks" "$embedded" <<PY
+python3 - "$login" "$session" "$refresh" "$introspect" "$jwks" "$embedded" <<PY
 import json, sys
-login, refresh, introspect, jwks, embedded = (json.loads(a) for a in sys.argv[1:])
+login, session, refresh, introspect, jwks, embedded = (json.loads(a) for a in sys.argv[1:])
 pgbench = float("${pgbench_tps:-0}" or 0)
 summary = {
     "logins_per_s": login["logins_per_s"],
     "login_p99_ms": login["login_p99_ms"],
+    "sessions_per_s": session["logins_per_s"],
     "refresh_per_s": refresh["steps"].get("refresh", {}).get("per_s", 0),
     "refresh_p99_ms": refresh["steps"].get("refresh", {}).get("p99_ms", 0),
     "introspect_per_s": introspect["steps"].get("introspect", {}).get("per_s", 0),
@@ -139,7 +142,7 @@ summary = {
     "embedded_logins_per_s": embedded["logins_per_s"],
     "embedded_login_p99_ms": embedded["login_p99_ms"],
     "embedded_startup_ms": int("$embedded_startup_ms"),
-    "errors": {name: step["errors"] for run in (login, refresh, introspect, jwks, embedded)
+    "errors": {name: step["errors"] for run in (login, session, refresh, introspect, jwks, embedded)
                for name, step in run["steps"].items() if step["errors"]},
     "concurrency": $concurrency,
     "duration_s": $duration,

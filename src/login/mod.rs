@@ -114,10 +114,8 @@ impl LoginService {
                 .await?;
             return Err(Error::InvalidGrant);
         }
-        let identity = self.db.link_phone_identity(number.as_str(), now).await?;
-        self.audit("login.succeeded", number, Some(&identity.id), ip, now, None)
-            .await?;
-        Ok(identity)
+        // `login.succeeded` is audited with the session the caller opens for this identity.
+        Ok(self.db.link_phone_identity(number.as_str(), now).await?)
     }
 
     async fn audit(

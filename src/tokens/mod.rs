@@ -30,7 +30,7 @@ pub use sweeper::sweep;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::store::{Database, Identity, NewSession, NewToken, TokenKind};
+use crate::store::{AuditEvent, Database, Identity, NewSession, NewToken, TokenKind};
 
 /// The keys that sign and verify: the current key, keys announced for a later start (published
 /// so downstream JWKS caches know them before they sign), and retired keys that may still have
@@ -186,7 +186,17 @@ impl TokenService {
             user_agent: client.user_agent.as_deref(),
         };
         let rows = self.token_rows(&access_jti, &refresh_jti, now);
-        self.db.create_session(&session, &rows).await?;
+        // The login's audit event is written with the session, in one atomic step.
+        let actor = format!("phone:{}", identity.phone_number);
+        let audit = AuditEvent {
+            at: now,
+            actor: &actor,
+            action: "login.succeeded",
+            subject: Some(&identity.id),
+            ip: client.ip.as_deref(),
+            detail: None,
+        };
+        self.db.create_session(&session, &rows, &audit).await?;
         metrics::counter!("sesame_tokens_issued_total", "grant" => "otp").increment(1);
         Ok(pair)
     }

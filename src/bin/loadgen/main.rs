@@ -1,8 +1,9 @@
 //! Load generator: many mobile clients at once against a running Sesame.
 //!
-//! `login` plays the whole client life: start → code (through this process's webhook sink) →
-//! token → /v1/me → refresh → logout. `refresh` logs each client in once, then rotates its
-//! refresh token in a loop; `introspect` and `jwks` hammer one endpoint each.
+//! `session` plays the whole client life: start → code (through this process's webhook sink)
+//! → token → /v1/me → refresh → logout. `login` is start → code → token only (the login
+//! throughput). `refresh` logs each client in once, then rotates its refresh token in a loop;
+//! `introspect` and `jwks` hammer one endpoint each.
 //! A table goes to standard error; the last line on standard output is a JSON summary.
 
 mod sink;
@@ -46,6 +47,7 @@ struct Args {
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Scenario {
+    Session,
     Login,
     Refresh,
     Introspect,
@@ -104,9 +106,13 @@ async fn main() -> anyhow::Result<()> {
             let mut iteration = 0;
             while Instant::now() < deadline {
                 match scenario {
-                    Scenario::Login => {
+                    Scenario::Session => {
                         let number = phone_number(offset, worker, iteration);
                         client.life_of_a_session(&number, &mut stats).await;
+                    }
+                    Scenario::Login => {
+                        let number = phone_number(offset, worker, iteration);
+                        client.login(&number, &mut stats).await;
                     }
                     Scenario::Refresh => {
                         let token = pair["refresh_token"].as_str().unwrap_or_default();
@@ -139,7 +145,7 @@ async fn main() -> anyhow::Result<()> {
         "duration_s": round(elapsed.as_secs_f64()),
         "steps": stats.summary(elapsed),
     });
-    if args.scenario == Scenario::Login {
+    if matches!(args.scenario, Scenario::Login | Scenario::Session) {
         summary["logins_per_s"] = json!(round(
             stats.successes("login") as f64 / elapsed.as_secs_f64()
         ));
