@@ -38,26 +38,8 @@ impl Database {
         })
     }
 
-    /// Re-links identity `id` to the active employee holding its number now: an anonymous
-    /// identity whose number was provisioned is upgraded, and a number that moved to no one
-    /// becomes anonymous. `None` when the identity does not exist.
-    pub async fn relink_identity(&self, id: &str) -> Result<Option<Identity>> {
-        let row = sqlx::query(
-            "update user_auth
-                set user_id = (select users.id from users
-                               where users.phone_number = user_auth.remote_id
-                                 and users.disabled_at is null)
-             where id = $1
-             returning id, remote_id, user_id",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(identity_from_row).transpose()
-    }
-
-    /// Identity `id` as its next refresh would see it (like `relink_identity`, without
-    /// writing): linked to the active employee holding its number now, or anonymous.
+    /// Identity `id` as its next refresh sees it: linked to the active employee holding its
+    /// number now, or anonymous. (A rotation writes the link with the new pair.)
     pub async fn current_identity(&self, id: &str) -> Result<Option<Identity>> {
         let row = sqlx::query(
             "select a.id, a.remote_id,

@@ -1,7 +1,7 @@
 use sqlx::Row;
 
 use super::sessions::insert_tokens;
-use super::{Database, NewToken, Result};
+use super::{Backend, Database, NewToken, Result};
 
 /// One refresh rotation: the refresh token spent, the successor pair's rows, and the sealed
 /// successor kept for retries inside the reuse grace window.
@@ -9,6 +9,9 @@ use super::{Database, NewToken, Result};
 pub struct Rotation<'a> {
     pub spent_jti: &'a str,
     pub session_id: &'a str,
+    /// The identity, relinked to `user_id` (the employee its claims were signed for, or none).
+    pub identity_id: &'a str,
+    pub user_id: Option<&'a str>,
     pub successors: [NewToken<'a>; 2],
     pub sealed_pair: &'a str,
     pub now: i64,
@@ -26,11 +29,68 @@ pub struct StoredSuccessor {
 }
 
 impl Database {
-    /// Spends the refresh token and stores its successor, in one transaction. `false` when the
+    /// Spends the refresh token and stores its successor, atomically. `false` when the
     /// token was no longer spendable (already spent, revoked, or its session revoked): the
     /// conditional update matched nothing, and nothing was written. On Postgres a concurrent
     /// rotation of the same token waits on this row lock and then sees it spent.
     pub async fn rotate_refresh(&self, rotation: &Rotation<'_>) -> Result<bool> {
+        match self.backend() {
+            Backend::Postgres => self.rotate_in_one_statement(rotation).await,
+            Backend::Sqlite => self.rotate_in_a_transaction(rotation).await,
+        }
+    }
+
+    /// Postgres: one statement (one round trip, one commit). Every write hangs off `spent`, so
+    /// when the conditional update matches nothing, nothing is written; a concurrent rotation
+    /// blocks on the row lock, then finds the token spent.
+    async fn rotate_in_one_statement(&self, rotation: &Rotation<'_>) -> Result<bool> {
+        let [access, refresh] = &rotation.successors;
+        let spent: i64 = sqlx::query_scalar(
+            "with spent as (
+                update tokens set spent_at = $2
+                where jti = $1 and kind = 'refresh' and spent_at is null and revoked_at is null
+                  and not exists (select 1 from sessions
+                                  where sessions.id = tokens.session_id
+                                    and sessions.revoked_at is not null)
+                returning session_id
+             ), issued as (
+                insert into tokens (jti, session_id, kind, issued_at, expires_at)
+                select $3, session_id, 'access', $2, $4 from spent
+                union all
+                select $5, session_id, 'refresh', $2, $6 from spent
+             ), kept as (
+                insert into refresh_successors (spent_jti, sealed_pair, issued_at, available_until)
+                select $1, $7, $2, $8 from spent
+             ), touched as (
+                update sessions
+                   set last_used_at = $2, expires_at = $6,
+                       ip = coalesce($9, ip), user_agent = coalesce($10, user_agent)
+                 where id in (select session_id from spent)
+             ), relinked as (
+                update user_auth set user_id = $12
+                 where id = $11 and user_id is distinct from $12 and exists (select 1 from spent)
+             )
+             select count(*) from spent",
+        )
+        .bind(rotation.spent_jti)
+        .bind(rotation.now)
+        .bind(access.jti)
+        .bind(access.expires_at)
+        .bind(refresh.jti)
+        .bind(refresh.expires_at)
+        .bind(rotation.sealed_pair)
+        .bind(rotation.available_until)
+        .bind(rotation.ip)
+        .bind(rotation.user_agent)
+        .bind(rotation.identity_id)
+        .bind(rotation.user_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(spent == 1)
+    }
+
+    /// SQLite (no data-modifying CTEs): the same writes in one transaction.
+    async fn rotate_in_a_transaction(&self, rotation: &Rotation<'_>) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         let spent = sqlx::query(
             "update tokens set spent_at = $2
@@ -73,6 +133,11 @@ impl Database {
         .bind(rotation.user_agent)
         .execute(&mut *tx)
         .await?;
+        sqlx::query("update user_auth set user_id = $2 where id = $1")
+            .bind(rotation.identity_id)
+            .bind(rotation.user_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(true)
     }

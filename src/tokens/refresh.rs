@@ -76,9 +76,10 @@ impl TokenService {
         client: &ClientInfo,
         now: i64,
     ) -> Result<Option<TokenPair>> {
+        // Read now, written with the rotation: the link follows the current employee record.
         let identity = self
             .db
-            .relink_identity(&claims.sub)
+            .current_identity(&claims.sub)
             .await?
             .ok_or(Error::InvalidGrant)?;
         let (pair, access_jti, refresh_jti) = self.sign_pair(&identity, &claims.sid, now)?;
@@ -87,6 +88,8 @@ impl TokenService {
         let rotation = Rotation {
             spent_jti: &claims.jti,
             session_id: &claims.sid,
+            identity_id: &identity.id,
+            user_id: identity.user_id.as_deref(),
             successors: self.token_rows(&access_jti, &refresh_jti, now),
             sealed_pair: &sealed_pair,
             now,
