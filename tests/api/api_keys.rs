@@ -3,7 +3,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_KEY, Backend, TestApp, assert_error, sesame_cli, spawn_app};
+use crate::admin_helpers::sesame_cli;
+use crate::helpers::{ADMIN_KEY, Backend, TestApp, assert_error, spawn_app};
 use crate::on_both_backends;
 
 on_both_backends!(

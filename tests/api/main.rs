@@ -3,6 +3,7 @@
 mod helpers;
 
 mod admin;
+mod admin_helpers;
 mod api_keys;
 mod audit;
 mod binary;

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::sesame_cli;
+use crate::admin_helpers::sesame_cli;
 use crate::helpers::{ADMIN_KEY, Backend, TestApp, assert_error};
 use crate::lifecycle_helpers::{
     FIXED_CODE, FIXED_NUMBERS, claim, spawn_app_with_fixed_numbers as spawn, text,

@@ -1,0 +1,118 @@
+//! Admin-side helpers: direct database reads, admin calls, imports, API keys and the CLI.
+
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+use crate::helpers::{ADMIN_KEY, TestApp};
+
+impl TestApp {
+    /// Runs `query` directly on the app's database and returns its one text column, for
+    /// what the API does not show (audit details, session IPs).
+    pub async fn sql_texts(&self, query: &str) -> Vec<String> {
+        use sqlx::Row;
+        sqlx::any::install_default_drivers();
+        let url = &self.vars["SESAME_DATABASE_URL"];
+        let mut connection = sqlx::AnyConnection::connect(url).await.unwrap();
+        let rows = sqlx::query(query).fetch_all(&mut connection).await.unwrap();
+        rows.iter()
+            .map(|row| {
+                row.try_get::<Option<String>, _>(0)
+                    .unwrap()
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    pub async fn admin_get(&self, path: &str) -> Response {
+        self.get_bearer(path, ADMIN_KEY).await
+    }
+
+    pub async fn admin_post(&self, path: &str) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(ADMIN_KEY)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /admin/v1/employees/import?mode=<mode>` with this body and content type.
+    pub async fn import(
+        &self,
+        mode: &str,
+        content_type: &str,
+        body: impl Into<String>,
+    ) -> Response {
+        self.client
+            .post(self.url(&format!("/admin/v1/employees/import?mode={mode}")))
+            .bearer_auth(ADMIN_KEY)
+            .header("content-type", content_type)
+            .body(body.into())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Imports a CSV body and returns the counts, asserting success.
+    pub async fn import_csv(&self, mode: &str, csv: &str) -> Value {
+        let response = self.import(mode, "text/csv", csv).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    /// Creates an API key over HTTP with the bootstrap admin key; returns the record and `key`.
+    pub async fn create_api_key(&self, name: &str, role: &str) -> Value {
+        let response = self
+            .client
+            .post(self.url("/admin/v1/api-keys"))
+            .bearer_auth(ADMIN_KEY)
+            .json(&json!({"name": name, "role": role}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.unwrap()
+    }
+
+    /// What `/v1/me` says for the access token of this token response.
+    pub async fn me_of(&self, tokens: &Value) -> Value {
+        let response = self.me(tokens["access_token"].as_str().unwrap()).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    /// The `kind` `/v1/me` reports for a fresh login of `number`.
+    pub async fn login_kind(&self, number: &str) -> String {
+        let tokens = self.login(number).await;
+        self.me_of(&tokens).await["kind"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Every employee, following the list's cursors.
+    pub async fn all_employees(&self) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut path = "/admin/v1/employees?limit=500".to_owned();
+        loop {
+            let page: Value = self.admin_get(&path).await.json().await.unwrap();
+            items.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next"].as_str() {
+                Some(next) => path = format!("/admin/v1/employees?limit=500&cursor={next}"),
+                None => return items,
+            }
+        }
+    }
+}
+
+/// Runs `sesame <args>` against the app's database.
+pub fn sesame_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sesame"))
+        .args(args)
+        .env_clear()
+        .env("SESAME_DATABASE_URL", &app.vars["SESAME_DATABASE_URL"])
+        .env("SESAME_KEYS_DIR", app.keys_dir.as_os_str())
+        .output()
+        .unwrap()
+}
