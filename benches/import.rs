@@ -31,7 +31,7 @@ async fn main() -> anyhow::Result<()> {
     let base = server
         .rsplit_once('/')
         .map_or(server.as_str(), |(base, _)| base);
-    let db = Database::open(&format!("{base}/{name}")).await?;
+    let db = Database::open(&format!("{base}/{name}"), 8).await?;
 
     let result = run(&db, rows).await;
     db.close().await;

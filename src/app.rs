@@ -34,7 +34,7 @@ impl AppState {
         // Before any metric is emitted, so none is lost.
         crate::telemetry::metrics();
         let config = Arc::new(config);
-        let db = Database::open(&config.database_url)
+        let db = Database::open(&config.database_url, config.database_max_connections)
             .await
             .context("SESAME_DATABASE_URL")?;
         let ephemeral: Arc<dyn Ephemeral> = match &config.redis_url {

@@ -50,6 +50,8 @@ pub struct Config {
     pub env: Environment,
     pub listen: SocketAddr,
     pub database_url: String,
+    /// Postgres connections per node (SQLite always uses one).
+    pub database_max_connections: u32,
     pub redis_url: Option<String>,
     /// Prefix of every Redis key, so deployments (and test runs) can share one Redis.
     pub redis_key_prefix: String,
@@ -91,6 +93,7 @@ const KNOWN: &[&str] = &[
     "SESAME_ENV",
     "SESAME_LISTEN",
     "SESAME_DATABASE_URL",
+    "SESAME_DATABASE_MAX_CONNECTIONS",
     "SESAME_REDIS_URL",
     "SESAME_REDIS_KEY_PREFIX",
     "SESAME_ISSUER",
@@ -184,6 +187,11 @@ impl Config {
             env,
             listen: vars.parse("SESAME_LISTEN", "127.0.0.1:8080")?,
             database_url: vars.text("SESAME_DATABASE_URL", "sqlite://data/sesame.db"),
+            database_max_connections: vars.parse_in(
+                "SESAME_DATABASE_MAX_CONNECTIONS",
+                8,
+                1..=1_000,
+            )?,
             redis_url: vars.optional("SESAME_REDIS_URL"),
             redis_key_prefix: vars.text("SESAME_REDIS_KEY_PREFIX", "sesame"),
             issuer: vars

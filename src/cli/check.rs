@@ -140,7 +140,8 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
 }
 
 async fn ping_database(url: &str) -> anyhow::Result<()> {
-    let db = Database::connect(url).await?;
+    // A connectivity check needs one connection.
+    let db = Database::connect(url, 1).await?;
     db.ping().await?;
     db.close().await;
     Ok(())

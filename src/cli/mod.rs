@@ -71,7 +71,7 @@ impl Cli {
 
 /// Connects to the configured database and applies pending migrations.
 pub async fn connect(config: &Config) -> anyhow::Result<Database> {
-    Database::open(&config.database_url)
+    Database::open(&config.database_url, config.database_max_connections)
         .await
         .context("SESAME_DATABASE_URL")
 }

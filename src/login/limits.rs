@@ -154,15 +154,24 @@ impl Limits {
     ) -> Result<()> {
         let limits = self.limits();
         let attempt = Attempt::new(number, ip, now);
-        if let Some(address) = ip {
-            let window = Window::new(IP_CHECKS, limits.ip_verify_hourly_cap, limits.hour);
-            self.admit(&attempt, &ip_tag(address), &[("ip_verify_hourly", window)])
-                .await?;
-        }
-        let locked = self
-            .ephemeral
-            .verification_locked_until(number.as_str(), now);
-        if let Some(until) = locked.await? {
+        let ip_cap = async {
+            match ip {
+                Some(address) => {
+                    let window = Window::new(IP_CHECKS, limits.ip_verify_hourly_cap, limits.hour);
+                    self.admit(&attempt, &ip_tag(address), &[("ip_verify_hourly", window)])
+                        .await
+                }
+                None => Ok(()),
+            }
+        };
+        // Independent keys: both questions go to the store at once.
+        let (admitted, locked) = tokio::join!(
+            ip_cap,
+            self.ephemeral
+                .verification_locked_until(number.as_str(), now)
+        );
+        admitted?;
+        if let Some(until) = locked? {
             let error = Error::RateLimited {
                 retry_after: retry_after(until - now),
             };
@@ -183,8 +192,7 @@ impl Limits {
         let number = number.as_str();
         match check {
             ChallengeCheck::Accepted => {
-                self.ephemeral.clear_failures(number).await?;
-                self.ephemeral.clear_window(number, RESEND).await?;
+                self.ephemeral.clear_after_login(number, RESEND).await?;
             }
             ChallengeCheck::Rejected { .. } => {
                 let failures = self

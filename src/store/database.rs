@@ -27,7 +27,7 @@ pub struct Database {
 impl Database {
     /// Connects to `url` (`postgres://…` or `sqlite://path`), creating the SQLite file and its
     /// folder on first start.
-    pub async fn connect(url: &str) -> Result<Self> {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
@@ -40,7 +40,12 @@ impl Database {
         };
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5));
         let pool = match backend {
-            Backend::Postgres => options.max_connections(16).connect(url).await?,
+            Backend::Postgres => {
+                options
+                    .max_connections(max_connections)
+                    .connect(url)
+                    .await?
+            }
             Backend::Sqlite => {
                 create_parent_folder(url)?;
                 let url = if url.contains('?') {
@@ -72,8 +77,8 @@ impl Database {
     }
 
     /// Connects and applies pending migrations: what every entry point does first.
-    pub async fn open(url: &str) -> Result<Self> {
-        let db = Self::connect(url).await?;
+    pub async fn open(url: &str, max_connections: u32) -> Result<Self> {
+        let db = Self::connect(url, max_connections).await?;
         db.migrate().await?;
         Ok(db)
     }

@@ -89,8 +89,9 @@ pub trait Ephemeral: Send + Sync + 'static {
     /// Takes `member` back out of the named windows of `tag` (its request did not go through).
     async fn withdraw(&self, tag: &str, names: &[&str], member: &str) -> Result<()>;
 
-    /// Empties one window of `tag`.
-    async fn clear_window(&self, tag: &str, name: &str) -> Result<()>;
+    /// A successful login of `number`: forgets its failures and lock and empties its window
+    /// `name` (the resend cooldown), in one step.
+    async fn clear_after_login(&self, number: &str, name: &str) -> Result<()>;
 
     /// Counts one more consecutive failed check of `number`'s codes and returns the count.
     /// Failures are forgotten `ttl_secs` after the last one.

@@ -114,8 +114,9 @@ impl Ephemeral for MemoryEphemeral {
         Ok(())
     }
 
-    async fn clear_window(&self, tag: &str, name: &str) -> Result<()> {
-        self.limits.clear_window(tag, name);
+    async fn clear_after_login(&self, number: &str, name: &str) -> Result<()> {
+        self.limits.clear_failures(number);
+        self.limits.clear_window(number, name);
         Ok(())
     }
 

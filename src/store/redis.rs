@@ -177,10 +177,12 @@ impl Ephemeral for RedisEphemeral {
         Ok(())
     }
 
-    async fn clear_window(&self, tag: &str, name: &str) -> Result<()> {
+    async fn clear_after_login(&self, number: &str, name: &str) -> Result<()> {
         let mut connection = self.connection.clone();
+        // Both keys carry the number's hash tag: one command, one Cluster slot.
         redis::cmd("DEL")
-            .arg(self.window_key(tag, name))
+            .arg(self.failures_key(number))
+            .arg(self.window_key(number, name))
             .query_async::<()>(&mut connection)
             .await?;
         Ok(())
