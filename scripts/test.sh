@@ -15,4 +15,5 @@ psql "$pg_url" -Atc "select datname from pg_database where datname like 'sesame\
       echo "drop database if exists \"$database\";"
     fi
   done | psql "$pg_url" -q >/dev/null 2>&1 || true
-cargo test --all-targets "$@" -- --test-threads "${TEST_THREADS:-6}"
+# Criterion benches run once in test mode; they take no libtest flags, hence the variable.
+RUST_TEST_THREADS="${TEST_THREADS:-6}" cargo test --all-targets "$@"
