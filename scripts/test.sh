@@ -16,4 +16,13 @@ psql "$pg_url" -Atc "select datname from pg_database where datname like 'sesame\
     fi
   done | psql "$pg_url" -q >/dev/null 2>&1 || true
 # Criterion benches run once in test mode; they take no libtest flags, hence the variable.
-RUST_TEST_THREADS="${TEST_THREADS:-6}" cargo test --all-targets "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+RUST_TEST_THREADS="${TEST_THREADS:-6}" cargo test --all-targets "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# The benches print after the last test binary; close with the totals of every binary.
+awk '/^test result:/ { passed += $4; failed += $6 }
+     END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
+exit "$status"
