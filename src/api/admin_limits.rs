@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 
 use super::extract::{AdminKey, Client};
+use super::openapi::AdminErrors;
 use crate::app::AppState;
 use crate::error::{Error, ErrorBody, Result};
 use crate::login::PhoneNumber;
@@ -23,10 +24,7 @@ pub fn router() -> Router<AppState> {
     responses(
         (status = 204, description = "Unlocked (or was not locked)"),
         (status = 400, description = "`invalid_phone_number`", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
-        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+        AdminErrors,
     ))]
 pub async fn unlock(
     State(state): State<AppState>,

@@ -9,6 +9,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::extract::{AdminKey, Client, QueryParams};
+use super::openapi::AdminErrors;
 use super::page::{self, Page};
 use crate::app::AppState;
 use crate::error::{Error, ErrorBody, Result};
@@ -69,11 +70,8 @@ impl From<SessionRecord> for SessionResponse {
     responses(
         (status = 200, description = "One page of sessions", body = Page<SessionResponse>),
         (status = 400, description = "`invalid_request`: a bad `limit`, a cursor this API did not return, or an unknown parameter", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        AdminErrors,
         (status = 404, description = "`not_found`: no identity with this `sub`", body = ErrorBody),
-        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
     ))]
 pub async fn list_sessions(
     State(state): State<AppState>,
@@ -113,11 +111,8 @@ pub async fn list_sessions(
     params(("sub" = String, Path, description = "The identity (the tokens' `sub`)")),
     responses(
         (status = 204, description = "Revoked (now or before)"),
-        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        AdminErrors,
         (status = 404, description = "`not_found`: it never existed", body = ErrorBody),
-        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
     ))]
 pub async fn revoke_identity(
     state: State<AppState>,
@@ -135,11 +130,8 @@ pub async fn revoke_identity(
     params(("sid" = String, Path, description = "The session (the tokens' `sid`)")),
     responses(
         (status = 204, description = "Revoked (now or before)"),
-        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        AdminErrors,
         (status = 404, description = "`not_found`: it never existed", body = ErrorBody),
-        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
     ))]
 pub async fn revoke_session(
     state: State<AppState>,
@@ -158,11 +150,8 @@ pub async fn revoke_session(
     params(("jti" = String, Path, description = "The token (its `jti`)")),
     responses(
         (status = 204, description = "Revoked (now or before)"),
-        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        AdminErrors,
         (status = 404, description = "`not_found`: it never existed", body = ErrorBody),
-        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
     ))]
 pub async fn revoke_token(
     state: State<AppState>,

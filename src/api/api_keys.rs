@@ -8,6 +8,7 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use super::extract::{AdminKey, Client, JsonBody};
+use super::openapi::AdminErrors;
 use super::page::Page;
 use crate::admin::issue_api_key;
 use crate::app::AppState;
@@ -66,11 +67,8 @@ impl From<ApiKey> for ApiKeyResponse {
     responses(
         (status = 201, description = "The key's record and `key`", body = CreatedApiKey),
         (status = 400, description = "`invalid_request`: malformed body or an unknown role", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        AdminErrors,
         (status = 413, description = "`invalid_request`: the body is over 64 KiB", body = ErrorBody),
-        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
     ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -104,10 +102,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/admin/v1/api-keys", tag = "admin", operation_id = "list_api_keys", security(("api_key" = [])),
     responses(
         (status = 200, description = "Every key (revoked ones too); `next` is always `null`", body = Page<ApiKeyResponse>),
-        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
-        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+        AdminErrors,
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -133,11 +128,8 @@ pub async fn list(
     params(("id" = String, Path, description = "The key's `id`")),
     responses(
         (status = 204, description = "Revoked (now or before)"),
-        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        AdminErrors,
         (status = 404, description = "`not_found`: no key with this id", body = ErrorBody),
-        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
     ))]
 pub async fn revoke(
     State(state): State<AppState>,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::extract::{AdminKey, QueryParams};
+use super::openapi::AdminErrors;
 use super::page::{Page, PageParams, paginate};
 use crate::app::AppState;
 use crate::error::{Error, ErrorBody, Result};
@@ -73,10 +74,7 @@ impl From<AuditRecord> for AuditItem {
     responses(
         (status = 200, description = "One page of events", body = Page<AuditItem>),
         (status = 400, description = "`invalid_request`: a bad `limit`, `since` or `until`, or a cursor this API did not return", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
-        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+        AdminErrors,
     ))]
 pub async fn list(
     State(state): State<AppState>,

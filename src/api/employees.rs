@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::extract::{AdminKey, Client, JsonBody, QueryParams};
+use super::openapi::AdminErrors;
 use super::page::{Page, PageParams, paginate};
 use crate::admin::ValidEmployee;
 use crate::app::AppState;
@@ -81,12 +82,9 @@ impl From<Employee> for EmployeeResponse {
         (status = 200, description = "Updated", body = EmployeeResponse),
         (status = 201, description = "Created", body = EmployeeResponse),
         (status = 400, description = "`invalid_request` (malformed body, a field out of bounds) or `invalid_phone_number`", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        AdminErrors,
         (status = 409, description = "`conflict`: another active employee has this phone number", body = ErrorBody),
         (status = 413, description = "`invalid_request`: the body is over 64 KiB", body = ErrorBody),
-        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
     ))]
 pub async fn upsert_employee(
     State(state): State<AppState>,
@@ -150,11 +148,8 @@ pub async fn upsert_employee(
     params(("external_id" = String, Path, description = "The HR system's id, 1 to 128 characters")),
     responses(
         (status = 200, description = "The disabled employee", body = EmployeeResponse),
-        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        AdminErrors,
         (status = 404, description = "`not_found`: no employee with this `external_id`", body = ErrorBody),
-        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
     ))]
 pub async fn disable(
     State(state): State<AppState>,
@@ -201,10 +196,7 @@ pub struct ListParams {
     responses(
         (status = 200, description = "One page of employees", body = Page<EmployeeResponse>),
         (status = 400, description = "`invalid_request`: a bad `limit` or a cursor this API did not return", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
-        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+        AdminErrors,
     ))]
 pub async fn list(
     State(state): State<AppState>,

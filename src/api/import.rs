@@ -6,6 +6,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::extract::{AdminKey, Client, QueryParams, RawBody};
+use super::openapi::AdminErrors;
 use crate::admin::{ImportFormat, ImportMode, Importer, import_employees};
 use crate::app::AppState;
 use crate::error::{Error, ErrorBody, Result};
@@ -47,13 +48,10 @@ pub struct ImportParams {
     responses(
         (status = 200, description = "Applied; what changed", body = ImportCounts),
         (status = 400, description = "`invalid_request`: a bad `mode`, another content type, JSON that is not an array, or a `sync` with no rows", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "`forbidden`: the key's role is not `admin`", body = ErrorBody),
+        AdminErrors,
         (status = 409, description = "`conflict`: a concurrent change made two active employees share a number; nothing applied", body = ErrorBody),
         (status = 413, description = "`invalid_request`: the body is over 32 MiB", body = ErrorBody),
         (status = 422, description = "`invalid_request` with `errors`: every bad row (`line`, `error`); nothing applied", body = ErrorBody),
-        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
     ))]
 pub async fn import(
     State(state): State<AppState>,

@@ -79,6 +79,20 @@ impl Modify for SecuritySchemes {
     }
 }
 
+/// The errors every admin route shares: no valid key, a key of another role, storage down.
+#[derive(utoipa::IntoResponses)]
+pub enum AdminErrors {
+    /// `unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)
+    #[response(status = 401, headers(("WWW-Authenticate" = String, description = "`Bearer`")))]
+    Unauthorized(ErrorBody),
+    /// `forbidden`: the key's role is not `admin`
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// `temporarily_unavailable`
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
     let mut openapi = ApiDoc::openapi();
     openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
