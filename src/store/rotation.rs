@@ -48,7 +48,8 @@ impl Database {
         let spent: i64 = sqlx::query_scalar(
             "with spent as (
                 update tokens set spent_at = $2
-                where jti = $1 and kind = 'refresh' and spent_at is null and revoked_at is null
+                where jti = $1 and session_id = $13 and kind = 'refresh'
+                  and spent_at is null and revoked_at is null
                   and not exists (select 1 from sessions
                                   where sessions.id = tokens.session_id
                                     and sessions.revoked_at is not null)
@@ -84,6 +85,7 @@ impl Database {
         .bind(rotation.user_agent)
         .bind(rotation.identity_id)
         .bind(rotation.user_id)
+        .bind(rotation.session_id)
         .fetch_one(&self.pool)
         .await?;
         Ok(spent == 1)
@@ -94,13 +96,15 @@ impl Database {
         let mut tx = self.pool.begin().await?;
         let spent = sqlx::query(
             "update tokens set spent_at = $2
-             where jti = $1 and kind = 'refresh' and spent_at is null and revoked_at is null
+             where jti = $1 and session_id = $3 and kind = 'refresh'
+               and spent_at is null and revoked_at is null
                and not exists (select 1 from sessions
                                where sessions.id = tokens.session_id
                                  and sessions.revoked_at is not null)",
         )
         .bind(rotation.spent_jti)
         .bind(rotation.now)
+        .bind(rotation.session_id)
         .execute(&mut *tx)
         .await?
         .rows_affected();

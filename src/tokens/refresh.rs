@@ -31,25 +31,28 @@ impl TokenService {
     /// with claims recomputed from the current employee record. A spent token presented again
     /// gets the same successor inside the reuse grace window, and revokes its session after.
     pub async fn refresh(&self, token: &str, client: &ClientInfo, now: i64) -> Result<TokenPair> {
-        let (claims, mut state) = self
-            .live_refresh(token, now)
-            .await
+        let claims: RefreshClaims = self
+            .decode(token, REFRESH_TYP, &self.config.issuer, now)
             .map_err(|err| match err {
                 Error::InvalidToken(_) => Error::InvalidGrant,
                 other => other,
             })?;
-        if state.spent_at.is_none() {
-            if let Some(pair) = self.rotate(token, &claims, client, now).await? {
-                return Ok(pair);
-            }
-            // Another request spent it first, or it was revoked meanwhile: look again.
-            state = self
-                .db
-                .token_state(&claims.jti)
-                .await?
-                .filter(TokenState::is_live)
-                .ok_or(Error::InvalidGrant)?;
+        // The usual case first: the conditional spend also proves the row exists, belongs to
+        // this session and is live, so it needs no read before it.
+        if let Some(pair) = self.rotate(token, &claims, client, now).await? {
+            return Ok(pair);
         }
+        // Not spendable: spent before (a retry or a reuse), revoked, or never ours.
+        let state = self
+            .db
+            .token_state(&claims.jti)
+            .await?
+            .filter(|state| {
+                state.kind == TokenKind::Refresh.as_str()
+                    && state.session_id == claims.sid
+                    && state.is_live()
+            })
+            .ok_or(Error::InvalidGrant)?;
         let spent_at = state.spent_at.ok_or(Error::InvalidGrant)?;
         if now <= spent_at + self.config.refresh_reuse_grace {
             return self.replay(token, &claims, now).await;
