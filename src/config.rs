@@ -234,10 +234,6 @@ impl Config {
         vars.filter(|name| name.starts_with("SESAME_") && !KNOWN.contains(&name.as_str()))
             .collect()
     }
-
-    pub fn is_sqlite(&self) -> bool {
-        self.database_url.starts_with("sqlite:")
-    }
 }
 
 /// `+447700900001=424242,+447700900002=123456`: fixed codes for app-store review and end-to-end tests.

@@ -15,7 +15,6 @@ on_both_backends!(
 
 async fn malformed_bodies_are_invalid_requests(backend: Backend) {
     let app = spawn_app(backend).await;
-    let start = app.url("/v1/otp/start");
     let cases = [
         ("application/json", "{\"phone_number\": ", "truncated JSON"),
         ("application/json", "[]", "not an object"),
@@ -47,21 +46,19 @@ async fn malformed_bodies_are_invalid_requests(backend: Backend) {
         ),
     ];
     for (content_type, body, why) in cases {
-        let response = app
-            .client
-            .post(&start)
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let response = app.post_raw("/v1/otp/start", content_type, body).await;
         let body = assert_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
         assert!(
             !body["error_description"].as_str().unwrap().is_empty(),
             "{why}"
         );
     }
-    let response = app.client.post(&start).send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url("/v1/otp/start"))
+        .send()
+        .await
+        .unwrap();
     assert_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
 
     let huge = json!({ "phone_number": "1".repeat(100_000) });
@@ -88,7 +85,6 @@ async fn invalid_numbers_are_refused_without_a_message(backend: Backend) {
 
 async fn bad_token_requests_get_oauth_errors(backend: Backend) {
     let app = spawn_app(backend).await;
-    let token = app.url("/oauth/token");
 
     let response = app
         .post_form("/oauth/token", &[("grant_type", "password")])
@@ -125,31 +121,21 @@ async fn bad_token_requests_get_oauth_errors(backend: Backend) {
         .await;
     assert_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
     let response = app
-        .client
-        .post(&token)
-        .header("content-type", "text/plain")
-        .body("grant_type=otp")
-        .send()
-        .await
-        .unwrap();
+        .post_raw("/oauth/token", "text/plain", "grant_type=otp")
+        .await;
     assert_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
     let response = app
-        .client
-        .post(&token)
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
+        .post_raw("/oauth/token", "application/json", "{not json")
+        .await;
     assert_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
+    let oversized = format!("grant_type=otp&code={}", "1".repeat(70_000));
     let response = app
-        .client
-        .post(&token)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("grant_type=otp&code={}", "1".repeat(70_000)))
-        .send()
-        .await
-        .unwrap();
+        .post_raw(
+            "/oauth/token",
+            "application/x-www-form-urlencoded",
+            oversized,
+        )
+        .await;
     assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "invalid_request").await;
 }
 

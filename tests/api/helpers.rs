@@ -297,6 +297,22 @@ impl TestApp {
             .unwrap()
     }
 
+    /// POSTs `body` as is, with this `Content-Type`.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        self.client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
         self.client
             .post(self.url(path))
