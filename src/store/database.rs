@@ -3,12 +3,15 @@ use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 
 use super::{Result, StoreError};
 
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// How long a pooled connection may sit unused before it is pinged ahead of its next query.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -38,7 +41,20 @@ impl Database {
                 "the database URL must start with postgres:// or sqlite://".into(),
             ));
         };
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5));
+        // sqlx pings every connection on release already; a second ping on acquire would add a
+        // round trip to every query. Only a connection that sat idle long enough for Postgres,
+        // a proxy or a firewall to have dropped it is checked before use.
+        let options = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(5))
+            .test_before_acquire(false)
+            .before_acquire(|connection, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_BEFORE_PING {
+                        connection.ping().await?;
+                    }
+                    Ok(true)
+                })
+            });
         let pool = match backend {
             Backend::Postgres => {
                 options
