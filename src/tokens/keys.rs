@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use rand::RngCore;
 use rand::rngs::OsRng;
 use ring::rand::SystemRandom;
@@ -20,6 +20,8 @@ use ring::signature::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+
+use super::signer::Signer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -34,6 +36,8 @@ pub enum KeyError {
     Missing(SigningAlgorithm),
     #[error("key generation failed: {0}")]
     Generation(String),
+    #[error("signing failed: {0}")]
+    Signing(String),
 }
 
 /// The asymmetric algorithms Sesame signs with (API.md, "Tokens").
@@ -86,22 +90,15 @@ pub struct SigningKey {
     pub kid: String,
     pub alg: SigningAlgorithm,
     pub created_at: i64,
-    encoding: EncodingKey,
+    signer: Signer,
     decoding: DecodingKey,
     pub jwk: Value,
 }
 
 impl SigningKey {
     /// A JWT of `claims` signed with this key; the header names its `kid` and `typ`.
-    pub fn sign<C: Serialize>(
-        &self,
-        claims: &C,
-        typ: &str,
-    ) -> jsonwebtoken::errors::Result<String> {
-        let mut header = Header::new(self.alg.jwt());
-        header.typ = Some(typ.to_owned());
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.encoding)
+    pub fn sign<C: Serialize>(&self, claims: &C, typ: &str) -> Result<String, KeyError> {
+        self.signer.sign(self.alg.name(), &self.kid, typ, claims)
     }
 
     /// The claims of `token` when its signature verifies with this key and its claims pass
@@ -121,13 +118,13 @@ impl SigningKey {
         let der = pem::parse(pem_text).map_err(|_| unreadable())?;
         let der = der.contents();
         let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
-        let (alg, encoding, decoding, mut jwk) = if let Ok(pair) =
+        let (alg, signer, decoding, mut jwk) = if let Ok(pair) =
             Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
         {
             let x = b64(pair.public_key().as_ref());
             (
                 SigningAlgorithm::EdDsa,
-                EncodingKey::from_ed_pem(pem_text).map_err(|_| unreadable())?,
+                Signer::Ed25519(pair),
                 DecodingKey::from_ed_components(&x).map_err(|_| unreadable())?,
                 json!({"kty": "OKP", "crv": "Ed25519", "x": x}),
             )
@@ -139,7 +136,7 @@ impl SigningKey {
             let (x, y) = (b64(&point[1..33]), b64(&point[33..65]));
             (
                 SigningAlgorithm::Es256,
-                EncodingKey::from_ec_pem(pem_text).map_err(|_| unreadable())?,
+                Signer::Es256(pair),
                 DecodingKey::from_ec_components(&x, &y).map_err(|_| unreadable())?,
                 json!({"kty": "EC", "crv": "P-256", "x": x, "y": y}),
             )
@@ -148,7 +145,7 @@ impl SigningKey {
             let (n, e) = (b64(&public.n), b64(&public.e));
             (
                 SigningAlgorithm::Rs256,
-                EncodingKey::from_rsa_pem(pem_text).map_err(|_| unreadable())?,
+                Signer::Rs256(pair),
                 DecodingKey::from_rsa_components(&n, &e).map_err(|_| unreadable())?,
                 json!({"kty": "RSA", "n": n, "e": e}),
             )
@@ -162,7 +159,7 @@ impl SigningKey {
             kid: kid.to_owned(),
             alg,
             created_at: created_at_of(kid),
-            encoding,
+            signer,
             decoding,
             jwk,
         })
@@ -263,7 +260,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
-    fn generated_keys_load_back_with_their_algorithm_and_mode_0600() {
+    fn generated_keys_load_back_with_mode_0600_and_sign_verifiable_tokens() {
         let dir = std::env::temp_dir().join(format!("sesame-keys-{}", uuid::Uuid::new_v4()));
         for (offset, alg) in [
             SigningAlgorithm::EdDsa,
@@ -294,6 +291,27 @@ mod tests {
         assert_eq!(keys[1].jwk["kty"], "EC");
         assert_eq!(keys[2].jwk["e"], "AQAB");
         assert_eq!(keys[0].created_at, 1_700_000_000);
+
+        // What each key signs verifies with its public half, and the header names it.
+        let claims =
+            json!({"sub": "someone", "iss": "sesame", "aud": "app", "exp": 4_000_000_000_i64});
+        for key in &keys {
+            let token = key.sign(&claims, "at+jwt").unwrap();
+            let header = jsonwebtoken::decode_header(&token).unwrap();
+            assert_eq!(header.alg, key.alg.jwt());
+            assert_eq!(header.kid.as_deref(), Some(key.kid.as_str()));
+            assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+            let mut validation = Validation::new(key.alg.jwt());
+            validation.set_audience(&["app"]);
+            let verified: Value = key.verify(&token, &validation).unwrap();
+            assert_eq!(verified, claims);
+            // One character inside the signature, never the last (it may hold padding bits).
+            let at = token.rfind('.').unwrap() + 5;
+            let other = if &token[at..=at] == "A" { "B" } else { "A" };
+            let mut tampered = token.clone();
+            tampered.replace_range(at..=at, other);
+            assert!(key.verify::<Value>(&tampered, &validation).is_err());
+        }
         fs::remove_dir_all(dir).unwrap();
     }
 }

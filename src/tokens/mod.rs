@@ -7,6 +7,7 @@ mod keys;
 mod refresh;
 mod revocation;
 mod sealed;
+mod signer;
 mod sweeper;
 
 use std::sync::Arc;
@@ -333,6 +334,6 @@ impl TokenService {
             .load()
             .current()
             .sign(claims, typ)
-            .map_err(|err| Error::Internal(anyhow::anyhow!("signing failed: {err}")))
+            .map_err(|err| Error::Internal(err.into()))
     }
 }
