@@ -7,7 +7,8 @@
 #   scripts/bench.sh            30 s per measurement
 #   scripts/bench.sh --quick    5 s per measurement, under a minute once the release build is current
 #
-# BENCH_DURATION and BENCH_CONCURRENCY (default 32) override the defaults.
+# BENCH_DURATION, BENCH_CONCURRENCY (default 32) and BENCH_PG_PARAMS (default ?sslmode=disable)
+# override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,9 @@ port=18480
 sink=127.0.0.1:18481
 pg_admin=${SESAME_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 pg_base=${pg_admin%/*}
+# Sesame and pgbench both talk to Postgres over loopback without TLS: encryption there costs
+# both sides CPU (a third of an introspection) and protects nothing. BENCH_PG_PARAMS overrides.
+pg_params=${BENCH_PG_PARAMS-?sslmode=disable}
 redis_url=${SESAME_TEST_REDIS_URL:-redis://127.0.0.1:6379}
 admin_key=bench-admin-key-0123456789
 work=$(mktemp -d)
@@ -87,7 +91,7 @@ loadgen_sampled() {
 
 # --- Postgres + Redis -------------------------------------------------------------------
 recreate_db sesame_bench
-start_sesame "$pg_base/sesame_bench" "$redis_url"
+start_sesame "$pg_base/sesame_bench$pg_params" "$redis_url"
 pg_startup_ms=$startup_ms
 sleep 1
 idle_rss_mb=$(rss_mb "$sesame_pid")
@@ -113,7 +117,7 @@ psql "$pg_base/sesame_pgbench" -qc 'create table inserts (id bigserial primary k
 echo "insert into inserts (v) values ('x');" >"$work/insert.sql"
 log "pgbench INSERT ceiling"
 pgbench_tps=$(pgbench -n -c "$concurrency" -j 2 -T "$duration" -f "$work/insert.sql" \
-  "$pg_base/sesame_pgbench" 2>/dev/null | awk '/^tps/ { print $3; exit }')
+  "$pg_base/sesame_pgbench$pg_params" 2>/dev/null | awk '/^tps/ { print $3; exit }')
 
 # --- embedded default ---------------------------------------------------------------------
 start_sesame "sqlite://$work/sesame.db" ""

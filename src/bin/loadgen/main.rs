@@ -174,12 +174,31 @@ impl Client {
         request: reqwest::RequestBuilder,
         stats: &mut Stats,
     ) -> Option<Value> {
+        self.call_expecting(step, request, stats, |_| Ok(())).await
+    }
+
+    /// Like `call`, but a 2xx whose body fails `check` counts as an error named by `check`.
+    async fn call_expecting(
+        &self,
+        step: &'static str,
+        request: reqwest::RequestBuilder,
+        stats: &mut Stats,
+        check: impl Fn(&Value) -> Result<(), &'static str>,
+    ) -> Option<Value> {
         let began = Instant::now();
         match request.send().await {
             Ok(response) if response.status().is_success() => {
-                let body = response.bytes().await.ok()?;
+                let Ok(body) = response.bytes().await else {
+                    stats.failure(step, "network".into());
+                    return None;
+                };
+                let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                if let Err(problem) = check(&body) {
+                    stats.failure(step, problem.into());
+                    return None;
+                }
                 stats.success(step, began.elapsed());
-                Some(serde_json::from_slice(&body).unwrap_or(Value::Null))
+                Some(body)
             }
             Ok(response) => {
                 stats.failure(step, response.status().as_u16().to_string());
@@ -252,7 +271,13 @@ impl Client {
             .post(self.url("/oauth/introspect"))
             .bearer_auth(self.api_key.as_deref().unwrap_or_default())
             .form(&[("token", token)]);
-        self.call("introspect", request, stats).await;
+        // A live token must come back active: `{"active": false}` is a 200 but a failure.
+        let active = |body: &Value| match body["active"] {
+            Value::Bool(true) => Ok(()),
+            _ => Err("inactive"),
+        };
+        self.call_expecting("introspect", request, stats, active)
+            .await;
     }
 
     async fn jwks(&self, stats: &mut Stats) {
