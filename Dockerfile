@@ -2,6 +2,10 @@
 # Sesame: a release build in a Rust image, run from a slim Debian image as a non-root user.
 
 FROM rust:1-slim-bookworm AS build
+# make: jemalloc, Sesame's allocator, is built from its C sources.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends make \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 # The registry and target folders are build caches: rebuilding after a source change reuses

@@ -4,6 +4,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// glibc's allocator took about a seventh of a login's CPU under load (many small, short-lived
+/// allocations moving between worker threads). jemalloc's thread caches serve them faster at
+/// the same resident memory (mimalloc was as fast but doubled the RSS under load).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     match sesame::cli::Cli::parse().run().await {
