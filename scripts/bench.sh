@@ -35,6 +35,9 @@ cleanup() {
 trap cleanup EXIT
 
 log() { echo "bench: $*" >&2; }
+# CPU time the hypervisor gave to other guests ("steal", /proc/stat): on a shared host the
+# figures below move with it, so the summary reports it beside them.
+cpu_ticks() { awk '/^cpu / { total = 0; for (i = 2; i <= NF; i++) total += $i; print $9, total }' /proc/stat; }
 rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
 cargo build --release --quiet --bin sesame --bin loadgen
@@ -90,6 +93,7 @@ loadgen_sampled() {
 }
 
 # --- Postgres + Redis -------------------------------------------------------------------
+read -r steal_before total_before < <(cpu_ticks)
 recreate_db sesame_bench
 start_sesame "$pg_base/sesame_bench$pg_params" "$redis_url"
 pg_startup_ms=$startup_ms
@@ -126,6 +130,8 @@ log "embedded (SQLite + in-process): started in ${embedded_startup_ms} ms; full 
 embedded=$(loadgen --scenario login --number-offset 30000000)
 stop_sesame
 
+read -r steal_after total_after < <(cpu_ticks)
+
 python3 - "$login" "$session" "$refresh" "$introspect" "$jwks" "$embedded" <<PY
 import json, sys
 login, session, refresh, introspect, jwks, embedded = (json.loads(a) for a in sys.argv[1:])
@@ -150,6 +156,7 @@ summary = {
                for name, step in run["steps"].items() if step["errors"]},
     "concurrency": $concurrency,
     "duration_s": $duration,
+    "cpu_steal_pct": round(100 * ($steal_after - $steal_before) / max(1, $total_after - $total_before), 1),
 }
 print(json.dumps(summary))
 PY
