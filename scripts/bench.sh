@@ -47,6 +47,12 @@ recreate_db() {
   psql "$pg_admin" -qc "drop database if exists $1" -c "create database $1" >/dev/null 2>&1
 }
 
+# Between measurements, as pgbench does before its own: vacuum and checkpoint, so that one
+# run's dead rows and dirty pages are not cleaned up on the next run's clock.
+settle_db() {
+  psql "$1" -qc 'vacuum analyze' -c 'checkpoint' >/dev/null
+}
+
 # Starts Sesame on $1 (database URL) with Redis $2 (empty: in-process), limits raised so the
 # load generator measures speed, not refusals. Sets sesame_pid and startup_ms.
 start_sesame() {
@@ -102,13 +108,16 @@ idle_rss_mb=$(rss_mb "$sesame_pid")
 log "postgres+redis: started in ${pg_startup_ms} ms, idle RSS ${idle_rss_mb} MB; logins (start + token) for ${duration}s at ${concurrency} clients"
 login=$(loadgen_sampled --scenario login --number-offset 0)
 loaded_rss_mb=$(cat "$work/peak" 2>/dev/null || echo 0)
+settle_db "$pg_base/sesame_bench"
 log "whole sessions (start, token, me, refresh, logout)"
 session=$(loadgen --scenario session --number-offset 40000000)
+settle_db "$pg_base/sesame_bench"
 log "refresh rotation"
 refresh=$(loadgen --scenario refresh --number-offset 10000000)
 introspect_key=$(curl -sf -X POST "http://127.0.0.1:$port/admin/v1/api-keys" \
   -H "authorization: Bearer $admin_key" -H 'content-type: application/json' \
   -d '{"name": "bench", "role": "introspect"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+settle_db "$pg_base/sesame_bench"
 log "introspection"
 introspect=$(loadgen --scenario introspect --api-key "$introspect_key" --number-offset 20000000)
 log "JWKS"
