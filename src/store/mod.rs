@@ -58,12 +58,23 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {
                 Self::Conflict
             }
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Protocol(_) => Self::Unavailable(err.to_string()),
+            sqlx::Error::Database(db) if db.code().is_some_and(|code| is_unavailable(&code)) => {
                 Self::Unavailable(err.to_string())
             }
             _ => Self::Database(err),
         }
     }
+}
+
+/// SQLSTATEs of a database that is going away or not there yet, not of a wrong query: class 08
+/// (connection exception) and 57P01–57P03 (administrator or crash shutdown, cannot connect
+/// now, as when a connection is terminated or Postgres restarts). The request may be retried.
+fn is_unavailable(sqlstate: &str) -> bool {
+    sqlstate.starts_with("08") || matches!(sqlstate, "57P01" | "57P02" | "57P03")
 }
 
 impl From<::redis::RedisError> for StoreError {

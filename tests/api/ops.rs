@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 
 use crate::helpers::{
-    Backend, Sink, TestApp, assert_error, postgres_url, spawn_app, spawn_app_with,
+    ADMIN_KEY, Backend, Sink, TestApp, assert_error, postgres_url, spawn_app, spawn_app_with,
 };
 use crate::on_both_backends;
 
@@ -48,6 +48,59 @@ async fn readiness_is_503_when_the_database_is_unreachable() {
     .await;
     // Liveness is another question: the process still runs.
     assert_eq!(get(&app, "/healthz").await.status(), StatusCode::OK);
+}
+
+/// Pooled connections are reused without a ping (only one idle for 10 s is pinged first), so a
+/// connection that Postgres terminated fails the next request that draws it: with a retryable
+/// 503, never a 500, and the pool replaces it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminated_database_connection_costs_a_503_and_the_pool_recovers() {
+    let app = spawn_app_with(
+        Backend::Production,
+        &[("SESAME_DATABASE_MAX_CONNECTIONS", "2")],
+    )
+    .await;
+    let list_keys = || {
+        app.client
+            .get(app.url("/admin/v1/api-keys"))
+            .bearer_auth(ADMIN_KEY)
+            .send()
+    };
+    assert_eq!(list_keys().await.unwrap().status(), StatusCode::OK);
+    let name = app.vars["SESAME_DATABASE_URL"].rsplit('/').next().unwrap();
+    let mut admin = sqlx::PgConnection::connect(&postgres_url()).await.unwrap();
+    let terminated: i64 = sqlx::query_scalar(
+        "select count(*) from (select pg_terminate_backend(pid) from pg_stat_activity
+         where datname = $1 and pid <> pg_backend_pid()) as terminated",
+    )
+    .bind(name)
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert!(terminated >= 1);
+
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let response = list_keys().await.unwrap();
+        if response.status() != StatusCode::OK {
+            statuses.push(response.status());
+            assert_error(
+                response,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+            )
+            .await;
+        } else {
+            statuses.push(StatusCode::OK);
+        }
+    }
+    // At most one failure per pooled connection, then every request is served again.
+    let failures = statuses.iter().filter(|s| **s != StatusCode::OK).count();
+    assert!(failures <= 2, "{statuses:?}");
+    assert!(
+        statuses[2..].iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
 }
 
 /// The sum of the samples of `name` whose labels include every one of `labels`.
