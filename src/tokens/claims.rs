@@ -26,7 +26,7 @@ pub fn permissions_for(kind: IdentityKind) -> Permissions {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccessClaims {
     pub iss: String,

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{IdentityKind, Permissions, TokenService, kind_of, permissions_for};
+use super::{AccessClaims, TokenService, kind_of, permissions_for};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -12,25 +12,13 @@ pub enum TokenTypeName {
     RefreshToken,
 }
 
-/// What an active token says. Access tokens answer with their claims; refresh tokens with
-/// their identity as it stands now.
+/// What an active token says: the claims an access token carries. An access token answers
+/// with its own; a refresh token with its registered claims and its identity as it stands now.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ActiveToken {
-    pub sub: String,
-    pub exp: i64,
-    pub iat: i64,
-    pub nbf: i64,
-    pub jti: String,
-    pub sid: String,
-    pub iss: String,
-    pub aud: String,
-    pub client_id: String,
+    #[serde(flatten)]
+    pub claims: AccessClaims,
     pub token_type: TokenTypeName,
-    pub kind: IdentityKind,
-    pub permissions: Permissions,
-    pub phone_number: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
 }
 
 impl TokenService {
@@ -40,20 +28,8 @@ impl TokenService {
         match self.authenticate(token, now).await {
             Ok(claims) => {
                 return Ok(Some(ActiveToken {
-                    sub: claims.sub,
-                    exp: claims.exp,
-                    iat: claims.iat,
-                    nbf: claims.nbf,
-                    jti: claims.jti,
-                    sid: claims.sid,
-                    iss: claims.iss,
-                    aud: claims.aud,
-                    client_id: claims.client_id,
+                    claims,
                     token_type: TokenTypeName::AccessToken,
-                    kind: claims.kind,
-                    permissions: claims.permissions,
-                    phone_number: claims.phone_number,
-                    user_id: claims.user_id,
                 }));
             }
             Err(Error::InvalidToken(_)) => {}
@@ -72,20 +48,22 @@ impl TokenService {
         };
         let kind = kind_of(&identity);
         Ok(Some(ActiveToken {
-            sub: claims.sub,
-            exp: claims.exp,
-            iat: claims.iat,
-            nbf: claims.nbf,
-            jti: claims.jti,
-            sid: claims.sid,
-            iss: claims.iss,
-            aud: claims.aud,
-            client_id: claims.client_id,
+            claims: AccessClaims {
+                iss: claims.iss,
+                aud: claims.aud,
+                sub: claims.sub,
+                exp: claims.exp,
+                iat: claims.iat,
+                nbf: claims.nbf,
+                jti: claims.jti,
+                sid: claims.sid,
+                client_id: claims.client_id,
+                phone_number: identity.phone_number,
+                kind,
+                permissions: permissions_for(kind),
+                user_id: identity.user_id,
+            },
             token_type: TokenTypeName::RefreshToken,
-            kind,
-            permissions: permissions_for(kind),
-            phone_number: identity.phone_number,
-            user_id: identity.user_id,
         }))
     }
 }
