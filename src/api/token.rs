@@ -62,11 +62,11 @@ pub async fn token(
             let code = request
                 .code
                 .ok_or_else(|| Error::InvalidRequest("code is required".into()))?;
-            let identity = state
+            state
                 .login
                 .verify(&number, &code, client.ip.as_deref(), now)
                 .await?;
-            state.tokens.open_session(&identity, &client, now).await?
+            state.tokens.open_session(&number, &client, now).await?
         }
         "refresh_token" => {
             let token = request

@@ -21,7 +21,7 @@ pub use phone::{InvalidPhoneNumber, PhoneNumber};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::sms::{Channel, Delivery};
-use crate::store::{AuditEvent, ChallengeCheck, Database, Ephemeral, Identity};
+use crate::store::{AuditEvent, ChallengeCheck, Database, Ephemeral};
 
 /// What a client learns from a started login (API.md, `POST /v1/otp/start`).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -82,8 +82,8 @@ impl LoginService {
         })
     }
 
-    /// Spends the challenge of `number` when `code` is right and returns the phone identity,
-    /// linked to the active employee with that number (or anonymous).
+    /// Spends the challenge of `number` when `code` is right and it may log in; the caller
+    /// then opens its session (`TokenService::open_session`).
     #[tracing::instrument(skip(self, code, ip), fields(number = %number))]
     pub async fn verify(
         &self,
@@ -91,7 +91,7 @@ impl LoginService {
         code: &SecretString,
         ip: Option<&str>,
         now: i64,
-    ) -> Result<Identity> {
+    ) -> Result<()> {
         self.limits.admit_check(number, ip, now).await?;
         let check = self.challenges.check(number, code).await?;
         self.limits.after_check(number, check, now).await?;
@@ -114,8 +114,8 @@ impl LoginService {
                 .await?;
             return Err(Error::InvalidGrant);
         }
-        // `login.succeeded` is audited with the session the caller opens for this identity.
-        Ok(self.db.link_phone_identity(number.as_str(), now).await?)
+        // `login.succeeded` is audited with the session the caller opens.
+        Ok(())
     }
 
     async fn audit(

@@ -1,6 +1,5 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use uuid::Uuid;
 
 use super::{Database, Result};
 
@@ -13,31 +12,18 @@ pub struct Identity {
     pub user_id: Option<String>,
 }
 
-impl Database {
-    /// Finds or creates the identity of `phone_number` and links it to the active employee
-    /// holding that number right now (or to nobody), in one statement.
-    pub async fn link_phone_identity(&self, phone_number: &str, now: i64) -> Result<Identity> {
-        let row = sqlx::query(
-            "insert into user_auth (id, method, remote_id, user_id, created_at, last_login_at)
-             values ($1, 'phone', $2,
-                     (select id from users where phone_number = $2 and disabled_at is null),
-                     $3, $3)
-             on conflict (method, remote_id) do update
-                set user_id = excluded.user_id, last_login_at = excluded.last_login_at
-             returning id, user_id",
-        )
-        .bind(Uuid::new_v4().to_string())
-        .bind(phone_number)
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(Identity {
-            id: row.try_get("id")?,
-            phone_number: phone_number.to_owned(),
-            user_id: row.try_get("user_id")?,
-        })
-    }
+/// Finds or creates the identity of phone number `$2` (created as `$1`) and links it to the
+/// active employee holding that number right now (or to nobody), stamping the login time `$3`.
+pub(super) const UPSERT_PHONE_IDENTITY: &str = "
+    insert into user_auth (id, method, remote_id, user_id, created_at, last_login_at)
+    values ($1, 'phone', $2,
+            (select id from users where phone_number = $2 and disabled_at is null),
+            $3, $3)
+    on conflict (method, remote_id) do update
+       set user_id = excluded.user_id, last_login_at = excluded.last_login_at
+    returning id, user_id";
 
+impl Database {
     /// Identity `id` as its next refresh sees it: linked to the active employee holding its
     /// number now, or anonymous. (A rotation writes the link with the new pair.)
     pub async fn current_identity(&self, id: &str) -> Result<Option<Identity>> {

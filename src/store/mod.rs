@@ -32,7 +32,7 @@ pub use memory::MemoryEphemeral;
 pub use redis::RedisEphemeral;
 pub use revocations::{FeedItem, FeedPosition, RevokeTarget, SessionRecord};
 pub use rotation::{Rotation, StoredSuccessor};
-pub use sessions::{NewSession, NewToken, TokenKind, TokenState};
+pub use sessions::{NewLogin, NewToken, TokenKind, TokenState};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

@@ -1,7 +1,10 @@
+use std::sync::LazyLock;
+
 use sqlx::Row;
 
 use super::audit::insert_audit_events;
-use super::{AuditEvent, Backend, Database, Result};
+use super::identities::UPSERT_PHONE_IDENTITY;
+use super::{AuditEvent, Backend, Database, Identity, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
@@ -18,11 +21,13 @@ impl TokenKind {
     }
 }
 
-/// A session (one login, the refresh-token family) about to be stored.
+/// A login about to be stored: the phone identity it signs in (found, or created as
+/// `new_identity_id`) and its new session (the refresh-token family).
 #[derive(Debug, Clone)]
-pub struct NewSession<'a> {
-    pub id: &'a str,
-    pub identity_id: &'a str,
+pub struct NewLogin<'a> {
+    pub phone_number: &'a str,
+    pub new_identity_id: &'a str,
+    pub session_id: &'a str,
     pub created_at: i64,
     pub expires_at: i64,
     pub ip: Option<&'a str>,
@@ -56,53 +61,89 @@ impl TokenState {
     }
 }
 
+/// The Postgres login: identity, session, token rows and audit event in one statement.
+static LOG_IN_ON_POSTGRES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "with identity as ({UPSERT_PHONE_IDENTITY}
+         ), session as (
+            insert into sessions
+                (id, user_auth_id, created_at, last_used_at, expires_at, ip, user_agent)
+            select $4, id, $3, $3, $5, $6, $7 from identity
+         ), issued as (
+            insert into tokens (jti, session_id, kind, issued_at, expires_at)
+            values ($8, $4, $9, $10, $11), ($12, $4, $13, $14, $15)
+         ), audit as (
+            insert into audit_events (at, actor, action, subject, ip)
+            select $3, $16, '{LOGIN_SUCCEEDED}', id, $6 from identity
+         )
+         select id, user_id from identity"
+    )
+});
+
+const LOGIN_SUCCEEDED: &str = "login.succeeded";
+
 impl Database {
-    /// Stores a new session with the rows of its first tokens and the audit event of the
-    /// login, atomically. On Postgres this is one statement (one round trip, one commit): the
-    /// login path is dominated by round trips.
-    pub async fn create_session(
+    /// Stores a login atomically: links the phone identity to the employee holding the number
+    /// now (creating the identity on its first login), opens the session with the rows of its
+    /// first tokens, and appends the `login.succeeded` audit event. On Postgres this is one
+    /// statement (one round trip, one commit): the login path is dominated by round trips.
+    /// Returns the identity, whose claims the tokens are then signed with.
+    pub async fn log_in(
         &self,
-        session: &NewSession<'_>,
+        login: &NewLogin<'_>,
         tokens: &[NewToken<'_>; 2],
-        audit: &AuditEvent<'_>,
-    ) -> Result<()> {
-        match self.backend() {
+    ) -> Result<Identity> {
+        let actor = format!("phone:{}", login.phone_number);
+        let row = match self.backend() {
             Backend::Postgres => {
-                let statement = sqlx::query(
-                    "with session as (
-                        insert into sessions
-                            (id, user_auth_id, created_at, last_used_at, expires_at, ip, user_agent)
-                        values ($1, $2, $3, $3, $4, $5, $6)
-                     ), issued as (
-                        insert into tokens (jti, session_id, kind, issued_at, expires_at)
-                        values ($7, $1, $8, $9, $10), ($11, $1, $12, $13, $14)
-                     )
-                     insert into audit_events (at, actor, action, subject, ip, detail)
-                     values ($15, $16, $17, $18, $19, $20)",
+                let statement = bind_session(
+                    bind_identity(sqlx::query(&LOG_IN_ON_POSTGRES), login),
+                    login,
                 );
-                let statement = bind_session(statement, session);
-                let statement = bind_tokens(statement, tokens);
-                bind_audit(statement, audit).execute(&self.pool).await?;
+                bind_tokens(statement, tokens)
+                    .bind(&actor)
+                    .fetch_one(&self.pool)
+                    .await?
             }
             Backend::Sqlite => {
                 // SQLite has no data-modifying CTEs; its one connection makes the transaction cheap.
                 let mut tx = self.pool.begin().await?;
-                bind_session(
-                    sqlx::query(
-                        "insert into sessions
-                            (id, user_auth_id, created_at, last_used_at, expires_at, ip, user_agent)
-                         values ($1, $2, $3, $3, $4, $5, $6)",
-                    ),
-                    session,
+                let row = bind_identity(sqlx::query(UPSERT_PHONE_IDENTITY), login)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let identity_id: String = row.try_get("id")?;
+                sqlx::query(
+                    "insert into sessions
+                        (id, user_auth_id, created_at, last_used_at, expires_at, ip, user_agent)
+                     values ($1, $2, $3, $3, $4, $5, $6)",
                 )
+                .bind(login.session_id)
+                .bind(&identity_id)
+                .bind(login.created_at)
+                .bind(login.expires_at)
+                .bind(login.ip)
+                .bind(login.user_agent)
                 .execute(&mut *tx)
                 .await?;
-                insert_tokens(&mut tx, session.id, tokens).await?;
-                insert_audit_events(&mut *tx, std::slice::from_ref(audit)).await?;
+                insert_tokens(&mut tx, login.session_id, tokens).await?;
+                let audit = AuditEvent {
+                    at: login.created_at,
+                    actor: &actor,
+                    action: LOGIN_SUCCEEDED,
+                    subject: Some(&identity_id),
+                    ip: login.ip,
+                    detail: None,
+                };
+                insert_audit_events(&mut *tx, std::slice::from_ref(&audit)).await?;
                 tx.commit().await?;
+                row
             }
-        }
-        Ok(())
+        };
+        Ok(Identity {
+            id: row.try_get("id")?,
+            phone_number: login.phone_number.to_owned(),
+            user_id: row.try_get("user_id")?,
+        })
     }
 
     pub async fn token_state(&self, jti: &str) -> Result<Option<TokenState>> {
@@ -131,18 +172,24 @@ impl Database {
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-/// Binds `$1`–`$6`: the session.
-fn bind_session<'q>(query: Query<'q>, session: &NewSession<'q>) -> Query<'q> {
+/// Binds `$1`–`$3`: the identity's id if it is new, its phone number, the login time.
+fn bind_identity<'q>(query: Query<'q>, login: &NewLogin<'q>) -> Query<'q> {
     query
-        .bind(session.id)
-        .bind(session.identity_id)
-        .bind(session.created_at)
-        .bind(session.expires_at)
-        .bind(session.ip)
-        .bind(session.user_agent)
+        .bind(login.new_identity_id)
+        .bind(login.phone_number)
+        .bind(login.created_at)
 }
 
-/// Binds `$7`–`$14`: the pair's two rows (the session id is `$1`).
+/// Binds `$4`–`$7`: the session (the identity is `$1`, the login time `$3`).
+fn bind_session<'q>(query: Query<'q>, login: &NewLogin<'q>) -> Query<'q> {
+    query
+        .bind(login.session_id)
+        .bind(login.expires_at)
+        .bind(login.ip)
+        .bind(login.user_agent)
+}
+
+/// Binds `$8`–`$15`: the pair's two rows (the session id is `$4`).
 fn bind_tokens<'q>(query: Query<'q>, tokens: &[NewToken<'q>; 2]) -> Query<'q> {
     tokens.iter().fold(query, |query, token| {
         query
@@ -151,17 +198,6 @@ fn bind_tokens<'q>(query: Query<'q>, tokens: &[NewToken<'q>; 2]) -> Query<'q> {
             .bind(token.issued_at)
             .bind(token.expires_at)
     })
-}
-
-/// Binds `$15`–`$20`: the audit event.
-fn bind_audit<'q>(query: Query<'q>, audit: &'q AuditEvent<'q>) -> Query<'q> {
-    query
-        .bind(audit.at)
-        .bind(audit.actor)
-        .bind(audit.action)
-        .bind(audit.subject)
-        .bind(audit.ip)
-        .bind(audit.detail.as_deref())
 }
 
 /// Inserts the rows of a freshly signed pair inside the caller's transaction.

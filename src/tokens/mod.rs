@@ -31,7 +31,8 @@ pub use sweeper::sweep;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::store::{AuditEvent, Database, Identity, NewSession, NewToken, TokenKind};
+use crate::login::PhoneNumber;
+use crate::store::{Database, Identity, NewLogin, NewToken, TokenKind};
 
 /// The keys that sign and verify: the current key, keys announced for a later start (published
 /// so downstream JWKS caches know them before they sign), and retired keys that may still have
@@ -169,35 +170,30 @@ impl TokenService {
         }
     }
 
-    /// Opens a session for `identity` and issues its first pair.
+    /// Logs `phone_number` in: links its identity, opens a session and issues its first
+    /// pair. The rows are written before the tokens are signed, because the claims follow the
+    /// identity the same statement links; a failed signature leaves only rows no one holds.
     pub async fn open_session(
         &self,
-        identity: &Identity,
+        phone_number: &PhoneNumber,
         client: &ClientInfo,
         now: i64,
     ) -> Result<TokenPair> {
+        let new_identity_id = Uuid::new_v4().to_string();
         let sid = Uuid::new_v4().to_string();
-        let (pair, access_jti, refresh_jti) = self.sign_pair(identity, &sid, now)?;
-        let session = NewSession {
-            id: &sid,
-            identity_id: &identity.id,
+        let jtis = new_jtis();
+        let rows = self.token_rows(&jtis, now);
+        let login = NewLogin {
+            phone_number: phone_number.as_str(),
+            new_identity_id: &new_identity_id,
+            session_id: &sid,
             created_at: now,
             expires_at: now + self.config.refresh_ttl,
             ip: client.ip.as_deref(),
             user_agent: client.user_agent.as_deref(),
         };
-        let rows = self.token_rows(&access_jti, &refresh_jti, now);
-        // The login's audit event is written with the session, in one atomic step.
-        let actor = format!("phone:{}", identity.phone_number);
-        let audit = AuditEvent {
-            at: now,
-            actor: &actor,
-            action: "login.succeeded",
-            subject: Some(&identity.id),
-            ip: client.ip.as_deref(),
-            detail: None,
-        };
-        self.db.create_session(&session, &rows, &audit).await?;
+        let identity = self.db.log_in(&login, &rows).await?;
+        let pair = self.sign_pair(&identity, &sid, &rows)?;
         metrics::counter!("sesame_tokens_issued_total", "grant" => "otp").increment(1);
         Ok(pair)
     }
@@ -263,22 +259,24 @@ impl TokenService {
         key.verify(token, &validation).map_err(|_| invalid())
     }
 
+    /// Signs the pair whose rows are `rows` (access, then refresh) for `identity`.
     fn sign_pair(
         &self,
         identity: &Identity,
         sid: &str,
-        now: i64,
-    ) -> Result<(TokenPair, String, String)> {
+        rows: &[NewToken<'_>; 2],
+    ) -> Result<TokenPair> {
         let config = &self.config;
+        let [access_row, refresh_row] = rows;
         let kind = kind_of(identity);
         let access = AccessClaims {
             iss: config.issuer.clone(),
             aud: config.audience.clone(),
             sub: identity.id.clone(),
-            exp: now + config.access_ttl,
-            iat: now,
-            nbf: now,
-            jti: Uuid::new_v4().to_string(),
+            exp: access_row.expires_at,
+            iat: access_row.issued_at,
+            nbf: access_row.issued_at,
+            jti: access_row.jti.to_owned(),
             sid: sid.to_owned(),
             client_id: config.client_id.clone(),
             phone_number: identity.phone_number.clone(),
@@ -290,38 +288,33 @@ impl TokenService {
             iss: config.issuer.clone(),
             aud: config.issuer.clone(),
             sub: identity.id.clone(),
-            exp: now + config.refresh_ttl,
-            iat: now,
-            nbf: now,
-            jti: Uuid::new_v4().to_string(),
+            exp: refresh_row.expires_at,
+            iat: refresh_row.issued_at,
+            nbf: refresh_row.issued_at,
+            jti: refresh_row.jti.to_owned(),
             sid: sid.to_owned(),
             client_id: config.client_id.clone(),
         };
-        let pair = TokenPair {
+        Ok(TokenPair {
             access_token: self.sign(&access, ACCESS_TYP)?,
             token_type: "Bearer",
             expires_in: config.access_ttl,
             refresh_token: self.sign(&refresh, REFRESH_TYP)?,
             refresh_token_expires_in: config.refresh_ttl,
-        };
-        Ok((pair, access.jti, refresh.jti))
+        })
     }
 
-    fn token_rows<'a>(
-        &self,
-        access_jti: &'a str,
-        refresh_jti: &'a str,
-        now: i64,
-    ) -> [NewToken<'a>; 2] {
+    /// The rows of a pair issued at `now` with the ids `jtis` (access, then refresh).
+    fn token_rows<'a>(&self, jtis: &'a [String; 2], now: i64) -> [NewToken<'a>; 2] {
         [
             NewToken {
-                jti: access_jti,
+                jti: &jtis[0],
                 kind: TokenKind::Access,
                 issued_at: now,
                 expires_at: now + self.config.access_ttl,
             },
             NewToken {
-                jti: refresh_jti,
+                jti: &jtis[1],
                 kind: TokenKind::Refresh,
                 issued_at: now,
                 expires_at: now + self.config.refresh_ttl,
@@ -336,4 +329,9 @@ impl TokenService {
             .sign(claims, typ)
             .map_err(|err| Error::Internal(err.into()))
     }
+}
+
+/// Fresh `jti`s for a pair: access, then refresh.
+fn new_jtis() -> [String; 2] {
+    [Uuid::new_v4().to_string(), Uuid::new_v4().to_string()]
 }

@@ -85,7 +85,9 @@ impl TokenService {
             .current_identity(&claims.sub)
             .await?
             .ok_or(Error::InvalidGrant)?;
-        let (pair, access_jti, refresh_jti) = self.sign_pair(&identity, &claims.sid, now)?;
+        let jtis = super::new_jtis();
+        let successors = self.token_rows(&jtis, now);
+        let pair = self.sign_pair(&identity, &claims.sid, &successors)?;
         // Signatures may be randomised (ES256): a retry must get these very strings back.
         let sealed_pair = sealed::seal(token, &pair.access_token, &pair.refresh_token)?;
         let rotation = Rotation {
@@ -93,7 +95,7 @@ impl TokenService {
             session_id: &claims.sid,
             identity_id: &identity.id,
             user_id: identity.user_id.as_deref(),
-            successors: self.token_rows(&access_jti, &refresh_jti, now),
+            successors,
             sealed_pair: &sealed_pair,
             now,
             available_until: now + self.config.refresh_reuse_grace,
