@@ -9,11 +9,11 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::PhoneNumber;
 use super::code::{self, CodeHasher};
-use super::limits::{Limits, Reservation};
+use super::limits::{Limits, RESEND, Reservation};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::sms::{Channel, Delivery, Verifier};
-use crate::store::{ChallengeCheck, Ephemeral};
+use crate::store::{ChallengeCheck, CodeCheck, Ephemeral};
 
 /// Stored instead of a digest when the provider holds the code. Digests are hex, and a
 /// candidate code is always hashed, so no code can ever match it.
@@ -97,26 +97,31 @@ impl Challenges {
     }
 
     /// Checks `code` against the live challenge of `number`, spending it on a match and
-    /// counting an attempt otherwise.
-    pub async fn check(&self, number: &PhoneNumber, code: &SecretString) -> Result<ChallengeCheck> {
+    /// counting an attempt otherwise; refused through `limits` while the number is locked.
+    pub async fn check(
+        &self,
+        number: &PhoneNumber,
+        code: &SecretString,
+        limits: &Limits,
+        ip: Option<&str>,
+        now: i64,
+    ) -> Result<ChallengeCheck> {
         let otp = &self.config.otp;
         if !code::is_well_formed(code.expose_secret(), otp.length) {
             // A code of the wrong shape cannot match; it does not cost an attempt.
+            limits.refuse_if_locked(number, ip, now).await?;
             return Ok(ChallengeCheck::Missing);
         }
         match &self.delivery {
             Delivery::Provider(verifier)
                 if !self.config.test_numbers.contains_key(number.as_str()) =>
             {
-                self.check_with_provider(verifier.as_ref(), number, code)
+                self.check_with_provider(verifier.as_ref(), number, code, limits, ip, now)
                     .await
             }
             _ => {
                 let digest = self.hasher.digest(number, code);
-                Ok(self
-                    .ephemeral
-                    .check_challenge(number.as_str(), &digest, otp.max_attempts)
-                    .await?)
+                self.spend(number, &digest, limits, ip, now).await
             }
         }
     }
@@ -129,7 +134,11 @@ impl Challenges {
         verifier: &dyn Verifier,
         number: &PhoneNumber,
         code: &SecretString,
+        limits: &Limits,
+        ip: Option<&str>,
+        now: i64,
     ) -> Result<ChallengeCheck> {
+        limits.refuse_if_locked(number, ip, now).await?;
         let max_attempts = self.config.otp.max_attempts;
         let Some(attempts_left) = self
             .ephemeral
@@ -148,13 +157,40 @@ impl Challenges {
         if !approved {
             return Ok(ChallengeCheck::Rejected { attempts_left });
         }
-        let spent = self
+        Ok(
+            match self
+                .spend(number, ISSUED_BY_PROVIDER, limits, ip, now)
+                .await?
+            {
+                ChallengeCheck::Accepted => ChallengeCheck::Accepted,
+                _ => ChallengeCheck::Missing,
+            },
+        )
+    }
+
+    /// The store's atomic check of `digest`, which also clears the number's failures and
+    /// resend cooldown on a match.
+    async fn spend(
+        &self,
+        number: &PhoneNumber,
+        digest: &str,
+        limits: &Limits,
+        ip: Option<&str>,
+        now: i64,
+    ) -> Result<ChallengeCheck> {
+        let checked = self
             .ephemeral
-            .check_challenge(number.as_str(), ISSUED_BY_PROVIDER, max_attempts)
+            .check_challenge(
+                number.as_str(),
+                digest,
+                self.config.otp.max_attempts,
+                now,
+                RESEND,
+            )
             .await?;
-        Ok(match spent {
-            ChallengeCheck::Accepted => ChallengeCheck::Accepted,
-            _ => ChallengeCheck::Missing,
-        })
+        match checked {
+            CodeCheck::Checked(check) => Ok(check),
+            CodeCheck::Locked { until } => Err(limits.refuse_locked(number, ip, now, until).await),
+        }
     }
 }

@@ -14,10 +14,11 @@ use super::{PhoneNumber, screening};
 use crate::config::{Config, LimitsConfig};
 use crate::error::{Error, Result};
 use crate::sms::{Channel, SendError};
-use crate::store::{Admission, AuditEvent, ChallengeCheck, Database, Ephemeral, Window};
+use crate::store::{Admission, AuditEvent, Database, Ephemeral, Window};
 
 /// Window names; keys are `{tag}:window:{name}`, the tag being the number, `ip:…` or `cc:…`.
-const RESEND: &str = "resend";
+/// The resend cooldown, emptied by a successful login.
+pub(super) const RESEND: &str = "resend";
 const SENT_HOUR: &str = "sent_hour";
 const SENT_DAY: &str = "sent_day";
 const IP_STARTS: &str = "starts";
@@ -144,66 +145,70 @@ impl Limits {
         Ok(self.config.allow_anonymous || self.db.has_active_employee(number.as_str()).await?)
     }
 
-    /// Records one code check against the client IP's hourly cap and refuses while the
-    /// number's verification is locked.
+    /// Records one code check against the client IP's hourly cap. (The number's lock is
+    /// checked with the code: `refuse_locked` answers it.)
     pub async fn admit_check(
         &self,
         number: &PhoneNumber,
         ip: Option<&str>,
         now: i64,
     ) -> Result<()> {
-        let limits = self.limits();
-        let attempt = Attempt::new(number, ip, now);
-        let ip_cap = async {
-            match ip {
-                Some(address) => {
-                    let window = Window::new(IP_CHECKS, limits.ip_verify_hourly_cap, limits.hour);
-                    self.admit(&attempt, &ip_tag(address), &[("ip_verify_hourly", window)])
-                        .await
-                }
-                None => Ok(()),
-            }
+        let Some(address) = ip else {
+            return Ok(());
         };
-        // Independent keys: both questions go to the store at once.
-        let (admitted, locked) = tokio::join!(
-            ip_cap,
-            self.ephemeral
-                .verification_locked_until(number.as_str(), now)
-        );
-        admitted?;
-        if let Some(until) = locked? {
-            let error = Error::RateLimited {
-                retry_after: retry_after(until - now),
-            };
-            return Err(self.refuse(&attempt, "verify_lock", error).await);
+        let limits = self.limits();
+        let window = Window::new(IP_CHECKS, limits.ip_verify_hourly_cap, limits.hour);
+        let attempt = Attempt::new(number, ip, now);
+        self.admit(&attempt, &ip_tag(address), &[("ip_verify_hourly", window)])
+            .await
+    }
+
+    /// Refuses while `number`'s verification is locked (for a check that does not go through
+    /// the store's locked-aware code check).
+    pub async fn refuse_if_locked(
+        &self,
+        number: &PhoneNumber,
+        ip: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        match self
+            .ephemeral
+            .verification_locked_until(number.as_str(), now)
+            .await?
+        {
+            Some(until) => Err(self.refuse_locked(number, ip, now, until).await),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// The audited `429` of a check while `number`'s verification is locked until `until`.
+    pub async fn refuse_locked(
+        &self,
+        number: &PhoneNumber,
+        ip: Option<&str>,
+        now: i64,
+        until: i64,
+    ) -> Error {
+        let error = Error::RateLimited {
+            retry_after: retry_after(until - now),
+        };
+        self.refuse(&Attempt::new(number, ip, now), "verify_lock", error)
+            .await
     }
 
     /// Counts a wrong code towards the number's lock (across codes: a new code does not reset
-    /// the count, NIST SP 800-63B §5.2.2); a success clears failures and the resend cooldown.
-    pub async fn after_check(
-        &self,
-        number: &PhoneNumber,
-        check: ChallengeCheck,
-        now: i64,
-    ) -> Result<()> {
+    /// the count, NIST SP 800-63B §5.2.2). A success clears failures and the resend cooldown
+    /// in the code check itself.
+    pub async fn after_wrong_code(&self, number: &PhoneNumber, now: i64) -> Result<()> {
         let limits = self.limits();
-        let number = number.as_str();
-        match check {
-            ChallengeCheck::Accepted => {
-                self.ephemeral.clear_after_login(number, RESEND).await?;
-            }
-            ChallengeCheck::Rejected { .. } => {
-                let failures = self
-                    .ephemeral
-                    .add_failure(number, now, limits.lockout_window)
-                    .await?;
-                if let Some(secs) = lock_secs(failures, limits) {
-                    self.ephemeral.lock_verification(number, now + secs).await?;
-                }
-            }
-            ChallengeCheck::Missing => {}
+        let failures = self
+            .ephemeral
+            .add_failure(number.as_str(), now, limits.lockout_window)
+            .await?;
+        if let Some(secs) = lock_secs(failures, limits) {
+            self.ephemeral
+                .lock_verification(number.as_str(), now + secs)
+                .await?;
         }
         Ok(())
     }

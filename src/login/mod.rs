@@ -93,8 +93,13 @@ impl LoginService {
         now: i64,
     ) -> Result<()> {
         self.limits.admit_check(number, ip, now).await?;
-        let check = self.challenges.check(number, code).await?;
-        self.limits.after_check(number, check, now).await?;
+        let check = self
+            .challenges
+            .check(number, code, &self.limits, ip, now)
+            .await?;
+        if let ChallengeCheck::Rejected { .. } = check {
+            self.limits.after_wrong_code(number, now).await?;
+        }
         // With anonymous login off, a guessed code of a number that was sent none is no login.
         let check = match check {
             ChallengeCheck::Accepted if !self.limits.may_log_in(number).await? => {

@@ -13,6 +13,16 @@ pub enum ChallengeCheck {
     Missing,
 }
 
+/// Outcome of [`Ephemeral::check_challenge`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheck {
+    Checked(ChallengeCheck),
+    /// The number's verification is locked until `until` (Unix seconds); nothing was checked.
+    Locked {
+        until: i64,
+    },
+}
+
 /// One sliding window of an [`Ephemeral::admit`] call: at most `cap` events in any `secs` seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window<'a> {
@@ -56,15 +66,20 @@ pub trait Ephemeral: Send + Sync + 'static {
     /// Stores the challenge digest for `number`, replacing any previous challenge.
     async fn put_challenge(&self, number: &str, digest: &str, ttl_secs: i64) -> Result<()>;
 
-    /// Compares `digest` with the stored one in constant time and, in the same atomic step,
-    /// spends the challenge on a match or counts a wrong attempt (killing the challenge at
-    /// `max_attempts`). Of concurrent checks with the right code exactly one is `Accepted`.
+    /// A login's code check, in one atomic step. While `number`'s verification is locked at
+    /// `now` it checks nothing and answers `Locked`. Otherwise it compares `digest` with the
+    /// stored one in constant time, spending the challenge on a match or counting a wrong
+    /// attempt (killing the challenge at `max_attempts`); a match also forgets the number's
+    /// failures and empties its window `cleared` (the resend cooldown). Of concurrent checks
+    /// with the right code exactly one is `Accepted`.
     async fn check_challenge(
         &self,
         number: &str,
         digest: &str,
         max_attempts: u32,
-    ) -> Result<ChallengeCheck>;
+        now: i64,
+        cleared: &str,
+    ) -> Result<CodeCheck>;
 
     /// Answers when the store is reachable.
     async fn ping(&self) -> Result<()>;
@@ -89,10 +104,6 @@ pub trait Ephemeral: Send + Sync + 'static {
     /// Takes `member` back out of the named windows of `tag` (its request did not go through).
     async fn withdraw(&self, tag: &str, names: &[&str], member: &str) -> Result<()>;
 
-    /// A successful login of `number`: forgets its failures and lock and empties its window
-    /// `name` (the resend cooldown), in one step.
-    async fn clear_after_login(&self, number: &str, name: &str) -> Result<()>;
-
     /// Counts one more consecutive failed check of `number`'s codes and returns the count.
     /// Failures are forgotten `ttl_secs` after the last one.
     async fn add_failure(&self, number: &str, now: i64, ttl_secs: i64) -> Result<u32>;
@@ -103,6 +114,6 @@ pub trait Ephemeral: Send + Sync + 'static {
     /// The end of `number`'s verification lock, when it is locked at `now`.
     async fn verification_locked_until(&self, number: &str, now: i64) -> Result<Option<i64>>;
 
-    /// Forgets `number`'s failures and lock: a successful login or an admin's unlock.
+    /// Forgets `number`'s failures and lock: an admin's unlock.
     async fn clear_failures(&self, number: &str) -> Result<()>;
 }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use subtle::ConstantTimeEq;
 
 use super::memory_limits::MemoryLimits;
-use super::{Admission, ChallengeCheck, Ephemeral, Result, Window};
+use super::{Admission, ChallengeCheck, CodeCheck, Ephemeral, Result, Window};
 
 #[derive(Default)]
 pub struct MemoryEphemeral {
@@ -33,6 +33,31 @@ impl MemoryEphemeral {
         self.challenges
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Compares `digest` in constant time, spending the challenge on a match and counting a
+    /// wrong attempt otherwise.
+    fn check_digest(&self, number: &str, digest: &str, max_attempts: u32) -> ChallengeCheck {
+        let mut challenges = self.challenges();
+        let Some(challenge) = challenges.get_mut(number) else {
+            return ChallengeCheck::Missing;
+        };
+        if challenge.expires_at <= Instant::now() {
+            challenges.remove(number);
+            return ChallengeCheck::Missing;
+        }
+        if bool::from(challenge.digest.as_bytes().ct_eq(digest.as_bytes())) {
+            challenges.remove(number);
+            return ChallengeCheck::Accepted;
+        }
+        challenge.attempts += 1;
+        if challenge.attempts >= max_attempts {
+            challenges.remove(number);
+            return ChallengeCheck::Rejected { attempts_left: 0 };
+        }
+        ChallengeCheck::Rejected {
+            attempts_left: max_attempts - challenge.attempts,
+        }
     }
 }
 
@@ -59,27 +84,18 @@ impl Ephemeral for MemoryEphemeral {
         number: &str,
         digest: &str,
         max_attempts: u32,
-    ) -> Result<ChallengeCheck> {
-        let mut challenges = self.challenges();
-        let Some(challenge) = challenges.get_mut(number) else {
-            return Ok(ChallengeCheck::Missing);
-        };
-        if challenge.expires_at <= Instant::now() {
-            challenges.remove(number);
-            return Ok(ChallengeCheck::Missing);
+        now: i64,
+        cleared: &str,
+    ) -> Result<CodeCheck> {
+        if let Some(until) = self.limits.verification_locked_until(number, now) {
+            return Ok(CodeCheck::Locked { until });
         }
-        if bool::from(challenge.digest.as_bytes().ct_eq(digest.as_bytes())) {
-            challenges.remove(number);
-            return Ok(ChallengeCheck::Accepted);
+        let check = self.check_digest(number, digest, max_attempts);
+        if check == ChallengeCheck::Accepted {
+            self.limits.clear_failures(number);
+            self.limits.clear_window(number, cleared);
         }
-        challenge.attempts += 1;
-        if challenge.attempts >= max_attempts {
-            challenges.remove(number);
-            return Ok(ChallengeCheck::Rejected { attempts_left: 0 });
-        }
-        Ok(ChallengeCheck::Rejected {
-            attempts_left: max_attempts - challenge.attempts,
-        })
+        Ok(CodeCheck::Checked(check))
     }
 
     async fn ping(&self) -> Result<()> {
@@ -111,12 +127,6 @@ impl Ephemeral for MemoryEphemeral {
 
     async fn withdraw(&self, tag: &str, names: &[&str], member: &str) -> Result<()> {
         self.limits.withdraw(tag, names, member);
-        Ok(())
-    }
-
-    async fn clear_after_login(&self, number: &str, name: &str) -> Result<()> {
-        self.limits.clear_failures(number);
-        self.limits.clear_window(number, name);
         Ok(())
     }
 

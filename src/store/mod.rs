@@ -25,7 +25,7 @@ pub use api_keys::{ApiKey, ApiKeyRole};
 pub use audit::{AuditEvent, AuditQuery, AuditRecord};
 pub use database::{Backend, Database};
 pub use employees::{Employee, EmployeeQuery, EmployeeUpsert, Upserted};
-pub use ephemeral::{Admission, ChallengeCheck, Ephemeral, Window};
+pub use ephemeral::{Admission, ChallengeCheck, CodeCheck, Ephemeral, Window};
 pub use identities::Identity;
 pub use import::{ImportBatch, ImportCounts, ImportOutcome};
 pub use memory::MemoryEphemeral;

@@ -6,13 +6,17 @@ use redis::Script;
 use redis::aio::ConnectionManager;
 
 use super::redis_limits::{ADMIT, LOCK};
-use super::{Admission, ChallengeCheck, Ephemeral, Result, Window};
+use super::{Admission, ChallengeCheck, CodeCheck, Ephemeral, Result, Window};
 
-/// Check-and-spend in one atomic step. The digests are compared in constant time (every byte
-/// is visited whatever differs); a match deletes the challenge, a miss counts an attempt and
-/// deletes the challenge at the limit. Returns -1 when there is no challenge, otherwise the
-/// attempts left (0 after a match is told apart by the second value).
+/// A login's code check in one atomic step (KEYS: challenge, failures, resend window; ARGV:
+/// candidate digest, max attempts, now). A locked number gets {-2, until} and nothing else
+/// happens. Otherwise the digests are compared in constant time (every byte is visited
+/// whatever differs); a match deletes the challenge, the failures and the window, a miss
+/// counts an attempt and deletes the challenge at the limit. Returns -1 when there is no
+/// challenge, otherwise the attempts left (0 after a match is told apart by the second value).
 const CHECK_CHALLENGE: &str = r"
+local locked = tonumber(redis.call('HGET', KEYS[2], 'until') or '0')
+if locked > tonumber(ARGV[3]) then return {-2, locked} end
 local stored = redis.call('HGET', KEYS[1], 'digest')
 if not stored then return {-1, 0} end
 local candidate = ARGV[1]
@@ -22,7 +26,7 @@ for i = 1, math.min(#stored, #candidate) do
   diff = bit.bor(diff, bit.bxor(string.byte(stored, i), string.byte(candidate, i)))
 end
 if diff == 0 then
-  redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
   return {0, 1}
 end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
@@ -104,21 +108,28 @@ impl Ephemeral for RedisEphemeral {
         number: &str,
         digest: &str,
         max_attempts: u32,
-    ) -> Result<ChallengeCheck> {
+        now: i64,
+        cleared: &str,
+    ) -> Result<CodeCheck> {
         let mut connection = self.connection.clone();
-        let (attempts_left, accepted): (i64, i64) = self
+        // The three keys carry the number's hash tag: one script, one Cluster slot.
+        let (attempts_left, second): (i64, i64) = self
             .check_challenge
             .key(self.challenge_key(number))
+            .key(self.failures_key(number))
+            .key(self.window_key(number, cleared))
             .arg(digest)
             .arg(max_attempts)
+            .arg(now)
             .invoke_async(&mut connection)
             .await?;
-        Ok(match (attempts_left, accepted) {
-            (_, 1) => ChallengeCheck::Accepted,
-            (left, _) if left < 0 => ChallengeCheck::Missing,
-            (left, _) => ChallengeCheck::Rejected {
+        Ok(match (attempts_left, second) {
+            (-2, until) => CodeCheck::Locked { until },
+            (_, 1) => CodeCheck::Checked(ChallengeCheck::Accepted),
+            (left, _) if left < 0 => CodeCheck::Checked(ChallengeCheck::Missing),
+            (left, _) => CodeCheck::Checked(ChallengeCheck::Rejected {
                 attempts_left: u32::try_from(left).unwrap_or(0),
-            },
+            }),
         })
     }
 
@@ -174,17 +185,6 @@ impl Ephemeral for RedisEphemeral {
         }
         let mut connection = self.connection.clone();
         pipe.query_async::<()>(&mut connection).await?;
-        Ok(())
-    }
-
-    async fn clear_after_login(&self, number: &str, name: &str) -> Result<()> {
-        let mut connection = self.connection.clone();
-        // Both keys carry the number's hash tag: one command, one Cluster slot.
-        redis::cmd("DEL")
-            .arg(self.failures_key(number))
-            .arg(self.window_key(number, name))
-            .query_async::<()>(&mut connection)
-            .await?;
         Ok(())
     }
 
