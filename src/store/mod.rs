@@ -31,7 +31,7 @@ pub use import::{ImportBatch, ImportCounts, ImportOutcome};
 pub use memory::MemoryEphemeral;
 pub use redis::RedisEphemeral;
 pub use revocations::{FeedItem, FeedPosition, RevokeTarget, SessionRecord};
-pub use rotation::{Rotation, StoredSuccessor};
+pub use rotation::{Rotated, Rotation, StoredSuccessor};
 pub use sessions::{NewLogin, NewToken, TokenKind, TokenState};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

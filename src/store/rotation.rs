@@ -9,8 +9,10 @@ use super::{Backend, Database, NewToken, Result};
 pub struct Rotation<'a> {
     pub spent_jti: &'a str,
     pub session_id: &'a str,
-    /// The identity, relinked to `user_id` (the employee its claims were signed for, or none).
+    /// The identity, relinked to `user_id`: the employee its claims were signed for (or none),
+    /// who must still be the active employee holding `phone_number`.
     pub identity_id: &'a str,
+    pub phone_number: &'a str,
     pub user_id: Option<&'a str>,
     pub successors: [NewToken<'a>; 2],
     pub sealed_pair: &'a str,
@@ -21,6 +23,18 @@ pub struct Rotation<'a> {
     pub user_agent: Option<&'a str>,
 }
 
+/// What [`Database::rotate_refresh`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotated {
+    /// The token is spent and its successor stored.
+    Spent,
+    /// Nothing was written: the token was already spent, revoked, or its session revoked.
+    NotSpendable,
+    /// Nothing was written: the active employee holding the number is now `user_id` (or
+    /// nobody), not the one the successor was signed for.
+    Relinked { user_id: Option<String> },
+}
+
 /// A successor pair kept for retries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredSuccessor {
@@ -29,11 +43,10 @@ pub struct StoredSuccessor {
 }
 
 impl Database {
-    /// Spends the refresh token and stores its successor, atomically. `false` when the
-    /// token was no longer spendable (already spent, revoked, or its session revoked): the
-    /// conditional update matched nothing, and nothing was written. On Postgres a concurrent
-    /// rotation of the same token waits on this row lock and then sees it spent.
-    pub async fn rotate_refresh(&self, rotation: &Rotation<'_>) -> Result<bool> {
+    /// Spends the refresh token and stores its successor, atomically, when the successor's
+    /// claims still match the employee record; otherwise writes nothing. On Postgres a
+    /// concurrent rotation of the same token waits on this row lock and then sees it spent.
+    pub async fn rotate_refresh(&self, rotation: &Rotation<'_>) -> Result<Rotated> {
         match self.backend() {
             Backend::Postgres => self.rotate_in_one_statement(rotation).await,
             Backend::Sqlite => self.rotate_in_a_transaction(rotation).await,
@@ -42,17 +55,22 @@ impl Database {
 
     /// Postgres: one statement (one round trip, one commit). Every write hangs off `spent`, so
     /// when the conditional update matches nothing, nothing is written; a concurrent rotation
-    /// blocks on the row lock, then finds the token spent.
-    async fn rotate_in_one_statement(&self, rotation: &Rotation<'_>) -> Result<bool> {
+    /// blocks on the row lock, then finds the token spent. The employee check rides in the
+    /// same statement, so a refresh needs no read before it.
+    async fn rotate_in_one_statement(&self, rotation: &Rotation<'_>) -> Result<Rotated> {
         let [access, refresh] = &rotation.successors;
-        let spent: i64 = sqlx::query_scalar(
-            "with spent as (
+        let row = sqlx::query(
+            "with linked as (
+                select (select id from users
+                        where phone_number = $14 and disabled_at is null) as user_id
+             ), spent as (
                 update tokens set spent_at = $2
                 where jti = $1 and session_id = $13 and kind = 'refresh'
                   and spent_at is null and revoked_at is null
                   and not exists (select 1 from sessions
                                   where sessions.id = tokens.session_id
                                     and sessions.revoked_at is not null)
+                  and (select user_id from linked) is not distinct from $12
                 returning session_id
              ), issued as (
                 insert into tokens (jti, session_id, kind, issued_at, expires_at)
@@ -71,7 +89,7 @@ impl Database {
                 update user_auth set user_id = $12
                  where id = $11 and user_id is distinct from $12 and exists (select 1 from spent)
              )
-             select count(*) from spent",
+             select (select count(*) from spent) as spent, user_id from linked",
         )
         .bind(rotation.spent_jti)
         .bind(rotation.now)
@@ -86,14 +104,33 @@ impl Database {
         .bind(rotation.identity_id)
         .bind(rotation.user_id)
         .bind(rotation.session_id)
+        .bind(rotation.phone_number)
         .fetch_one(&self.pool)
         .await?;
-        Ok(spent == 1)
+        let spent: i64 = row.try_get("spent")?;
+        let user_id: Option<String> = row.try_get("user_id")?;
+        Ok(if spent == 1 {
+            Rotated::Spent
+        } else if user_id.as_deref() != rotation.user_id {
+            Rotated::Relinked { user_id }
+        } else {
+            Rotated::NotSpendable
+        })
     }
 
     /// SQLite (no data-modifying CTEs): the same writes in one transaction.
-    async fn rotate_in_a_transaction(&self, rotation: &Rotation<'_>) -> Result<bool> {
+    async fn rotate_in_a_transaction(&self, rotation: &Rotation<'_>) -> Result<Rotated> {
         let mut tx = self.pool.begin().await?;
+        let user_id: Option<String> = sqlx::query_scalar(
+            "select id from users where phone_number = $1 and disabled_at is null",
+        )
+        .bind(rotation.phone_number)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if user_id.as_deref() != rotation.user_id {
+            tx.rollback().await?;
+            return Ok(Rotated::Relinked { user_id });
+        }
         let spent = sqlx::query(
             "update tokens set spent_at = $2
              where jti = $1 and session_id = $3 and kind = 'refresh'
@@ -110,7 +147,7 @@ impl Database {
         .rows_affected();
         if spent != 1 {
             tx.rollback().await?;
-            return Ok(false);
+            return Ok(Rotated::NotSpendable);
         }
         insert_tokens(&mut tx, rotation.session_id, &rotation.successors).await?;
         sqlx::query(
@@ -143,7 +180,7 @@ impl Database {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Rotated::Spent)
     }
 
     /// The successor of spent refresh token `spent_jti`, while still available at `now`.

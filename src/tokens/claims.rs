@@ -46,7 +46,10 @@ pub struct AccessClaims {
 }
 
 /// Refresh tokens carry only what rotation needs; `aud` is the issuer itself, so no API that
-/// expects its own audience accepts one as an access token.
+/// expects its own audience accepts one as an access token. `phone_number` and `user_id` are
+/// the identity as the token was issued: a refresh signs the successor with them, and the
+/// rotation checks them against the employee record in the same statement (no read first).
+/// Tokens issued before they were added have neither; their identity is read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshClaims {
@@ -59,6 +62,10 @@ pub struct RefreshClaims {
     pub jti: String,
     pub sid: String,
     pub client_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
 }
 
 /// The `nbf`..`exp` window of a token.

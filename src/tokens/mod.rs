@@ -294,6 +294,8 @@ impl TokenService {
             jti: refresh_row.jti.to_owned(),
             sid: sid.to_owned(),
             client_id: config.client_id.clone(),
+            phone_number: Some(identity.phone_number.clone()),
+            user_id: identity.user_id.clone(),
         };
         Ok(TokenPair {
             access_token: self.sign(&access, ACCESS_TYP)?,

@@ -2,7 +2,10 @@
 
 use super::{ClientInfo, REFRESH_TYP, RefreshClaims, TokenPair, TokenService, revocation, sealed};
 use crate::error::{Error, Result};
-use crate::store::{RevokeTarget, Rotation, TokenKind, TokenState};
+use crate::store::{Identity, RevokeTarget, Rotated, Rotation, TokenKind, TokenState};
+
+/// Signings of one refresh before it gives up on an employee record that keeps changing.
+const MAX_SIGNINGS: usize = 3;
 
 impl TokenService {
     /// A refresh token we issued, unexpired, whose row exists and is not revoked (it may be
@@ -79,35 +82,52 @@ impl TokenService {
         client: &ClientInfo,
         now: i64,
     ) -> Result<Option<TokenPair>> {
-        // Read now, written with the rotation: the link follows the current employee record.
-        let identity = self
-            .db
-            .current_identity(&claims.sub)
-            .await?
-            .ok_or(Error::InvalidGrant)?;
-        let jtis = super::new_jtis();
-        let successors = self.token_rows(&jtis, now);
-        let pair = self.sign_pair(&identity, &claims.sid, &successors)?;
-        // Signatures may be randomised (ES256): a retry must get these very strings back.
-        let sealed_pair = sealed::seal(token, &pair.access_token, &pair.refresh_token)?;
-        let rotation = Rotation {
-            spent_jti: &claims.jti,
-            session_id: &claims.sid,
-            identity_id: &identity.id,
-            user_id: identity.user_id.as_deref(),
-            successors,
-            sealed_pair: &sealed_pair,
-            now,
-            available_until: now + self.config.refresh_reuse_grace,
-            ip: client.ip.as_deref(),
-            user_agent: client.user_agent.as_deref(),
+        let mut identity = match &claims.phone_number {
+            Some(phone_number) => Identity {
+                id: claims.sub.clone(),
+                phone_number: phone_number.clone(),
+                user_id: claims.user_id.clone(),
+            },
+            None => self
+                .db
+                .current_identity(&claims.sub)
+                .await?
+                .ok_or(Error::InvalidGrant)?,
         };
-        if !self.db.rotate_refresh(&rotation).await? {
-            return Ok(None);
+        // The claims follow the employee record at the rotation: when it moved since the token
+        // was issued, the rotation writes nothing and the pair is signed again.
+        for _ in 0..MAX_SIGNINGS {
+            let jtis = super::new_jtis();
+            let successors = self.token_rows(&jtis, now);
+            let pair = self.sign_pair(&identity, &claims.sid, &successors)?;
+            // Signatures may be randomised (ES256): a retry must get these very strings back.
+            let sealed_pair = sealed::seal(token, &pair.access_token, &pair.refresh_token)?;
+            let rotation = Rotation {
+                spent_jti: &claims.jti,
+                session_id: &claims.sid,
+                identity_id: &identity.id,
+                phone_number: &identity.phone_number,
+                user_id: identity.user_id.as_deref(),
+                successors,
+                sealed_pair: &sealed_pair,
+                now,
+                available_until: now + self.config.refresh_reuse_grace,
+                ip: client.ip.as_deref(),
+                user_agent: client.user_agent.as_deref(),
+            };
+            match self.db.rotate_refresh(&rotation).await? {
+                Rotated::Spent => {
+                    metrics::counter!("sesame_tokens_issued_total", "grant" => "refresh_token")
+                        .increment(1);
+                    metrics::counter!("sesame_tokens_refreshed_total").increment(1);
+                    return Ok(Some(pair));
+                }
+                Rotated::NotSpendable => return Ok(None),
+                Rotated::Relinked { user_id } => identity.user_id = user_id,
+            }
         }
-        metrics::counter!("sesame_tokens_issued_total", "grant" => "refresh_token").increment(1);
-        metrics::counter!("sesame_tokens_refreshed_total").increment(1);
-        Ok(Some(pair))
+        tracing::warn!(sid = %claims.sid, "employee record kept changing during a refresh");
+        Err(Error::Unavailable)
     }
 
     /// The successor pair stored when `token` was spent, for a retry inside the grace window.

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, TestApp, assert_error, spawn_stoppable};
 use crate::lifecycle_helpers::{FIXED_NUMBERS, spawn_app_with_fixed_numbers as spawn, text};
 use crate::on_both_backends;
-use crate::token_validation::claims_of;
+use crate::token_validation::{claims_of, forge};
 
 const NUMBER: &str = FIXED_NUMBERS[0];
 
@@ -21,6 +21,7 @@ on_both_backends!(
     reuse_after_the_grace_window_revokes_the_whole_session,
     concurrent_refreshes_yield_one_successor,
     claims_are_recomputed_from_the_employee_record_on_refresh,
+    a_refresh_token_without_identity_claims_still_rotates,
     expired_rows_are_swept,
     the_server_stops_with_its_sweeper,
 );
@@ -226,6 +227,28 @@ async fn claims_are_recomputed_from_the_employee_record_on_refresh(backend: Back
     assert_eq!(claims["kind"], "anonymous");
     assert_eq!(claims["permissions"], json!({}));
     assert!(claims.get("user_id").is_none());
+}
+
+/// Refresh tokens from before they carried the identity rotate too: the identity is read.
+async fn a_refresh_token_without_identity_claims_still_rotates(backend: Backend) {
+    let app = spawn(backend, &[]).await;
+    let first = app.login_fixed(NUMBER).await;
+    let mut claims = claims_of(text(&first, "refresh_token"));
+    assert_eq!(claims["phone_number"], NUMBER);
+    let fields = claims.as_object_mut().unwrap();
+    fields.remove("phone_number");
+    fields.remove("user_id");
+    let older = forge(&app, &claims, "refresh+jwt", None);
+
+    let next = app.refreshed(&older).await;
+    let access = claims_of(text(&next, "access_token"));
+    assert_eq!(access["sub"], claims["sub"]);
+    assert_eq!(access["phone_number"], NUMBER);
+    assert_eq!(access["kind"], "anonymous");
+    assert_eq!(
+        claims_of(text(&next, "refresh_token"))["phone_number"],
+        NUMBER
+    );
 }
 
 async fn count_tokens(app: &TestApp) -> (i64, i64) {

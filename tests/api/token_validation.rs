@@ -34,7 +34,7 @@ fn signing_key(app: &TestApp) -> (String, EncodingKey) {
     (kid, key)
 }
 
-fn forge(app: &TestApp, claims: &Value, typ: &str, kid: Option<&str>) -> String {
+pub fn forge(app: &TestApp, claims: &Value, typ: &str, kid: Option<&str>) -> String {
     let (own_kid, key) = signing_key(app);
     let mut header = Header::new(Algorithm::EdDSA);
     header.typ = Some(typ.to_owned());
