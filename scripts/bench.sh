@@ -38,7 +38,9 @@ log() { echo "bench: $*" >&2; }
 # CPU time the hypervisor gave to other guests ("steal", /proc/stat): on a shared host the
 # figures below move with it, so the summary reports it beside them.
 cpu_ticks() { awk '/^cpu / { total = 0; for (i = 2; i <= NF; i++) total += $i; print $9, total }' /proc/stat; }
-rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+# Resident memory of process $1 in MB: `VmRSS` now, or `VmHWM`, the peak so far (the kernel
+# keeps it, so no sampler has to run beside the load and take CPU from it).
+rss_mb() { awk -v field="${2:-VmRSS}:" '$1 == field { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
 cargo build --release --quiet --bin sesame --bin loadgen
 scripts/services.sh >/dev/null
@@ -85,19 +87,6 @@ loadgen() {
     --concurrency "$concurrency" --duration "$duration" "$@" | tail -n 1
 }
 
-# Runs loadgen while sampling Sesame's RSS; prints the summary and leaves the peak (MB) in
-# $work/peak (this runs in a command substitution, so a variable would not survive).
-loadgen_sampled() {
-  local sampler
-  ( peak=0; while kill -0 "$sesame_pid" 2>/dev/null; do
-      now=$(rss_mb "$sesame_pid" 2>/dev/null || echo 0)
-      peak=$(python3 -c "print(max($peak, $now))"); echo "$peak" >"$work/peak"; sleep 0.2
-    done ) &
-  sampler=$!
-  loadgen "$@"
-  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
-}
-
 # --- Postgres + Redis -------------------------------------------------------------------
 read -r steal_before total_before < <(cpu_ticks)
 recreate_db sesame_bench
@@ -106,8 +95,8 @@ pg_startup_ms=$startup_ms
 sleep 1
 idle_rss_mb=$(rss_mb "$sesame_pid")
 log "postgres+redis: started in ${pg_startup_ms} ms, idle RSS ${idle_rss_mb} MB; logins (start + token) for ${duration}s at ${concurrency} clients"
-login=$(loadgen_sampled --scenario login --number-offset 0)
-loaded_rss_mb=$(cat "$work/peak" 2>/dev/null || echo 0)
+login=$(loadgen --scenario login --number-offset 0)
+loaded_rss_mb=$(rss_mb "$sesame_pid" VmHWM)
 settle_db "$pg_base/sesame_bench"
 log "whole sessions (start, token, me, refresh, logout)"
 session=$(loadgen --scenario session --number-offset 40000000)
