@@ -97,31 +97,31 @@ impl Challenges {
     }
 
     /// Checks `code` against the live challenge of `number`, spending it on a match and
-    /// counting an attempt otherwise; refused through `limits` while the number is locked.
+    /// counting an attempt otherwise; nothing is checked while the number is locked.
     pub async fn check(
         &self,
         number: &PhoneNumber,
         code: &SecretString,
-        limits: &Limits,
-        ip: Option<&str>,
         now: i64,
-    ) -> Result<ChallengeCheck> {
+    ) -> Result<CodeCheck> {
         let otp = &self.config.otp;
         if !code::is_well_formed(code.expose_secret(), otp.length) {
             // A code of the wrong shape cannot match; it does not cost an attempt.
-            limits.refuse_if_locked(number, ip, now).await?;
-            return Ok(ChallengeCheck::Missing);
+            return Ok(self
+                .lock(number, now)
+                .await?
+                .unwrap_or(CodeCheck::Checked(ChallengeCheck::Missing)));
         }
         match &self.delivery {
             Delivery::Provider(verifier)
                 if !self.config.test_numbers.contains_key(number.as_str()) =>
             {
-                self.check_with_provider(verifier.as_ref(), number, code, limits, ip, now)
+                self.check_with_provider(verifier.as_ref(), number, code, now)
                     .await
             }
             _ => {
                 let digest = self.hasher.digest(number, code);
-                self.spend(number, &digest, limits, ip, now).await
+                self.spend(number, &digest, now).await
             }
         }
     }
@@ -134,18 +134,18 @@ impl Challenges {
         verifier: &dyn Verifier,
         number: &PhoneNumber,
         code: &SecretString,
-        limits: &Limits,
-        ip: Option<&str>,
         now: i64,
-    ) -> Result<ChallengeCheck> {
-        limits.refuse_if_locked(number, ip, now).await?;
+    ) -> Result<CodeCheck> {
+        if let Some(locked) = self.lock(number, now).await? {
+            return Ok(locked);
+        }
         let max_attempts = self.config.otp.max_attempts;
         let Some(attempts_left) = self
             .ephemeral
             .count_attempt(number.as_str(), max_attempts)
             .await?
         else {
-            return Ok(ChallengeCheck::Missing);
+            return Ok(CodeCheck::Checked(ChallengeCheck::Missing));
         };
         let approved = verifier
             .check(number.as_str(), code.expose_secret())
@@ -155,42 +155,36 @@ impl Challenges {
                 Error::Unavailable
             })?;
         if !approved {
-            return Ok(ChallengeCheck::Rejected { attempts_left });
+            return Ok(CodeCheck::Checked(ChallengeCheck::Rejected {
+                attempts_left,
+            }));
         }
-        Ok(
-            match self
-                .spend(number, ISSUED_BY_PROVIDER, limits, ip, now)
-                .await?
-            {
-                ChallengeCheck::Accepted => ChallengeCheck::Accepted,
-                _ => ChallengeCheck::Missing,
-            },
-        )
+        Ok(match self.spend(number, ISSUED_BY_PROVIDER, now).await? {
+            CodeCheck::Checked(ChallengeCheck::Accepted) => {
+                CodeCheck::Checked(ChallengeCheck::Accepted)
+            }
+            CodeCheck::Checked(_) => CodeCheck::Checked(ChallengeCheck::Missing),
+            locked @ CodeCheck::Locked { .. } => locked,
+        })
     }
 
     /// The store's atomic check of `digest`, which also clears the number's failures and
     /// resend cooldown on a match.
-    async fn spend(
-        &self,
-        number: &PhoneNumber,
-        digest: &str,
-        limits: &Limits,
-        ip: Option<&str>,
-        now: i64,
-    ) -> Result<ChallengeCheck> {
-        let checked = self
+    async fn spend(&self, number: &PhoneNumber, digest: &str, now: i64) -> Result<CodeCheck> {
+        let max_attempts = self.config.otp.max_attempts;
+        Ok(self
             .ephemeral
-            .check_challenge(
-                number.as_str(),
-                digest,
-                self.config.otp.max_attempts,
-                now,
-                RESEND,
-            )
+            .check_challenge(number.as_str(), digest, max_attempts, now, RESEND)
+            .await?)
+    }
+
+    /// `Locked` while `number`'s verification is locked at `now`, for the checks that do not
+    /// go through the store's atomic one.
+    async fn lock(&self, number: &PhoneNumber, now: i64) -> Result<Option<CodeCheck>> {
+        let until = self
+            .ephemeral
+            .verification_locked_until(number.as_str(), now)
             .await?;
-        match checked {
-            CodeCheck::Checked(check) => Ok(check),
-            CodeCheck::Locked { until } => Err(limits.refuse_locked(number, ip, now, until).await),
-        }
+        Ok(until.map(|until| CodeCheck::Locked { until }))
     }
 }

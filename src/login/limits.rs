@@ -146,7 +146,7 @@ impl Limits {
     }
 
     /// Records one code check against the client IP's hourly cap. (The number's lock is
-    /// checked with the code: `refuse_locked` answers it.)
+    /// checked with the code; `refuse_locked` answers it.)
     pub async fn admit_check(
         &self,
         number: &PhoneNumber,
@@ -161,24 +161,6 @@ impl Limits {
         let attempt = Attempt::new(number, ip, now);
         self.admit(&attempt, &ip_tag(address), &[("ip_verify_hourly", window)])
             .await
-    }
-
-    /// Refuses while `number`'s verification is locked (for a check that does not go through
-    /// the store's locked-aware code check).
-    pub async fn refuse_if_locked(
-        &self,
-        number: &PhoneNumber,
-        ip: Option<&str>,
-        now: i64,
-    ) -> Result<()> {
-        match self
-            .ephemeral
-            .verification_locked_until(number.as_str(), now)
-            .await?
-        {
-            Some(until) => Err(self.refuse_locked(number, ip, now, until).await),
-            None => Ok(()),
-        }
     }
 
     /// The audited `429` of a check while `number`'s verification is locked until `until`.

@@ -21,7 +21,7 @@ pub use phone::{InvalidPhoneNumber, PhoneNumber};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::sms::{Channel, Delivery};
-use crate::store::{AuditEvent, ChallengeCheck, Database, Ephemeral};
+use crate::store::{AuditEvent, ChallengeCheck, CodeCheck, Database, Ephemeral};
 
 /// What a client learns from a started login (API.md, `POST /v1/otp/start`).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -93,10 +93,12 @@ impl LoginService {
         now: i64,
     ) -> Result<()> {
         self.limits.admit_check(number, ip, now).await?;
-        let check = self
-            .challenges
-            .check(number, code, &self.limits, ip, now)
-            .await?;
+        let check = match self.challenges.check(number, code, now).await? {
+            CodeCheck::Checked(check) => check,
+            CodeCheck::Locked { until } => {
+                return Err(self.limits.refuse_locked(number, ip, now, until).await);
+            }
+        };
         if let ChallengeCheck::Rejected { .. } = check {
             self.limits.after_wrong_code(number, now).await?;
         }

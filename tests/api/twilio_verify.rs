@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::fake_provider::{FakeProvider, Reply, VERIFY_SID};
 use crate::helpers::{Backend, assert_error};
+use crate::limits::{assert_rate_limited, refused_limits};
 use crate::on_both_backends;
 use crate::providers::app_on;
 
@@ -17,6 +18,7 @@ on_both_backends!(
     twilio_issues_the_code_and_sesame_issues_the_tokens,
     a_twilio_code_is_accepted_once_under_concurrency,
     wrong_codes_count_against_sesames_limit,
+    a_locked_number_is_refused_before_twilio_is_asked,
     a_new_start_replaces_the_previous_challenge,
 );
 
@@ -157,6 +159,38 @@ async fn wrong_codes_count_against_sesames_limit(backend: Backend) {
         app.exchange_code(NUMBER, &code).await.status(),
         StatusCode::OK
     );
+}
+
+/// The number's lock holds whoever checks the code: a locked number's codes, right or
+/// malformed, are refused with `429` and never reach Twilio.
+async fn a_locked_number_is_refused_before_twilio_is_asked(backend: Backend) {
+    let fake = FakeProvider::spawn().await;
+    let app = app_on(
+        backend,
+        "twilio_verify",
+        &fake,
+        &[
+            ("SESAME_OTP_MAX_ATTEMPTS", "5"),
+            ("SESAME_VERIFY_BACKOFF_AFTER", "2"),
+            ("SESAME_VERIFY_BACKOFF_BASE", "60"),
+        ],
+    )
+    .await;
+    assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
+    let code = fake.verify_code(NUMBER);
+    for _ in 0..2 {
+        assert_error(
+            app.exchange_code(NUMBER, &wrong(&code)).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+        )
+        .await;
+    }
+    let retry_after = assert_rate_limited(app.exchange_code(NUMBER, &code).await).await;
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_rate_limited(app.exchange_code(NUMBER, "12ab").await).await;
+    assert_eq!(fake.requests_to(CHECK).len(), 2);
+    assert_eq!(refused_limits(&app).await, ["verify_lock"; 2]);
 }
 
 async fn a_new_start_replaces_the_previous_challenge(backend: Backend) {
