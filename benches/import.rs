@@ -59,7 +59,7 @@ async fn run(db: &Database, rows: usize) -> anyhow::Result<()> {
             file.clone().into_bytes(),
             ImportMode::Sync,
             &importer,
-            sesame::unix_now(),
+            sesame::Clock::system().now(),
         )
         .await?;
         let elapsed = started.elapsed();

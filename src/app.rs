@@ -10,6 +10,7 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::clock::Clock;
 use crate::config::{Config, Environment};
 use crate::login::{CodeHasher, LoginService};
 use crate::sms;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub ephemeral: Arc<dyn Ephemeral>,
     pub login: Arc<LoginService>,
     pub tokens: Arc<TokenService>,
+    /// The one source of time of this node (tests move it).
+    pub clock: Clock,
 }
 
 impl AppState {
@@ -45,7 +48,8 @@ impl AppState {
             ),
             None => Arc::new(MemoryEphemeral::new()),
         };
-        let now = crate::unix_now();
+        let clock = Clock::system();
+        let now = clock.now();
         let development = config.env == Environment::Development;
         let keys = KeySet::load(&config, development, now).context("SESAME_KEYS_DIR")?;
         let hasher = CodeHasher::new(&otp_secret(&config)?);
@@ -54,7 +58,7 @@ impl AppState {
             .user_agent(concat!("sesame/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("cannot build the HTTP client")?;
-        let delivery = sms::build_delivery(&config.sms, http)?;
+        let delivery = sms::build_delivery(&config.sms, http, clock.clone())?;
         let login = LoginService::new(
             config.clone(),
             db.clone(),
@@ -69,6 +73,7 @@ impl AppState {
             ephemeral,
             login: Arc::new(login),
             tokens: Arc::new(tokens),
+            clock,
         })
     }
 }
@@ -76,19 +81,23 @@ impl AppState {
 /// Background work of a running node. Add periodic tasks here.
 fn background(state: &AppState, tasks: &mut Tasks) {
     let tokens = state.tokens.clone();
+    let clock = state.clock.clone();
     let period = Duration::from_secs(state.config.ops.keys_reload_interval);
     tasks.every("reload signing keys", period, move || {
         let tokens = tokens.clone();
-        async move { tokens.reload_keys(crate::unix_now()) }
+        let now = clock.now();
+        async move { tokens.reload_keys(now) }
     });
 
     let db = state.db.clone();
+    let clock = state.clock.clone();
     let retention = state.config.token_retention;
     let period = Duration::from_secs(state.config.sweep_interval);
     tasks.every("sweep expired tokens", period, move || {
         let db = db.clone();
+        let now = clock.now();
         async move {
-            match crate::tokens::sweep(&db, retention, crate::unix_now()).await {
+            match crate::tokens::sweep(&db, retention, now).await {
                 Ok(0) => {}
                 Ok(deleted) => tracing::debug!(deleted, "swept expired token rows"),
                 Err(err) => tracing::warn!(error = %err, "token sweep failed"),

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod login;
@@ -19,17 +20,9 @@ pub mod telemetry;
 pub mod tokens;
 
 pub use app::{AppState, Application};
+pub use clock::Clock;
 pub use config::Config;
 pub use error::{Error, Result};
-
-/// Seconds since the Unix epoch. Handlers read the clock once and pass it down, so the logic
-/// below them takes time as an input.
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs() as i64)
-        .unwrap_or_default()
-}
 
 /// RFC 3339 rendering of Unix seconds, for JSON responses.
 pub fn rfc3339(seconds: i64) -> String {

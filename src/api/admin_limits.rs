@@ -41,7 +41,7 @@ pub async fn unlock(
             "number.unlocked",
             number.as_str(),
             None,
-            crate::unix_now(),
+            state.clock.now(),
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)

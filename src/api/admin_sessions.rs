@@ -174,7 +174,7 @@ async fn revoke_as_admin(
         "admin",
         &admin.actor,
         client.ip.as_deref(),
-        crate::unix_now(),
+        state.clock.now(),
     )
     .await?;
     if found {

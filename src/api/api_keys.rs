@@ -78,7 +78,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<CreatedApiKey>)> {
     let role = ApiKeyRole::parse(&request.role)
         .ok_or_else(|| Error::InvalidRequest("role must be admin or introspect".into()))?;
-    let now = crate::unix_now();
+    let now = state.clock.now();
     let issued = issue_api_key(&state.db, &request.name, role, now).await?;
     admin
         .audit(
@@ -137,7 +137,7 @@ pub async fn revoke(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
-    let now = crate::unix_now();
+    let now = state.clock.now();
     if state.db.revoke_api_keys(&id, false, now).await? == 0 {
         return Err(Error::NotFound);
     }

@@ -106,7 +106,7 @@ pub async fn upsert_employee(
             Error::from,
         )
     })?;
-    let now = crate::unix_now();
+    let now = state.clock.now();
     let (employee, outcome, revoked) = state
         .db
         .upsert_employee(&employee.as_upsert(), now)
@@ -157,7 +157,7 @@ pub async fn disable(
     Client(client): Client,
     Path(external_id): Path<String>,
 ) -> Result<Json<EmployeeResponse>> {
-    let now = crate::unix_now();
+    let now = state.clock.now();
     let (employee, revoked) = state
         .db
         .disable_employee(&external_id, now)

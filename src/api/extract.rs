@@ -123,7 +123,7 @@ impl FromRequestParts<AppState> for Authenticated {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let token =
             bearer(parts).ok_or(Error::InvalidToken("a bearer access token is required"))?;
-        let claims = state.tokens.authenticate(token, crate::unix_now()).await?;
+        let claims = state.tokens.authenticate(token, state.clock.now()).await?;
         Ok(Self(claims))
     }
 }

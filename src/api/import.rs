@@ -82,7 +82,7 @@ pub async fn import(
         Vec::from(body.bytes),
         mode,
         &importer,
-        crate::unix_now(),
+        state.clock.now(),
     )
     .await?;
     Ok(Json(counts))

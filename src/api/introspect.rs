@@ -65,7 +65,7 @@ pub async fn introspect(
 ) -> Result<impl IntoResponse> {
     let token = state
         .tokens
-        .introspect(request.token.expose_secret(), crate::unix_now())
+        .introspect(request.token.expose_secret(), state.clock.now())
         .await?;
     Ok((
         [(CACHE_CONTROL, "no-store"), (PRAGMA, "no-cache")],
@@ -125,7 +125,7 @@ pub async fn revocations(
     _key: IntrospectKey,
     QueryParams(query): QueryParams<FeedQuery>,
 ) -> Result<Json<Feed>> {
-    let now = crate::unix_now();
+    let now = state.clock.now();
     let limit = page::limit(query.limit, 100, 1_000)?;
     let after = match query.since.as_deref() {
         Some(since) => page::decode(since)?,

@@ -42,7 +42,7 @@ pub async fn start(
 ) -> Result<(StatusCode, Json<Started>)> {
     let number =
         PhoneNumber::parse(&request.phone_number).map_err(|_| Error::InvalidPhoneNumber)?;
-    let now = crate::unix_now();
+    let now = state.clock.now();
     let started = state
         .login
         .start(&number, request.channel, client.ip.as_deref(), now)

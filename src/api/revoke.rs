@@ -56,7 +56,7 @@ pub async fn revoke_token(
             "client_revoked",
             &format!("identity:{}", owner.sub),
             client.ip.as_deref(),
-            crate::unix_now(),
+            state.clock.now(),
         )
         .await?;
     }
@@ -81,7 +81,7 @@ pub async fn logout(
         "logout",
         &format!("identity:{}", claims.sub),
         client.ip.as_deref(),
-        crate::unix_now(),
+        state.clock.now(),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -52,7 +52,7 @@ pub async fn token(
     Client(client): Client,
     FormOrJson(request): FormOrJson<TokenRequest>,
 ) -> Result<impl IntoResponse> {
-    let now = crate::unix_now();
+    let now = state.clock.now();
     let pair = match request.grant_type.as_str() {
         "otp" => {
             let number = request

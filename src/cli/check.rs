@@ -80,7 +80,7 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     let dir = config.keys_dir.display();
     match load_keys(&config.keys_dir) {
         Ok(keys) => {
-            let now = crate::unix_now();
+            let now = crate::Clock::system().now();
             let current = keys
                 .iter()
                 .rev()
@@ -128,7 +128,7 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     report(otp_secret.0, "otp secret", otp_secret.1);
 
     let providers = config.sms.providers.join(",");
-    match crate::sms::build_delivery(&config.sms, reqwest::Client::new()) {
+    match crate::sms::build_delivery(&config.sms, reqwest::Client::new(), crate::Clock::system()) {
         Ok(_) => report(true, "sms", format!("{providers}: configured")),
         Err(err) => report(false, "sms", err.to_string()),
     }

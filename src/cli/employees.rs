@@ -36,7 +36,7 @@ pub async fn run(config: &Config, command: EmployeesCommand) -> anyhow::Result<(
         actor: "cli",
         ip: None,
     };
-    let result = import_employees(&db, format, content, mode, &importer, crate::unix_now()).await;
+    let result = import_employees(&db, format, content, mode, &importer, crate::Clock::system().now()).await;
     db.close().await;
     match result {
         Ok(counts) => {

@@ -32,7 +32,7 @@ pub enum KeysCommand {
 pub fn run(command: KeysCommand, config: &Config) -> anyhow::Result<()> {
     let dir = &config.keys_dir;
     let alg = config.signing_alg;
-    let now = crate::unix_now();
+    let now = crate::Clock::system().now();
     let keys = load_keys(dir).with_context(|| format!("SESAME_KEYS_DIR: {}", dir.display()))?;
     match command {
         KeysCommand::Generate => {

@@ -79,20 +79,20 @@ pub async fn connect(config: &Config) -> anyhow::Result<Database> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     tracing::info!(address = %app.local_addr()?, "sesame listening");
-    reload_keys_on_hangup(app.state().tokens.clone());
+    reload_keys_on_hangup(app.state().tokens.clone(), app.state().clock.clone());
     app.run_until_stopped(shutdown_signal()).await?;
     tracing::info!("sesame stopped");
     Ok(())
 }
 
 /// SIGHUP re-reads the keys folder at once (they are also re-read periodically).
-fn reload_keys_on_hangup(tokens: std::sync::Arc<crate::tokens::TokenService>) {
+fn reload_keys_on_hangup(tokens: std::sync::Arc<crate::tokens::TokenService>, clock: crate::Clock) {
     use tokio::signal::unix::{SignalKind, signal};
     match signal(SignalKind::hangup()) {
         Ok(mut hangup) => {
             tokio::spawn(async move {
                 while hangup.recv().await.is_some() {
-                    tokens.reload_keys(crate::unix_now());
+                    tokens.reload_keys(clock.now());
                 }
             });
         }

@@ -25,6 +25,7 @@ pub use twilio::TwilioSender;
 pub use twilio_verify::TwilioVerify;
 pub use webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSender, signature};
 
+use crate::clock::Clock;
 use crate::config::SmsConfig;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
@@ -109,6 +110,7 @@ pub struct SenderConfigError(String);
 pub fn build_delivery(
     config: &SmsConfig,
     http: reqwest::Client,
+    clock: Clock,
 ) -> Result<Delivery, SenderConfigError> {
     let policy = RetryPolicy::new(
         Duration::from_millis(config.timeout_ms),
@@ -138,7 +140,7 @@ pub fn build_delivery(
             return Err(SenderConfigError(format!("{name} is listed twice")));
         }
         senders.push(Retrying::new(
-            build_one(name, config, &http)?,
+            build_one(name, config, &http, &clock)?,
             policy.clone(),
         ));
     }
@@ -156,10 +158,11 @@ fn build_one(
     name: &str,
     config: &SmsConfig,
     http: &reqwest::Client,
+    clock: &Clock,
 ) -> Result<Box<dyn Sender>, SenderConfigError> {
     Ok(match name {
         "console" => Box::new(ConsoleSender),
-        "webhook" => Box::new(WebhookSender::new(config, http.clone())?),
+        "webhook" => Box::new(WebhookSender::new(config, http.clone(), clock.clone())?),
         "twilio" => Box::new(TwilioSender::new(config, http.clone())?),
         "plivo" => Box::new(PlivoSender::new(config, http.clone())?),
         other => return Err(SenderConfigError(format!("unknown provider {other:?}"))),
@@ -199,7 +202,7 @@ mod tests {
             .map(|(name, value)| (name.to_string(), value.to_string()))
             .collect();
         let config = Config::from_vars(&vars).unwrap();
-        build_delivery(&config.sms, reqwest::Client::new())
+        build_delivery(&config.sms, reqwest::Client::new(), Clock::system())
     }
 
     const TWILIO: [(&str, &str); 4] = [

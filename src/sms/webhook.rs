@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use super::{Message, SendError, Sender, SenderConfigError, provider_error, required};
+use crate::clock::Clock;
 use crate::config::SmsConfig;
 
 /// `sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>`.
@@ -18,12 +19,18 @@ pub struct WebhookSender {
     http: reqwest::Client,
     url: String,
     secret: Option<SecretString>,
+    clock: Clock,
 }
 
 impl WebhookSender {
-    pub fn new(config: &SmsConfig, http: reqwest::Client) -> Result<Self, SenderConfigError> {
+    pub fn new(
+        config: &SmsConfig,
+        http: reqwest::Client,
+        clock: Clock,
+    ) -> Result<Self, SenderConfigError> {
         Ok(Self {
             http,
+            clock,
             url: required(&config.webhook_url, "webhook", "SESAME_SMS_WEBHOOK_URL")?,
             secret: config.webhook_secret.clone(),
         })
@@ -60,7 +67,7 @@ impl Sender for WebhookSender {
             .header(reqwest::header::CONTENT_TYPE, "application/json");
         if let Some(secret) = &self.secret {
             // Signed per attempt, so a retry carries a fresh timestamp.
-            let timestamp = crate::unix_now();
+            let timestamp = self.clock.now();
             request = request.header(TIMESTAMP_HEADER, timestamp).header(
                 SIGNATURE_HEADER,
                 signature(

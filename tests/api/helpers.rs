@@ -121,6 +121,8 @@ pub struct TestApp {
     pub keys_dir: PathBuf,
     /// The variables the app was configured with, so a test can start a second node.
     pub vars: HashMap<String, String>,
+    /// The app's clock: tests move it instead of sleeping.
+    pub clock: sesame::Clock,
 }
 
 /// The app with test defaults on `backend`.
@@ -188,13 +190,34 @@ async fn test_config(
 
 /// Starts another node with the same configuration (same database, Redis prefix and keys).
 pub async fn spawn_node_like(app: &TestApp) -> TestApp {
-    spawn_with_vars(
+    spawn_node_with(app, &[]).await
+}
+
+/// Starts another node on the same stores, with `overrides` to the first node's variables.
+pub async fn spawn_node_with(app: &TestApp, overrides: &[(&str, &str)]) -> TestApp {
+    try_spawn_node_with(app, overrides)
+        .await
+        .expect("the app starts (is Postgres or Redis down?)")
+}
+
+/// Like `spawn_node_with`, returning start-up's refusal instead of failing the test.
+pub async fn try_spawn_node_with(
+    app: &TestApp,
+    overrides: &[(&str, &str)],
+) -> anyhow::Result<TestApp> {
+    let mut vars = app.vars.clone();
+    for (name, value) in overrides {
+        vars.insert((*name).to_owned(), (*value).to_owned());
+    }
+    let (app, _) = try_start_with_vars(
         app.backend,
-        app.vars.clone(),
+        vars,
         app.sink.clone(),
         app.keys_dir.clone(),
+        std::future::pending(),
     )
-    .await
+    .await?;
+    Ok(app)
 }
 
 async fn spawn_with_vars(
@@ -232,12 +255,23 @@ async fn start_with_vars(
     keys_dir: PathBuf,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> (TestApp, Serving) {
-    init_logs();
-    let config = Config::from_vars(&vars).expect("test configuration is valid");
-    let application = Application::build(config)
+    try_start_with_vars(backend, vars, sink, keys_dir, shutdown)
         .await
-        .expect("the app starts (is Postgres or Redis down?)");
+        .expect("the app starts (is Postgres or Redis down?)")
+}
+
+async fn try_start_with_vars(
+    backend: Backend,
+    vars: HashMap<String, String>,
+    sink: Sink,
+    keys_dir: PathBuf,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<(TestApp, Serving)> {
+    init_logs();
+    let config = Config::from_vars(&vars)?;
+    let application = Application::build(config).await?;
     let address = application.local_addr().unwrap();
+    let clock = application.state().clock.clone();
     let serving = tokio::spawn(application.run_until_stopped(shutdown));
     let app = TestApp {
         base: format!("http://{address}"),
@@ -249,8 +283,9 @@ async fn start_with_vars(
         backend,
         keys_dir,
         vars,
+        clock,
     };
-    (app, serving)
+    Ok((app, serving))
 }
 
 /// Logs stay quiet unless `TEST_LOG` is set.
