@@ -42,9 +42,11 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(db: &Database, rows: usize) -> anyhow::Result<()> {
+    let test_numbers = std::collections::HashMap::new();
     let importer = Importer {
         actor: "bench",
         ip: None,
+        test_numbers: &test_numbers,
     };
     for (label, suffix, expected) in [
         ("all new", "", "created"),

@@ -40,6 +40,7 @@ impl AppState {
         let db = Database::open(&config.database_url, config.database_max_connections)
             .await
             .context("SESAME_DATABASE_URL")?;
+        crate::login::refuse_shadowed_test_numbers(&config, &db).await?;
         let ephemeral: Arc<dyn Ephemeral> = match &config.redis_url {
             Some(url) => Arc::new(
                 RedisEphemeral::connect(url, &config.redis_key_prefix)

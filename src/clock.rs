@@ -57,11 +57,12 @@ impl Clock {
     pub fn advance(&self, by: Duration) {
         let by = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
         self.state.offset_ms.fetch_add(by, Ordering::SeqCst);
-        let _ = self.state.frozen_at_ms.fetch_update(
-            Ordering::SeqCst,
-            Ordering::SeqCst,
-            |frozen| (frozen != RUNNING).then(|| frozen.saturating_add(by)),
-        );
+        let _ =
+            self.state
+                .frozen_at_ms
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |frozen| {
+                    (frozen != RUNNING).then(|| frozen.saturating_add(by))
+                });
     }
 
     /// Stops the clock at `at_ms` (Unix milliseconds) until it is advanced or resumed (tests

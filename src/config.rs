@@ -64,6 +64,8 @@ pub struct Config {
     pub access_ttl: i64,
     pub refresh_ttl: i64,
     pub refresh_reuse_grace: i64,
+    /// Seconds from login after which a session ends, whatever its refreshes.
+    pub session_max_age: i64,
     /// Seconds an expired token's row is kept before the sweeper deletes it.
     pub token_retention: i64,
     /// Seconds between two sweeps.
@@ -72,6 +74,8 @@ pub struct Config {
     /// stamped by a node whose clock is slightly behind) is never skipped by a consumer's cursor.
     pub revocation_feed_lag: i64,
     pub test_numbers: HashMap<String, String>,
+    /// Production refuses test numbers unless this is set explicitly.
+    pub allow_test_numbers_in_production: bool,
     pub limits: LimitsConfig,
     pub otp: OtpConfig,
     pub allow_anonymous: bool,
@@ -105,10 +109,12 @@ const KNOWN: &[&str] = &[
     "SESAME_ACCESS_TTL",
     "SESAME_REFRESH_TTL",
     "SESAME_REFRESH_REUSE_GRACE",
+    "SESAME_SESSION_MAX_AGE",
     "SESAME_TOKEN_RETENTION",
     "SESAME_SWEEP_INTERVAL",
     "SESAME_REVOCATION_FEED_LAG",
     "SESAME_TEST_NUMBERS",
+    "SESAME_ALLOW_TEST_NUMBERS_IN_PRODUCTION",
     "SESAME_SMS_HOURLY_CAP",
     "SESAME_SMS_DAILY_CAP",
     "SESAME_IP_HOURLY_CAP",
@@ -206,10 +212,17 @@ impl Config {
             access_ttl: vars.parse_in("SESAME_ACCESS_TTL", 900, 1..=86_400)?,
             refresh_ttl: vars.parse_in("SESAME_REFRESH_TTL", 2_592_000, 1..=31_536_000)?,
             refresh_reuse_grace: vars.parse_in("SESAME_REFRESH_REUSE_GRACE", 10, 0..=3_600)?,
+            session_max_age: vars.parse_in(
+                "SESAME_SESSION_MAX_AGE",
+                7_776_000,
+                60..=315_360_000,
+            )?,
             token_retention: vars.parse_in("SESAME_TOKEN_RETENTION", 604_800, 0..=31_536_000)?,
             sweep_interval: vars.parse_in("SESAME_SWEEP_INTERVAL", 300, 1..=86_400)?,
             revocation_feed_lag: vars.parse_in("SESAME_REVOCATION_FEED_LAG", 5, 1..=3_600)?,
             test_numbers: test_numbers(&vars, otp.length)?,
+            allow_test_numbers_in_production: vars
+                .parse("SESAME_ALLOW_TEST_NUMBERS_IN_PRODUCTION", "false")?,
             limits: LimitsConfig::from_vars(&vars)?,
             otp,
             allow_anonymous: vars.parse("SESAME_ALLOW_ANONYMOUS", "true")?,

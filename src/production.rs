@@ -48,6 +48,14 @@ pub fn refusals(config: &Config) -> Vec<ConfigError> {
             "production needs a secret shared by every node".into(),
         );
     }
+    if !config.test_numbers.is_empty() && !config.allow_test_numbers_in_production {
+        refuse(
+            "SESAME_TEST_NUMBERS",
+            "test numbers log in with a fixed code; production refuses them unless \
+             SESAME_ALLOW_TEST_NUMBERS_IN_PRODUCTION=true"
+                .into(),
+        );
+    }
     let alg = config.signing_alg;
     match load_keys(&config.keys_dir) {
         Ok(keys) if keys.iter().any(|key| key.alg == alg) => {}

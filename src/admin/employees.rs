@@ -1,5 +1,7 @@
 //! What makes an employee record valid, for the single upsert and the bulk import alike.
 
+use std::collections::HashMap;
+
 use crate::error::Error;
 use crate::login::PhoneNumber;
 use crate::store::EmployeeUpsert;
@@ -25,6 +27,8 @@ pub enum FieldProblem {
     Name,
     Email,
     PhoneNumber,
+    /// An active employee's number is one of `SESAME_TEST_NUMBERS`.
+    TestNumber,
 }
 
 impl FieldProblem {
@@ -34,6 +38,9 @@ impl FieldProblem {
             Self::Name => format!("name must be 1 to {MAX_NAME} characters"),
             Self::Email => format!("email must be at most {MAX_EMAIL} characters"),
             Self::PhoneNumber => "phone_number is not a valid phone number".to_owned(),
+            Self::TestNumber => "phone_number is a test number (SESAME_TEST_NUMBERS): \
+                                 an active employee cannot have it"
+                .to_owned(),
         }
     }
 }
@@ -42,6 +49,7 @@ impl From<FieldProblem> for Error {
     fn from(problem: FieldProblem) -> Self {
         match problem {
             FieldProblem::PhoneNumber => Error::InvalidPhoneNumber,
+            FieldProblem::TestNumber => Error::Conflict(problem.message()),
             other => Error::InvalidRequest(other.message()),
         }
     }
@@ -82,6 +90,19 @@ impl ValidEmployee {
                 active,
             }),
             _ => Err(problems),
+        }
+    }
+
+    /// A test number logs in with a fixed code that anyone who reads the configuration knows,
+    /// so it never belongs to an active employee.
+    pub fn check_not_a_test_number(
+        &self,
+        test_numbers: &HashMap<String, String>,
+    ) -> Result<(), FieldProblem> {
+        if self.active && test_numbers.contains_key(&self.phone_number) {
+            Err(FieldProblem::TestNumber)
+        } else {
+            Ok(())
         }
     }
 

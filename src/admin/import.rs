@@ -1,8 +1,9 @@
 //! Bulk employee import (API.md, `POST /admin/v1/employees/import`): parse a CSV or JSON file,
 //! validate it as a whole, and only then apply it in one transaction.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
+use super::FieldProblem;
 use super::import_file::{CheckedFile, check_file};
 use crate::error::{Error, Result, RowError};
 use crate::store::{AuditEvent, Database, ImportBatch, ImportCounts, ImportOutcome};
@@ -51,10 +52,11 @@ impl ImportMode {
     }
 }
 
-/// Who imports, for the audit log.
+/// Who imports, for the audit log, under which test numbers (no active employee may have one).
 pub struct Importer<'a> {
     pub actor: &'a str,
     pub ip: Option<&'a str>,
+    pub test_numbers: &'a HashMap<String, String>,
 }
 
 /// Imports `body`: `Error::InvalidRows` (nothing applied) when any row is bad, the counts
@@ -82,6 +84,15 @@ pub async fn import_employees(
         valid,
         mut errors,
     } = checked;
+    let (valid, test_numbers): (Vec<_>, Vec<_>) = valid.into_iter().partition(|(_, employee)| {
+        employee
+            .check_not_a_test_number(importer.test_numbers)
+            .is_ok()
+    });
+    errors.extend(test_numbers.into_iter().map(|(line, _)| RowError {
+        line,
+        error: FieldProblem::TestNumber.message(),
+    }));
     let listed: HashSet<&str> = listed.iter().map(String::as_str).collect();
     let rows: Vec<_> = valid
         .iter()

@@ -14,7 +14,7 @@ use crate::admin::ValidEmployee;
 use crate::app::AppState;
 use crate::error::{Error, ErrorBody, Result};
 use crate::login::PhoneNumber;
-use crate::store::{Employee, EmployeeQuery, Upserted};
+use crate::store::{ChangedBy, Employee, EmployeeQuery, Upserted};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -83,7 +83,7 @@ impl From<Employee> for EmployeeResponse {
         (status = 201, description = "Created", body = EmployeeResponse),
         (status = 400, description = "`invalid_request` (malformed body, a field out of bounds) or `invalid_phone_number`", body = ErrorBody),
         AdminErrors,
-        (status = 409, description = "`conflict`: another active employee has this phone number", body = ErrorBody),
+        (status = 409, description = "`conflict`: another active employee has this phone number, or it is a test number", body = ErrorBody),
         (status = 413, description = "`invalid_request`: the body is over 64 KiB", body = ErrorBody),
     ))]
 pub async fn upsert_employee(
@@ -106,17 +106,22 @@ pub async fn upsert_employee(
             Error::from,
         )
     })?;
+    employee.check_not_a_test_number(&state.config.test_numbers)?;
     let now = state.clock.now();
+    let by = ChangedBy {
+        actor: &admin.actor,
+        ip: client.ip.as_deref(),
+    };
     let (employee, outcome, revoked) = state
         .db
-        .upsert_employee(&employee.as_upsert(), now)
+        .upsert_employee(&employee.as_upsert(), by, now)
         .await
         .map_err(|err| match Error::from(err) {
-        Error::Conflict(_) => {
-            Error::Conflict("another active employee already has this phone number".into())
-        }
-        other => other,
-    })?;
+            Error::Conflict(_) => {
+                Error::Conflict("another active employee already has this phone number".into())
+            }
+            other => other,
+        })?;
     let detail = json!({
         "created": outcome == Upserted::Created,
         "active": employee.active,
@@ -158,9 +163,13 @@ pub async fn disable(
     Path(external_id): Path<String>,
 ) -> Result<Json<EmployeeResponse>> {
     let now = state.clock.now();
+    let by = ChangedBy {
+        actor: &admin.actor,
+        ip: client.ip.as_deref(),
+    };
     let (employee, revoked) = state
         .db
-        .disable_employee(&external_id, now)
+        .disable_employee(&external_id, by, now)
         .await?
         .ok_or(Error::NotFound)?;
     let detail = json!({ "reason": "admin", "sessions_revoked": revoked });

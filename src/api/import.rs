@@ -75,6 +75,7 @@ pub async fn import(
     let importer = Importer {
         actor: &admin.actor,
         ip: client.ip.as_deref(),
+        test_numbers: &state.config.test_numbers,
     };
     let counts = import_employees(
         &state.db,

@@ -74,7 +74,7 @@ pub async fn token(
                 .ok_or_else(|| Error::InvalidRequest("refresh_token is required".into()))?;
             state
                 .tokens
-                .refresh(token.expose_secret(), &client, now)
+                .refresh(token.expose_secret(), &client, state.clock.now_millis())
                 .await?
         }
         _ => return Err(Error::UnsupportedGrantType),

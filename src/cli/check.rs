@@ -38,12 +38,15 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     }
 
     let url = redact(&config.database_url);
-    let database = match sqlite_file_to_create(config) {
-        Some(path) => Ok(format!("{url}: {path} will be created at start")),
-        None => match tokio::time::timeout(TIMEOUT, ping_database(&config.database_url)).await {
-            Ok(Ok(())) => Ok(format!("{url}: reachable")),
-            Ok(Err(err)) => Err(format!("{url}: {err}")),
-            Err(_) => Err(format!("{url}: no answer in {}s", TIMEOUT.as_secs())),
+    let (database, test_numbers) = match sqlite_file_to_create(config) {
+        Some(path) => (Ok(format!("{url}: {path} will be created at start")), None),
+        None => match tokio::time::timeout(TIMEOUT, check_database(config)).await {
+            Ok(Ok(test_numbers)) => (Ok(format!("{url}: reachable")), test_numbers),
+            Ok(Err(err)) => (Err(format!("{url}: {err}")), None),
+            Err(_) => (
+                Err(format!("{url}: no answer in {}s", TIMEOUT.as_secs())),
+                None,
+            ),
         },
     };
     report(
@@ -51,6 +54,12 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         "database",
         database.unwrap_or_else(|err| err),
     );
+    if let Some(test_numbers) = test_numbers {
+        match test_numbers {
+            Ok(()) => report(true, "test numbers", "none is an employee's number".into()),
+            Err(err) => report(false, "test numbers", format!("{err:#}")),
+        }
+    }
 
     match &config.redis_url {
         None => report(
@@ -139,12 +148,19 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn ping_database(url: &str) -> anyhow::Result<()> {
-    // A connectivity check needs one connection.
-    let db = Database::connect(url, 1).await?;
+/// Connects and pings; then, when the schema exists, checks that no test number is an
+/// active employee's (the inner result; `None` without a schema to ask).
+async fn check_database(config: &Config) -> anyhow::Result<Option<anyhow::Result<()>>> {
+    // A connectivity check needs one connection; it must not migrate (it creates nothing).
+    let db = Database::connect(&config.database_url, 1).await?;
     db.ping().await?;
+    let test_numbers = if db.has_schema().await {
+        Some(crate::login::refuse_shadowed_test_numbers(config, &db).await)
+    } else {
+        None
+    };
     db.close().await;
-    Ok(())
+    Ok(test_numbers)
 }
 
 /// A SQLite file that does not exist yet: checking must not create it.

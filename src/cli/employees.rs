@@ -35,8 +35,17 @@ pub async fn run(config: &Config, command: EmployeesCommand) -> anyhow::Result<(
     let importer = Importer {
         actor: "cli",
         ip: None,
+        test_numbers: &config.test_numbers,
     };
-    let result = import_employees(&db, format, content, mode, &importer, crate::Clock::system().now()).await;
+    let result = import_employees(
+        &db,
+        format,
+        content,
+        mode,
+        &importer,
+        crate::Clock::system().now(),
+    )
+    .await;
     db.close().await;
     match result {
         Ok(counts) => {

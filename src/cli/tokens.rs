@@ -35,7 +35,15 @@ pub async fn run(config: &Config, command: TokensCommand) -> anyhow::Result<()> 
         _ => anyhow::bail!("one of --sub, --sid or --jti is required"),
     };
     let db = super::connect(config).await?;
-    let found = revoke(&db, target, "admin", "cli", None, crate::Clock::system().now()).await;
+    let found = revoke(
+        &db,
+        target,
+        "admin",
+        "cli",
+        None,
+        crate::Clock::system().now(),
+    )
+    .await;
     db.close().await;
     if !found? {
         anyhow::bail!("no {} has the id {:?}", target.scope(), target.id());

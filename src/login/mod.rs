@@ -23,6 +23,21 @@ use crate::error::{Error, Result};
 use crate::sms::{Channel, Delivery};
 use crate::store::{AuditEvent, ChallengeCheck, CodeCheck, Database, Ephemeral};
 
+/// A test number logs in with a fixed code, so it must never be an active employee's number:
+/// start-up and `check-config` refuse a configuration where one is.
+pub async fn refuse_shadowed_test_numbers(config: &Config, db: &Database) -> anyhow::Result<()> {
+    let numbers: Vec<&str> = config.test_numbers.keys().map(String::as_str).collect();
+    let shadowed = db.active_employee_numbers(&numbers).await?;
+    if shadowed.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "SESAME_TEST_NUMBERS: {} belong(s) to active employees; a test number logs in with a \
+         fixed code, so it cannot be a person's number",
+        shadowed.join(", ")
+    )
+}
+
 /// What a client learns from a started login (API.md, `POST /v1/otp/start`).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Started {

@@ -113,6 +113,14 @@ impl Database {
         Ok(())
     }
 
+    /// Whether the schema exists (a database nobody migrated yet has no tables to check).
+    pub async fn has_schema(&self) -> bool {
+        sqlx::query("select 1 from users where 1 = 0")
+            .fetch_optional(&self.pool)
+            .await
+            .is_ok()
+    }
+
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("select 1").execute(&self.pool).await?;
         Ok(())

@@ -1,8 +1,9 @@
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
-use super::{Database, Result};
+use super::holders::{ChangedBy, Touched, placeholders, revoke_previous_holders};
+use super::{Database, Query, Result};
 
 /// An employee record, synced from the HR system.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,11 +80,11 @@ pub(super) fn upsert_statement(rows: usize) -> String {
 
 /// Binds one row of [`upsert_statement`].
 pub(super) fn bind_upsert<'q>(
-    query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    query: Query<'q>,
     id: &'q str,
     employee: &EmployeeUpsert<'q>,
     now: i64,
-) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+) -> Query<'q> {
     query
         .bind(id)
         .bind(employee.external_id)
@@ -96,21 +97,32 @@ pub(super) fn bind_upsert<'q>(
 
 impl Database {
     /// Creates or updates the employee `external_id`. Fails with `Conflict` when another
-    /// active employee holds the number. Disabling revokes their sessions in the same
-    /// transaction; returns how many sessions that revoked.
+    /// active employee holds the number. In the same transaction, the sessions of anyone this
+    /// takes a number from end (a new number, a disabled employee, a number given to someone
+    /// else); returns how many sessions that revoked.
     pub async fn upsert_employee(
         &self,
         employee: &EmployeeUpsert<'_>,
+        by: ChangedBy<'_>,
         now: i64,
     ) -> Result<(Employee, Upserted, u64)> {
         let new_id = Uuid::new_v4().to_string();
         let mut tx = self.pool.begin().await?;
+        let previous: Option<String> =
+            sqlx::query_scalar("select phone_number from users where external_id = $1")
+                .bind(employee.external_id)
+                .fetch_optional(&mut *tx)
+                .await?;
         let sql = format!("{} returning {EMPLOYEE_COLUMNS}", upsert_statement(1));
         let row = bind_upsert(sqlx::query(&sql), &new_id, employee, now)
             .fetch_one(&mut *tx)
             .await?;
         let stored = employee_from_row(&row)?;
-        let revoked = enforce_employee_links(&mut tx, now, Some(&stored.id)).await?;
+        let mut touched = Touched::default();
+        touched.employees.insert(&stored.id);
+        touched.numbers.insert(&stored.phone_number);
+        touched.numbers.extend(previous.as_deref());
+        let revoked = revoke_previous_holders(&mut tx, &touched, by, now).await?;
         tx.commit().await?;
         let outcome = if stored.id == new_id {
             Upserted::Created
@@ -120,12 +132,13 @@ impl Database {
         Ok((stored, outcome, revoked))
     }
 
-    /// Disables the employee `external_id` and revokes every session of their identities, in
-    /// one transaction. Idempotent; `None` for an unknown employee. Returns the record and how
+    /// Disables the employee `external_id` and revokes every session opened for them, in one
+    /// transaction. Idempotent; `None` for an unknown employee. Returns the record and how
     /// many sessions were revoked.
     pub async fn disable_employee(
         &self,
         external_id: &str,
+        by: ChangedBy<'_>,
         now: i64,
     ) -> Result<Option<(Employee, u64)>> {
         let mut tx = self.pool.begin().await?;
@@ -143,7 +156,10 @@ impl Database {
             return Ok(None);
         };
         let employee = employee_from_row(&row)?;
-        let revoked = enforce_employee_links(&mut tx, now, Some(&employee.id)).await?;
+        let mut touched = Touched::default();
+        touched.employees.insert(&employee.id);
+        touched.numbers.insert(&employee.phone_number);
+        let revoked = revoke_previous_holders(&mut tx, &touched, by, now).await?;
         tx.commit().await?;
         Ok(Some((employee, revoked)))
     }
@@ -193,6 +209,23 @@ impl Database {
         row.as_ref().map(employee_from_row).transpose()
     }
 
+    /// Which of `numbers` active employees hold.
+    pub async fn active_employee_numbers(&self, numbers: &[&str]) -> Result<Vec<String>> {
+        if numbers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "select phone_number from users where disabled_at is null and phone_number in ({})",
+            placeholders(1, numbers.len())
+        );
+        let query = numbers
+            .iter()
+            .fold(sqlx::query_scalar(&sql), |query, number| {
+                query.bind(*number)
+            });
+        Ok(query.fetch_all(&self.pool).await?)
+    }
+
     /// Whether an active employee holds `phone_number` right now.
     pub async fn has_active_employee(&self, phone_number: &str) -> Result<bool> {
         let row = sqlx::query(
@@ -215,45 +248,6 @@ fn like_escape(text: &str) -> String {
         escaped.push(c);
     }
     escaped
-}
-
-/// Keeps identities in step with the employee records (of one employee, or all): revokes every
-/// live session of an identity linked to a disabled employee (API.md: disabling revokes all
-/// their sessions), then unlinks identities whose employee is disabled or no longer has their
-/// number, so their next login is anonymous. Returns how many sessions were revoked.
-pub(super) async fn enforce_employee_links(
-    tx: &mut Transaction<'_, Any>,
-    now: i64,
-    only: Option<&str>,
-) -> Result<u64> {
-    let filter = if only.is_some() { " and u.id = $2" } else { "" };
-    let sql = format!(
-        "update sessions set revoked_at = $1, revoked_reason = 'employee_disabled'
-         where revoked_at is null and user_auth_id in (
-             select a.id from user_auth a join users u on u.id = a.user_id
-             where u.disabled_at is not null{filter})"
-    );
-    let mut revoke = sqlx::query(&sql).bind(now);
-    if let Some(id) = only {
-        revoke = revoke.bind(id);
-    }
-    let revoked = revoke.execute(&mut **tx).await?.rows_affected();
-    let filter = if only.is_some() { " and u.id = $1" } else { "" };
-    let sql = format!(
-        "update user_auth set user_id = null
-         where user_id is not null and exists (
-             select 1 from users u where u.id = user_auth.user_id
-             and (u.disabled_at is not null or u.phone_number <> user_auth.remote_id){filter})"
-    );
-    let mut unlink = sqlx::query(&sql);
-    if let Some(id) = only {
-        unlink = unlink.bind(id);
-    }
-    unlink.execute(&mut **tx).await?;
-    if revoked > 0 {
-        metrics::counter!("sesame_tokens_revoked_total", "scope" => "employee").increment(revoked);
-    }
-    Ok(revoked)
 }
 
 pub(super) fn employee_from_row(row: &AnyRow) -> Result<Employee> {

@@ -1,14 +1,14 @@
 use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use super::{Database, Result};
 
-/// A phone login identity (`user_auth` row); its `id` is the JWT `sub`.
+/// Who a session speaks for, fixed when its code was verified: the phone identity (`sub`), its
+/// number, and the employee who held the number then (`None`: an anonymous login). Refreshes
+/// sign for the same principal; a change of who holds the number revokes the session instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    pub id: String,
+pub struct Principal {
+    pub sub: String,
     pub phone_number: String,
-    /// The active employee this number belongs to; `None` for an anonymous identity.
     pub user_id: Option<String>,
 }
 
@@ -24,27 +24,25 @@ pub(super) const UPSERT_PHONE_IDENTITY: &str = "
     returning id, user_id";
 
 impl Database {
-    /// Identity `id` as its next refresh sees it: linked to the active employee holding its
-    /// number now, or anonymous. (A rotation writes the link with the new pair.)
-    pub async fn current_identity(&self, id: &str) -> Result<Option<Identity>> {
+    /// The principal of session `sid` and when it began, for refresh tokens issued before they
+    /// carried both.
+    pub async fn session_principal(&self, sid: &str) -> Result<Option<(Principal, i64)>> {
         let row = sqlx::query(
-            "select a.id, a.remote_id,
-                    (select u.id from users u
-                     where u.phone_number = a.remote_id and u.disabled_at is null) as user_id
-             from user_auth a
-             where a.id = $1",
+            "select a.id, a.remote_id, s.user_id, s.created_at
+             from sessions s join user_auth a on a.id = s.user_auth_id
+             where s.id = $1",
         )
-        .bind(id)
+        .bind(sid)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(identity_from_row).transpose()
+        row.map(|row| {
+            let principal = Principal {
+                sub: row.try_get("id")?,
+                phone_number: row.try_get("remote_id")?,
+                user_id: row.try_get("user_id")?,
+            };
+            Ok((principal, row.try_get("created_at")?))
+        })
+        .transpose()
     }
-}
-
-fn identity_from_row(row: &AnyRow) -> Result<Identity> {
-    Ok(Identity {
-        id: row.try_get("id")?,
-        phone_number: row.try_get("remote_id")?,
-        user_id: row.try_get("user_id")?,
-    })
 }

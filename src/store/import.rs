@@ -6,8 +6,9 @@ use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
 use super::audit::insert_audit_events;
-use super::employees::{bind_upsert, enforce_employee_links, upsert_statement};
-use super::{AuditEvent, Database, EmployeeUpsert, Result};
+use super::employees::{bind_upsert, upsert_statement};
+use super::holders::{ChangedBy, Touched, placeholders, revoke_previous_holders};
+use super::{AuditEvent, Database, EmployeeUpsert, Query, Result};
 
 /// Rows per multi-row statement: few round trips, and far below SQLite's and Postgres's
 /// limits on bound parameters.
@@ -80,6 +81,7 @@ impl Database {
             park,
             writes,
             disabled,
+            touched,
         } = plan(batch, &existing);
 
         // Leavers are disabled for good; parked rows are written again below.
@@ -106,7 +108,11 @@ impl Database {
             }
             query.execute(&mut *tx).await?;
         }
-        counts.sessions_revoked = enforce_employee_links(&mut tx, now, None).await?;
+        let by = ChangedBy {
+            actor: batch.actor,
+            ip: batch.ip,
+        };
+        counts.sessions_revoked = revoke_previous_holders(&mut tx, &touched, by, now).await?;
 
         let events = audit_events(batch, &disabled, &counts, now);
         for chunk in events.chunks(CHUNK) {
@@ -130,6 +136,8 @@ struct Plan<'a> {
     writes: Vec<(String, &'a EmployeeUpsert<'a>)>,
     /// `external_id`s of the employees this import disables.
     disabled: Vec<&'a str>,
+    /// The numbers and employees whose sessions may have lost their holder.
+    touched: Touched<'a>,
 }
 
 fn plan<'a>(batch: &'a ImportBatch<'a>, existing: &'a HashMap<String, Existing>) -> Plan<'a> {
@@ -139,9 +147,11 @@ fn plan<'a>(batch: &'a ImportBatch<'a>, existing: &'a HashMap<String, Existing>)
         park: Vec::new(),
         writes: Vec::new(),
         disabled: Vec::new(),
+        touched: Touched::default(),
     };
     for row in batch.rows {
         let Some(current) = existing.get(row.external_id) else {
+            plan.touched.numbers.insert(row.phone_number);
             plan.counts.created += 1;
             plan.writes.push((Uuid::new_v4().to_string(), row));
             continue;
@@ -154,6 +164,9 @@ fn plan<'a>(batch: &'a ImportBatch<'a>, existing: &'a HashMap<String, Existing>)
             plan.counts.unchanged += 1;
             continue;
         }
+        plan.touched.employees.insert(&current.id);
+        plan.touched.numbers.insert(&current.phone_number);
+        plan.touched.numbers.insert(row.phone_number);
         if current.active && !row.active {
             plan.counts.disabled += 1;
             plan.disabled.push(row.external_id);
@@ -168,6 +181,8 @@ fn plan<'a>(batch: &'a ImportBatch<'a>, existing: &'a HashMap<String, Existing>)
     if batch.sync {
         for (external_id, current) in existing {
             if current.active && !batch.listed.contains(external_id.as_str()) {
+                plan.touched.employees.insert(&current.id);
+                plan.touched.numbers.insert(&current.phone_number);
                 plan.leavers.push(&current.id);
                 plan.disabled.push(external_id);
             }
@@ -271,20 +286,12 @@ fn collisions(
         .collect()
 }
 
-/// `$first, $first+1, …` for `count` binds.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Binds a list of text values in order.
 trait BindAll<'q> {
     fn bind_all(self, values: &'q [&'q str]) -> Self;
 }
 
-impl<'q> BindAll<'q> for sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+impl<'q> BindAll<'q> for Query<'q> {
     fn bind_all(self, values: &'q [&'q str]) -> Self {
         values.iter().fold(self, |query, value| query.bind(*value))
     }

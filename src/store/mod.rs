@@ -11,6 +11,7 @@ mod audit;
 mod database;
 mod employees;
 mod ephemeral;
+mod holders;
 mod identities;
 mod import;
 mod memory;
@@ -26,15 +27,19 @@ pub use audit::{AuditEvent, AuditQuery, AuditRecord};
 pub use database::{Backend, Database};
 pub use employees::{Employee, EmployeeQuery, EmployeeUpsert, Upserted};
 pub use ephemeral::{Admission, ChallengeCheck, CodeCheck, Ephemeral, Window};
-pub use identities::Identity;
+pub use holders::ChangedBy;
+pub use identities::Principal;
 pub use import::{ImportBatch, ImportCounts, ImportOutcome};
 pub use memory::MemoryEphemeral;
 pub use redis::RedisEphemeral;
 pub use revocations::{FeedItem, FeedPosition, RevokeTarget, SessionRecord};
-pub use rotation::{Rotated, Rotation, StoredSuccessor};
+pub use rotation::{Rotation, StoredSuccessor};
 pub use sessions::{NewLogin, NewToken, TokenKind, TokenState};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A query being bound, on either backend.
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -4,7 +4,7 @@ use sqlx::Row;
 
 use super::audit::insert_audit_events;
 use super::identities::UPSERT_PHONE_IDENTITY;
-use super::{AuditEvent, Backend, Database, Identity, Result};
+use super::{AuditEvent, Backend, Database, Principal, Query, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
@@ -32,6 +32,8 @@ pub struct NewLogin<'a> {
     pub expires_at: i64,
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
+    /// JSON detail of the `login.succeeded` audit event (a test number's login says so).
+    pub audit_detail: Option<&'a str>,
 }
 
 /// The row of one issued JWT.
@@ -52,6 +54,8 @@ pub struct TokenState {
     pub spent_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub session_revoked_at: Option<i64>,
+    /// When the session's code was verified: its absolute lifetime counts from here.
+    pub session_created_at: i64,
 }
 
 impl TokenState {
@@ -61,20 +65,21 @@ impl TokenState {
     }
 }
 
-/// The Postgres login: identity, session, token rows and audit event in one statement.
+/// The Postgres login: identity, session (whose principal is the employee linked now), token
+/// rows and audit event in one statement.
 static LOG_IN_ON_POSTGRES: LazyLock<String> = LazyLock::new(|| {
     format!(
         "with identity as ({UPSERT_PHONE_IDENTITY}
          ), session as (
             insert into sessions
-                (id, user_auth_id, created_at, last_used_at, expires_at, ip, user_agent)
-            select $4, id, $3, $3, $5, $6, $7 from identity
+                (id, user_auth_id, user_id, created_at, last_used_at, expires_at, ip, user_agent)
+            select $4, id, user_id, $3, $3, $5, $6, $7 from identity
          ), issued as (
             insert into tokens (jti, session_id, kind, issued_at, expires_at)
             values ($8, $4, $9, $10, $11), ($12, $4, $13, $14, $15)
          ), audit as (
-            insert into audit_events (at, actor, action, subject, ip)
-            select $3, $16, '{LOGIN_SUCCEEDED}', id, $6 from identity
+            insert into audit_events (at, actor, action, subject, ip, detail)
+            select $3, $16, '{LOGIN_SUCCEEDED}', id, $6, $17 from identity
          )
          select id, user_id from identity"
     )
@@ -84,15 +89,15 @@ const LOGIN_SUCCEEDED: &str = "login.succeeded";
 
 impl Database {
     /// Stores a login atomically: links the phone identity to the employee holding the number
-    /// now (creating the identity on its first login), opens the session with the rows of its
-    /// first tokens, and appends the `login.succeeded` audit event. On Postgres this is one
-    /// statement (one round trip, one commit): the login path is dominated by round trips.
-    /// Returns the identity, whose claims the tokens are then signed with.
+    /// now (creating the identity on its first login), opens the session for that principal
+    /// with the rows of its first tokens, and appends the `login.succeeded` audit event. On
+    /// Postgres this is one statement (one round trip, one commit): the login path is dominated
+    /// by round trips. Returns the principal, whose claims the tokens are then signed with.
     pub async fn log_in(
         &self,
         login: &NewLogin<'_>,
         tokens: &[NewToken<'_>; 2],
-    ) -> Result<Identity> {
+    ) -> Result<Principal> {
         let actor = format!("phone:{}", login.phone_number);
         let row = match self.backend() {
             Backend::Postgres => {
@@ -102,6 +107,7 @@ impl Database {
                 );
                 bind_tokens(statement, tokens)
                     .bind(&actor)
+                    .bind(login.audit_detail)
                     .fetch_one(&self.pool)
                     .await?
             }
@@ -112,13 +118,16 @@ impl Database {
                     .fetch_one(&mut *tx)
                     .await?;
                 let identity_id: String = row.try_get("id")?;
+                let user_id: Option<String> = row.try_get("user_id")?;
                 sqlx::query(
                     "insert into sessions
-                        (id, user_auth_id, created_at, last_used_at, expires_at, ip, user_agent)
-                     values ($1, $2, $3, $3, $4, $5, $6)",
+                        (id, user_auth_id, user_id, created_at, last_used_at, expires_at, ip,
+                         user_agent)
+                     values ($1, $2, $3, $4, $4, $5, $6, $7)",
                 )
                 .bind(login.session_id)
                 .bind(&identity_id)
+                .bind(user_id)
                 .bind(login.created_at)
                 .bind(login.expires_at)
                 .bind(login.ip)
@@ -132,15 +141,15 @@ impl Database {
                     action: LOGIN_SUCCEEDED,
                     subject: Some(&identity_id),
                     ip: login.ip,
-                    detail: None,
+                    detail: login.audit_detail.map(str::to_owned),
                 };
                 insert_audit_events(&mut *tx, std::slice::from_ref(&audit)).await?;
                 tx.commit().await?;
                 row
             }
         };
-        Ok(Identity {
-            id: row.try_get("id")?,
+        Ok(Principal {
+            sub: row.try_get("id")?,
             phone_number: login.phone_number.to_owned(),
             user_id: row.try_get("user_id")?,
         })
@@ -149,7 +158,7 @@ impl Database {
     pub async fn token_state(&self, jti: &str) -> Result<Option<TokenState>> {
         let row = sqlx::query(
             "select t.session_id, t.kind, t.expires_at, t.spent_at, t.revoked_at,
-                    s.revoked_at as session_revoked_at
+                    s.revoked_at as session_revoked_at, s.created_at as session_created_at
              from tokens t join sessions s on s.id = t.session_id
              where t.jti = $1",
         )
@@ -164,13 +173,12 @@ impl Database {
                 spent_at: row.try_get("spent_at")?,
                 revoked_at: row.try_get("revoked_at")?,
                 session_revoked_at: row.try_get("session_revoked_at")?,
+                session_created_at: row.try_get("session_created_at")?,
             })
         })
         .transpose()
     }
 }
-
-type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 /// Binds `$1`–`$3`: the identity's id if it is new, its phone number, the login time.
 fn bind_identity<'q>(query: Query<'q>, login: &NewLogin<'q>) -> Query<'q> {

@@ -47,10 +47,11 @@ pub struct AccessClaims {
 
 /// Refresh tokens carry only what rotation needs; `aud` is the issuer itself, so no API that
 /// expects its own audience accepts one as an access token. `phone_number` and `user_id` are
-/// the identity as the token was issued: a refresh signs the successor with them, and the
-/// rotation checks them against the employee record in the same statement (no read first).
-/// Tokens issued before they were added have neither; their identity is read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// the session's principal, fixed at login: a refresh signs the successor for them, and the
+/// rotation checks in the same statement that the employee still holds the number (no read
+/// first). `auth_time` is when the code was verified, where the session's absolute lifetime
+/// starts. Tokens issued before these were added lack them; their session is read instead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshClaims {
     pub iss: String,
@@ -66,6 +67,8 @@ pub struct RefreshClaims {
     pub phone_number: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
 }
 
 /// The `nbf`..`exp` window of a token.

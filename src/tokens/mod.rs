@@ -22,7 +22,7 @@ pub use claims::{
     ACCESS_TYP, AccessClaims, IdentityKind, Permissions, REFRESH_TYP, RefreshClaims, Validity,
     permissions_for,
 };
-pub use introspect::{ActiveToken, TokenTypeName};
+pub use introspect::{ActiveAccessToken, ActiveRefreshToken, ActiveToken, TokenTypeName};
 pub use keys::{
     KeyError, SigningAlgorithm, SigningKey, generate_key, load_keys, write_secret_file,
 };
@@ -32,7 +32,7 @@ pub use sweeper::sweep;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::login::PhoneNumber;
-use crate::store::{Database, Identity, NewLogin, NewToken, TokenKind};
+use crate::store::{Database, NewLogin, NewToken, Principal, TokenKind, TokenState};
 
 /// The keys that sign and verify: the current key, keys announced for a later start (published
 /// so downstream JWKS caches know them before they sign), and retired keys that may still have
@@ -106,9 +106,9 @@ impl KeySet {
     }
 }
 
-/// An identity linked to an active employee is an employee; any other is anonymous.
-fn kind_of(identity: &Identity) -> IdentityKind {
-    if identity.user_id.is_some() {
+/// A session opened for an employee is an employee's; any other is anonymous.
+fn kind_of(principal: &Principal) -> IdentityKind {
+    if principal.user_id.is_some() {
         IdentityKind::Employee
     } else {
         IdentityKind::Anonymous
@@ -170,9 +170,10 @@ impl TokenService {
         }
     }
 
-    /// Logs `phone_number` in: links its identity, opens a session and issues its first
-    /// pair. The rows are written before the tokens are signed, because the claims follow the
-    /// identity the same statement links; a failed signature leaves only rows no one holds.
+    /// Logs `phone_number` in: links its identity, opens a session for the employee holding
+    /// the number now (or an anonymous one) and issues its first pair. The rows are written
+    /// before the tokens are signed, because the claims follow the principal the same statement
+    /// links; a failed signature leaves only rows no one holds.
     pub async fn open_session(
         &self,
         phone_number: &PhoneNumber,
@@ -182,18 +183,20 @@ impl TokenService {
         let new_identity_id = Uuid::new_v4().to_string();
         let sid = Uuid::new_v4().to_string();
         let jtis = new_jtis();
-        let rows = self.token_rows(&jtis, now);
+        let rows = self.token_rows(&jtis, now, now + self.config.session_max_age);
+        let test_number = self.config.test_numbers.contains_key(phone_number.as_str());
         let login = NewLogin {
             phone_number: phone_number.as_str(),
             new_identity_id: &new_identity_id,
             session_id: &sid,
             created_at: now,
-            expires_at: now + self.config.refresh_ttl,
+            expires_at: rows[1].expires_at,
             ip: client.ip.as_deref(),
             user_agent: client.user_agent.as_deref(),
+            audit_detail: test_number.then_some(r#"{"test_number":true}"#),
         };
-        let identity = self.db.log_in(&login, &rows).await?;
-        let pair = self.sign_pair(&identity, &sid, &rows)?;
+        let principal = self.db.log_in(&login, &rows).await?;
+        let pair = self.sign_pair(&principal, &sid, &rows, now)?;
         metrics::counter!("sesame_tokens_issued_total", "grant" => "otp").increment(1);
         Ok(pair)
     }
@@ -213,7 +216,15 @@ impl TokenService {
         if !state.is_live() {
             return Err(Error::InvalidToken("the token has been revoked"));
         }
+        if self.session_ended(&state, now) {
+            return Err(Error::InvalidToken("the session has ended"));
+        }
         Ok(claims)
+    }
+
+    /// Whether the session of `state` has outlived `SESAME_SESSION_MAX_AGE` at `now`.
+    fn session_ended(&self, state: &TokenState, now: i64) -> bool {
+        state.session_created_at + self.config.session_max_age <= now
     }
 
     /// Verifies signature, `typ`, `kid`, `iss`, `aud`, `exp`/`nbf` and claim types. The
@@ -259,67 +270,76 @@ impl TokenService {
         key.verify(token, &validation).map_err(|_| invalid())
     }
 
-    /// Signs the pair whose rows are `rows` (access, then refresh) for `identity`.
+    /// Signs the pair whose rows are `rows` (access, then refresh) for `principal`, whose
+    /// session began at `auth_time`.
     fn sign_pair(
         &self,
-        identity: &Identity,
+        principal: &Principal,
         sid: &str,
         rows: &[NewToken<'_>; 2],
+        auth_time: i64,
     ) -> Result<TokenPair> {
         let config = &self.config;
         let [access_row, refresh_row] = rows;
-        let kind = kind_of(identity);
+        let kind = kind_of(principal);
         let access = AccessClaims {
             iss: config.issuer.clone(),
             aud: config.audience.clone(),
-            sub: identity.id.clone(),
+            sub: principal.sub.clone(),
             exp: access_row.expires_at,
             iat: access_row.issued_at,
             nbf: access_row.issued_at,
             jti: access_row.jti.to_owned(),
             sid: sid.to_owned(),
             client_id: config.client_id.clone(),
-            phone_number: identity.phone_number.clone(),
+            phone_number: principal.phone_number.clone(),
             kind,
             permissions: permissions_for(kind),
-            user_id: identity.user_id.clone(),
+            user_id: principal.user_id.clone(),
         };
         let refresh = RefreshClaims {
             iss: config.issuer.clone(),
             aud: config.issuer.clone(),
-            sub: identity.id.clone(),
+            sub: principal.sub.clone(),
             exp: refresh_row.expires_at,
             iat: refresh_row.issued_at,
             nbf: refresh_row.issued_at,
             jti: refresh_row.jti.to_owned(),
             sid: sid.to_owned(),
             client_id: config.client_id.clone(),
-            phone_number: Some(identity.phone_number.clone()),
-            user_id: identity.user_id.clone(),
+            phone_number: Some(principal.phone_number.clone()),
+            user_id: principal.user_id.clone(),
+            auth_time: Some(auth_time),
         };
         Ok(TokenPair {
             access_token: self.sign(&access, ACCESS_TYP)?,
             token_type: "Bearer",
-            expires_in: config.access_ttl,
+            expires_in: access_row.expires_at - access_row.issued_at,
             refresh_token: self.sign(&refresh, REFRESH_TYP)?,
-            refresh_token_expires_in: config.refresh_ttl,
+            refresh_token_expires_in: refresh_row.expires_at - refresh_row.issued_at,
         })
     }
 
-    /// The rows of a pair issued at `now` with the ids `jtis` (access, then refresh).
-    fn token_rows<'a>(&self, jtis: &'a [String; 2], now: i64) -> [NewToken<'a>; 2] {
+    /// The rows of a pair issued at `now` with the ids `jtis` (access, then refresh), neither
+    /// outliving the session, which ends at `session_ends_at`.
+    fn token_rows<'a>(
+        &self,
+        jtis: &'a [String; 2],
+        now: i64,
+        session_ends_at: i64,
+    ) -> [NewToken<'a>; 2] {
         [
             NewToken {
                 jti: &jtis[0],
                 kind: TokenKind::Access,
                 issued_at: now,
-                expires_at: now + self.config.access_ttl,
+                expires_at: (now + self.config.access_ttl).min(session_ends_at),
             },
             NewToken {
                 jti: &jtis[1],
                 kind: TokenKind::Refresh,
                 issued_at: now,
-                expires_at: now + self.config.refresh_ttl,
+                expires_at: (now + self.config.refresh_ttl).min(session_ends_at),
             },
         ]
     }

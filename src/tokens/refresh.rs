@@ -1,11 +1,15 @@
-//! Refresh rotation with reuse detection (API.md, `POST /oauth/token`; RFC 9700 §4.14).
+//! Refresh rotation with reuse detection (RFC 9700 §4.14; docs/contract-notes.md, "Token
+//! lifecycle"). A refresh signs for the session's principal, fixed at login: it may end a
+//! session, never hand it to someone else.
 
 use super::{ClientInfo, REFRESH_TYP, RefreshClaims, TokenPair, TokenService, revocation, sealed};
 use crate::error::{Error, Result};
-use crate::store::{Identity, RevokeTarget, Rotated, Rotation, TokenKind, TokenState};
+use crate::store::{Principal, RevokeTarget, Rotation, TokenKind, TokenState};
 
-/// Signings of one refresh before it gives up on an employee record that keeps changing.
-const MAX_SIGNINGS: usize = 3;
+/// Why a refresh ended its session (`revoked_reason`).
+const REUSED: &str = "refresh_reuse";
+const ANONYMOUS_NOT_ALLOWED: &str = "anonymous_not_allowed";
+const PRINCIPAL_ENDED: &str = "principal_ended";
 
 impl TokenService {
     /// A refresh token we issued, unexpired, whose row exists and is not revoked (it may be
@@ -27,25 +31,64 @@ impl TokenService {
         if !state.is_live() {
             return Err(Error::InvalidToken("the token has been revoked"));
         }
+        if self.session_ended(&state, now) {
+            return Err(Error::InvalidToken("the session has ended"));
+        }
         Ok((claims, state))
     }
 
-    /// `grant_type=refresh_token`: spends `token` and issues the next pair of its session,
-    /// with claims recomputed from the current employee record. A spent token presented again
-    /// gets the same successor inside the reuse grace window, and revokes its session after.
-    pub async fn refresh(&self, token: &str, client: &ClientInfo, now: i64) -> Result<TokenPair> {
+    /// The principal a refresh token speaks for and when its session began: from its claims, or,
+    /// for tokens issued before they carried both, from its session.
+    pub(super) async fn principal_of(&self, claims: &RefreshClaims) -> Result<(Principal, i64)> {
+        if let (Some(phone_number), Some(auth_time)) = (&claims.phone_number, claims.auth_time) {
+            let principal = Principal {
+                sub: claims.sub.clone(),
+                phone_number: phone_number.clone(),
+                user_id: claims.user_id.clone(),
+            };
+            return Ok((principal, auth_time));
+        }
+        self.db
+            .session_principal(&claims.sid)
+            .await?
+            .filter(|(principal, _)| principal.sub == claims.sub)
+            .ok_or(Error::InvalidGrant)
+    }
+
+    /// `grant_type=refresh_token` at `now_ms` (Unix milliseconds): spends `token` and issues
+    /// the next pair of its session, for the same principal. A spent token presented again gets
+    /// the same successor inside the reuse grace window (to the millisecond), and revokes its
+    /// session after.
+    pub async fn refresh(
+        &self,
+        token: &str,
+        client: &ClientInfo,
+        now_ms: i64,
+    ) -> Result<TokenPair> {
+        let now = now_ms.div_euclid(1_000);
         let claims: RefreshClaims = self
             .decode(token, REFRESH_TYP, &self.config.issuer, now)
             .map_err(|err| match err {
                 Error::InvalidToken(_) => Error::InvalidGrant,
                 other => other,
             })?;
+        let (principal, auth_time) = self.principal_of(&claims).await?;
+        if principal.user_id.is_none() && !self.config.allow_anonymous {
+            // Today's policy holds for sessions that began under another.
+            return self
+                .end_session(&claims, ANONYMOUS_NOT_ALLOWED, client, now)
+                .await;
+        }
         // The usual case first: the conditional spend also proves the row exists, belongs to
         // this session and is live, so it needs no read before it.
-        if let Some(pair) = self.rotate(token, &claims, client, now).await? {
+        if let Some(pair) = self
+            .rotate(token, &claims, &principal, auth_time, client, now_ms)
+            .await?
+        {
             return Ok(pair);
         }
-        // Not spendable: spent before (a retry or a reuse), revoked, or never ours.
+        // Not spendable: spent before (a retry or a reuse), revoked, past the session's
+        // lifetime, its principal gone, or never ours.
         let state = self
             .db
             .token_state(&claims.jti)
@@ -54,17 +97,36 @@ impl TokenService {
                 state.kind == TokenKind::Refresh.as_str()
                     && state.session_id == claims.sid
                     && state.is_live()
+                    && !self.session_ended(state, now)
             })
             .ok_or(Error::InvalidGrant)?;
-        let spent_at = state.spent_at.ok_or(Error::InvalidGrant)?;
-        if now <= spent_at + self.config.refresh_reuse_grace {
-            return self.replay(token, &claims, now).await;
+        if state.spent_at.is_none() {
+            // Live and unspent, yet the employee no longer holds the number: a change of holder
+            // that has not revoked the session (it always should) ends it here.
+            return self
+                .end_session(&claims, PRINCIPAL_ENDED, client, now)
+                .await;
+        }
+        let session_ends_at = auth_time + self.config.session_max_age;
+        if let Some(pair) = self.replay(token, &claims, session_ends_at, now_ms).await? {
+            return Ok(pair);
         }
         tracing::warn!(sid = %claims.sid, "refresh token reused: revoking its session");
+        self.end_session(&claims, REUSED, client, now).await
+    }
+
+    /// Revokes the session of `claims` for `reason` and answers `invalid_grant`.
+    async fn end_session(
+        &self,
+        claims: &RefreshClaims,
+        reason: &str,
+        client: &ClientInfo,
+        now: i64,
+    ) -> Result<TokenPair> {
         revocation::revoke(
             &self.db,
             RevokeTarget::Session(&claims.sid),
-            "refresh_reuse",
+            reason,
             &format!("identity:{}", claims.sub),
             client.ip.as_deref(),
             now,
@@ -74,79 +136,68 @@ impl TokenService {
     }
 
     /// Signs the successor pair and tries to spend `token` for it. `None` when the token was
-    /// no longer spendable at the conditional update.
+    /// not spendable at the conditional update.
     async fn rotate(
         &self,
         token: &str,
         claims: &RefreshClaims,
+        principal: &Principal,
+        auth_time: i64,
         client: &ClientInfo,
-        now: i64,
+        now_ms: i64,
     ) -> Result<Option<TokenPair>> {
-        let mut identity = match &claims.phone_number {
-            Some(phone_number) => Identity {
-                id: claims.sub.clone(),
-                phone_number: phone_number.clone(),
-                user_id: claims.user_id.clone(),
-            },
-            None => self
-                .db
-                .current_identity(&claims.sub)
-                .await?
-                .ok_or(Error::InvalidGrant)?,
+        let now = now_ms.div_euclid(1_000);
+        let max_age = self.config.session_max_age;
+        let jtis = super::new_jtis();
+        let successors = self.token_rows(&jtis, now, auth_time + max_age);
+        let pair = self.sign_pair(principal, &claims.sid, &successors, auth_time)?;
+        // Signatures may be randomised (ES256): a retry must get these very strings back.
+        let sealed_pair = sealed::seal(token, &pair.access_token, &pair.refresh_token)?;
+        let rotation = Rotation {
+            spent_jti: &claims.jti,
+            session_id: &claims.sid,
+            phone_number: &principal.phone_number,
+            user_id: principal.user_id.as_deref(),
+            started_before: now - max_age,
+            successors,
+            sealed_pair: &sealed_pair,
+            now,
+            available_until_ms: now_ms + self.config.refresh_reuse_grace * 1_000,
+            ip: client.ip.as_deref(),
+            user_agent: client.user_agent.as_deref(),
         };
-        // The claims follow the employee record at the rotation: when it moved since the token
-        // was issued, the rotation writes nothing and the pair is signed again.
-        for _ in 0..MAX_SIGNINGS {
-            let jtis = super::new_jtis();
-            let successors = self.token_rows(&jtis, now);
-            let pair = self.sign_pair(&identity, &claims.sid, &successors)?;
-            // Signatures may be randomised (ES256): a retry must get these very strings back.
-            let sealed_pair = sealed::seal(token, &pair.access_token, &pair.refresh_token)?;
-            let rotation = Rotation {
-                spent_jti: &claims.jti,
-                session_id: &claims.sid,
-                identity_id: &identity.id,
-                phone_number: &identity.phone_number,
-                user_id: identity.user_id.as_deref(),
-                successors,
-                sealed_pair: &sealed_pair,
-                now,
-                available_until: now + self.config.refresh_reuse_grace,
-                ip: client.ip.as_deref(),
-                user_agent: client.user_agent.as_deref(),
-            };
-            match self.db.rotate_refresh(&rotation).await? {
-                Rotated::Spent => {
-                    metrics::counter!("sesame_tokens_issued_total", "grant" => "refresh_token")
-                        .increment(1);
-                    metrics::counter!("sesame_tokens_refreshed_total").increment(1);
-                    return Ok(Some(pair));
-                }
-                Rotated::NotSpendable => return Ok(None),
-                Rotated::Relinked { user_id } => identity.user_id = user_id,
-            }
+        if !self.db.rotate_refresh(&rotation).await? {
+            return Ok(None);
         }
-        tracing::warn!(sid = %claims.sid, "employee record kept changing during a refresh");
-        Err(Error::Unavailable)
+        metrics::counter!("sesame_tokens_issued_total", "grant" => "refresh_token").increment(1);
+        metrics::counter!("sesame_tokens_refreshed_total").increment(1);
+        Ok(Some(pair))
     }
 
-    /// The successor pair stored when `token` was spent, for a retry inside the grace window.
-    async fn replay(&self, token: &str, claims: &RefreshClaims, now: i64) -> Result<TokenPair> {
-        let stored = self
-            .db
-            .refresh_successor(&claims.jti, now)
-            .await?
-            .ok_or(Error::InvalidGrant)?;
+    /// The successor pair stored when `token` was spent, for a retry inside the grace window;
+    /// `None` once the window has passed.
+    async fn replay(
+        &self,
+        token: &str,
+        claims: &RefreshClaims,
+        session_ends_at: i64,
+        now_ms: i64,
+    ) -> Result<Option<TokenPair>> {
+        let now = now_ms.div_euclid(1_000);
+        let Some(stored) = self.db.refresh_successor(&claims.jti, now_ms).await? else {
+            return Ok(None);
+        };
         let (access_token, refresh_token) =
             sealed::open(token, &stored.sealed_pair).ok_or(Error::InvalidGrant)?;
-        let age = now - stored.issued_at;
+        // The pair's lifetimes as `token_rows` set them, counted down from its issue.
+        let remaining = |ttl: i64| ((stored.issued_at + ttl).min(session_ends_at) - now).max(0);
         metrics::counter!("sesame_tokens_refreshed_total").increment(1);
-        Ok(TokenPair {
+        Ok(Some(TokenPair {
             access_token,
             token_type: "Bearer",
-            expires_in: (self.config.access_ttl - age).max(0),
+            expires_in: remaining(self.config.access_ttl),
             refresh_token,
-            refresh_token_expires_in: (self.config.refresh_ttl - age).max(0),
-        })
+            refresh_token_expires_in: remaining(self.config.refresh_ttl),
+        }))
     }
 }

@@ -10,7 +10,8 @@ const BATCH: i64 = 500;
 
 /// One sweep at `now`; returns how many token rows went.
 pub async fn sweep(db: &Database, retention: i64, now: i64) -> Result<u64> {
-    db.sweep_refresh_successors(now).await?;
+    db.sweep_refresh_successors(now.saturating_mul(1_000))
+        .await?;
     let mut deleted = 0;
     loop {
         let batch = db.sweep_expired_tokens(now - retention, BATCH).await?;

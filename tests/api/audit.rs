@@ -69,6 +69,7 @@ async fn admin_calls_imports_and_logins_are_audited(backend: Backend) {
             "employees.import_rejected",
             "employees.imported",
             "employee.disabled",
+            "session.revoked",
             "login.failed",
             "login.succeeded",
             "employee.upserted",
@@ -97,9 +98,13 @@ async fn admin_calls_imports_and_logins_are_audited(backend: Backend) {
     let disabled = &items[4];
     assert_eq!(disabled["subject"], "E-1");
     assert_eq!(disabled["detail"]["sessions_revoked"], 1);
-    assert_eq!(items[5]["actor"], "phone:+447700900301");
-    assert_eq!(items[7]["subject"], "E-1");
-    assert_eq!(items[7]["detail"]["created"], true);
+    // The disable ended E-1's session, in the same transaction, with its reason.
+    let ended = &items[5];
+    assert_eq!(ended["actor"], "api-key:bootstrap");
+    assert_eq!(ended["detail"]["reason"], "employee.disabled");
+    assert_eq!(items[6]["actor"], "phone:+447700900301");
+    assert_eq!(items[8]["subject"], "E-1");
+    assert_eq!(items[8]["detail"]["created"], true);
     // Never a code in the log.
     let code = app.sink.last_code("+447700900301");
     assert!(!log.to_string().contains(&format!("\"{code}\"")));

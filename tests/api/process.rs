@@ -61,7 +61,7 @@ fn generated_keys() -> PathBuf {
 fn production_refuses_development_settings_naming_each() {
     let keys_dir = generated_keys();
     let empty_keys = scratch().join("keys");
-    let cases: [(&str, Option<String>); 6] = [
+    let cases: [(&str, Option<String>); 7] = [
         (
             "SESAME_DATABASE_URL",
             Some("sqlite://data/sesame.db".into()),
@@ -71,6 +71,7 @@ fn production_refuses_development_settings_naming_each() {
         ("SESAME_SMS_PROVIDER", Some("console".into())),
         ("SESAME_ISSUER", Some("http://login.example.com".into())),
         ("SESAME_OTP_SECRET", None),
+        ("SESAME_TEST_NUMBERS", Some("+447700900001=424242".into())),
     ];
     for (name, value) in cases {
         let mut env = production(&keys_dir);
@@ -93,6 +94,13 @@ fn production_refuses_development_settings_naming_each() {
         );
     }
     assert!(!empty_keys.exists(), "production never generates keys");
+
+    // Test numbers in production only when asked for explicitly.
+    let mut env = production(&keys_dir);
+    env.insert("SESAME_TEST_NUMBERS", "+447700900001=424242".into());
+    env.insert("SESAME_ALLOW_TEST_NUMBERS_IN_PRODUCTION", "true".into());
+    let stderr = String::from_utf8(run(&env, &[]).stderr).unwrap();
+    assert!(!stderr.contains("- SESAME_TEST_NUMBERS:"), "{stderr}");
 
     // Everything wrong at once: every fault is named in one go.
     let env = HashMap::from([

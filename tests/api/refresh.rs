@@ -20,7 +20,6 @@ on_both_backends!(
     a_retry_inside_the_grace_window_gets_the_identical_pair,
     reuse_after_the_grace_window_revokes_the_whole_session,
     concurrent_refreshes_yield_one_successor,
-    claims_are_recomputed_from_the_employee_record_on_refresh,
     a_refresh_token_without_identity_claims_still_rotates,
     expired_rows_are_swept,
     the_server_stops_with_its_sweeper,
@@ -187,49 +186,7 @@ async fn concurrent_refreshes_yield_one_successor(backend: Backend) {
     app.refreshed(&successor).await;
 }
 
-async fn claims_are_recomputed_from_the_employee_record_on_refresh(backend: Backend) {
-    let app = spawn(backend, &[]).await;
-    let anonymous = app.login_fixed(NUMBER).await;
-    assert_eq!(
-        claims_of(text(&anonymous, "access_token"))["kind"],
-        "anonymous"
-    );
-
-    // The number is provisioned: the anonymous identity is upgraded on refresh.
-    let response = app
-        .put_employee(
-            "E-1",
-            &json!({"phone_number": NUMBER, "name": "Grace Hopper"}),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let employee: Value = response.json().await.unwrap();
-    let upgraded = app.refreshed(text(&anonymous, "refresh_token")).await;
-    let claims = claims_of(text(&upgraded, "access_token"));
-    assert_eq!(claims["kind"], "employee");
-    assert_eq!(claims["permissions"], json!({"employee": ["full"]}));
-    assert_eq!(claims["user_id"], employee["id"]);
-    assert_eq!(
-        claims["sub"],
-        claims_of(text(&anonymous, "access_token"))["sub"]
-    );
-
-    // The employee's number moves elsewhere: this number's identity is anonymous again.
-    let response = app
-        .put_employee(
-            "E-1",
-            &json!({"phone_number": "+447700900999", "name": "Grace Hopper"}),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let downgraded = app.refreshed(text(&upgraded, "refresh_token")).await;
-    let claims = claims_of(text(&downgraded, "access_token"));
-    assert_eq!(claims["kind"], "anonymous");
-    assert_eq!(claims["permissions"], json!({}));
-    assert!(claims.get("user_id").is_none());
-}
-
-/// Refresh tokens from before they carried the identity rotate too: the identity is read.
+/// Refresh tokens from before they carried the principal rotate too: their session is read.
 async fn a_refresh_token_without_identity_claims_still_rotates(backend: Backend) {
     let app = spawn(backend, &[]).await;
     let first = app.login_fixed(NUMBER).await;
@@ -238,6 +195,7 @@ async fn a_refresh_token_without_identity_claims_still_rotates(backend: Backend)
     let fields = claims.as_object_mut().unwrap();
     fields.remove("phone_number");
     fields.remove("user_id");
+    fields.remove("auth_time");
     let older = forge(&app, &claims, "refresh+jwt", None);
 
     let next = app.refreshed(&older).await;

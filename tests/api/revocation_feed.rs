@@ -26,7 +26,7 @@ async fn feed_page(app: &TestApp, key: &str, query: &str) -> Value {
 }
 
 /// Follows the feed from `since` with pages of `limit`, until a page comes back short.
-async fn read_feed(
+pub async fn read_feed(
     app: &TestApp,
     key: &str,
     since: Option<&str>,
