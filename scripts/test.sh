@@ -25,4 +25,7 @@ set -e
 # The benches print after the last test binary; close with the totals of every binary.
 awk '/^test result:/ { passed += $4; failed += $6 }
      END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
-exit "$status"
+[ "$status" -eq 0 ] || exit "$status"
+
+# The README's walkthroughs, line for line, against the embedded default.
+scripts/readme-login.sh

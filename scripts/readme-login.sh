@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Runs the README's walkthroughs line for line against the embedded default (SQLite, in-process
+# store, console provider): "A login, by hand" and the admin block after it. Only the address
+# (a free port instead of 8080), the code (read from the server's output instead of typed) and
+# `cargo run --release --` (the debug binary the test command built) are substituted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+binary="$root/target/debug/sesame"
+[ -x "$binary" ] || cargo build --bin sesame
+
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+server=""
+stop() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  server=""
+}
+trap 'stop; rm -rf "$work"' EXIT
+
+# Starts the server in the scratch folder with the given extra variables.
+serve() {
+  (cd "$work" && exec env "$@" SESAME_LISTEN="127.0.0.1:$port" "$binary") >>"$work/server.log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return 0
+    sleep 0.1
+  done
+  cat "$work/server.log" >&2
+  echo "readme-login: the server did not start" >&2
+  return 1
+}
+
+# The sh block that follows the line matching $1 in the README, with the substitutions.
+block() {
+  awk -v heading="$1" 'index($0, heading) == 1 { found = 1 } found && /^```sh/ { inside = 1; next }
+                       inside && /^```/ { exit } inside' README.md |
+    sed -e "s#127.0.0.1:8080#127.0.0.1:$port#g" \
+        -e 's#^CODE=123456$#CODE=$(sent_code)#' \
+        -e "s#cargo run --release --#$binary#g" -e "s#cargo run --release\$#$binary#"
+}
+
+# The code of the newest message the console provider printed.
+sent_code() {
+  sleep 0.2
+  grep 'sesame console sender' "$work/server.log" | tail -n 1 | sed -E 's/.* code is ([0-9]+).*/\1/'
+}
+export -f sent_code
+export work
+
+# Runs the lines $1 as one shell session in the scratch folder, output to $2.
+run() {
+  (cd "$work" && bash -euo pipefail -c "$1") >"$2" 2>&1 || {
+    echo "readme-login: $3 failed:" >&2
+    cat "$2" >&2
+    exit 1
+  }
+}
+
+expect() {
+  grep -qF -- "$1" "$2" || {
+    echo "readme-login: expected $1 in the output of $3:" >&2
+    cat "$2" >&2
+    exit 1
+  }
+}
+
+serve
+login=$(block "## A login, by hand")
+[ -n "$login" ] || { echo "readme-login: no walkthrough found in README.md" >&2; exit 1; }
+run "$login" "$work/login.out" "the login walkthrough"
+expect '"channel":"sms"' "$work/login.out" "step 1"
+expect '"token_type":"Bearer"' "$work/login.out" "step 2"
+expect '"kind":"anonymous"' "$work/login.out" "step 3"
+expect '"error":"invalid_token"' "$work/login.out" "step 5"
+expect '"keys":[' "$work/login.out" "the JWKS"
+stop
+
+# The admin block runs against a server started as its first block says.
+start=$(block "An employee provisioned by an admin")
+case "$start" in
+  "SESAME_ADMIN_API_KEY=change-me-to-a-long-secret $binary") ;;
+  *) echo "readme-login: unexpected server command: $start" >&2; exit 1 ;;
+esac
+serve SESAME_ADMIN_API_KEY=change-me-to-a-long-secret
+admin=$(awk '/^An employee provisioned by an admin/ { found = 1 } found && /^```sh/ { n++ }
+             n == 2 && /^```sh/ { inside = 1; next } inside && /^```/ { exit } inside' README.md |
+          sed -e "s#127.0.0.1:8080#127.0.0.1:$port#g" -e "s#cargo run --release --#$binary#g")
+run "$admin" "$work/admin.out" "the admin walkthrough"
+expect '"external_id":"E-1001"' "$work/admin.out" "the employee upsert"
+expect 'updated 1' "$work/admin.out" "the import"
+echo "readme-login: the README's walkthroughs work as written"
