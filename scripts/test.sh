@@ -21,11 +21,16 @@ trap 'rm -f "$log"' EXIT
 set +e
 RUST_TEST_THREADS="${TEST_THREADS:-6}" cargo test --all-targets "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# The TypeScript clients (unit, against a live Sesame, and /demo in Chromium); its last line
+# is `typescript: N passed, N failed`.
+scripts/test-typescript.sh 2>&1 | tee -a "$log"
+typescript=${PIPESTATUS[0]}
 set -e
-# The benches print after the last test binary; close with the totals of every binary.
+# The benches print after the last test binary; close with the totals of every test run.
 awk '/^test result:/ { passed += $4; failed += $6 }
+     /^typescript: [0-9]+ passed, [0-9]+ failed$/ { passed += $2; failed += $4 }
      END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
-[ "$status" -eq 0 ] || exit "$status"
+[ "$status" -eq 0 ] && [ "$typescript" -eq 0 ]
 
 # The README's walkthroughs, line for line, against the embedded default.
 scripts/readme-login.sh

@@ -82,6 +82,8 @@ pub struct Config {
     pub admin_api_key: Option<SecretString>,
     pub sms: SmsConfig,
     pub ops: OpsConfig,
+    /// Serve the `/demo` login page (on in development, off in production unless asked).
+    pub demo: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -157,6 +159,8 @@ const KNOWN: &[&str] = &[
     "SESAME_CORS_ORIGINS",
     "SESAME_KEYS_RELOAD_INTERVAL",
     "SESAME_SHUTDOWN_TIMEOUT",
+    "SESAME_ANDROID_APP_HASH",
+    "SESAME_DEMO",
 ];
 
 impl Config {
@@ -229,6 +233,14 @@ impl Config {
             admin_api_key: vars.secret("SESAME_ADMIN_API_KEY"),
             sms: SmsConfig::from_vars(&vars)?,
             ops: OpsConfig::from_vars(&vars)?,
+            demo: vars.parse(
+                "SESAME_DEMO",
+                if env == Environment::Development {
+                    "true"
+                } else {
+                    "false"
+                },
+            )?,
         };
         if let Some(admin_key) = &config.admin_api_key {
             use secrecy::ExposeSecret;
@@ -344,6 +356,43 @@ mod tests {
             let err = Config::from_vars(&vars(&[("SESAME_WEBOTP_DOMAIN", bad)])).unwrap_err();
             assert_eq!(err.name, "SESAME_WEBOTP_DOMAIN", "{bad}");
         }
+    }
+
+    #[test]
+    fn the_android_app_hash_is_checked_and_excludes_the_webotp_line() {
+        let config =
+            Config::from_vars(&vars(&[("SESAME_ANDROID_APP_HASH", "FA+9qCX9VSu")])).unwrap();
+        assert_eq!(config.sms.android_app_hash.as_deref(), Some("FA+9qCX9VSu"));
+        for bad in ["FA+9qCX9VS", "FA+9qCX9VSu1", "FA-9qCX9VSu", "FA 9qCX9VSu"] {
+            let err = Config::from_vars(&vars(&[("SESAME_ANDROID_APP_HASH", bad)])).unwrap_err();
+            assert_eq!(err.name, "SESAME_ANDROID_APP_HASH", "{bad}");
+        }
+        let err = Config::from_vars(&vars(&[
+            ("SESAME_ANDROID_APP_HASH", "FA+9qCX9VSu"),
+            ("SESAME_WEBOTP_DOMAIN", "login.example.com"),
+        ]))
+        .unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("SESAME_ANDROID_APP_HASH") && message.contains("SESAME_WEBOTP_DOMAIN"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn the_demo_is_on_in_development_and_off_in_production_unless_asked() {
+        assert!(Config::from_vars(&HashMap::new()).unwrap().demo);
+        assert!(
+            !Config::from_vars(&vars(&[("SESAME_DEMO", "false")]))
+                .unwrap()
+                .demo
+        );
+        let production = [("SESAME_ENV", "production")];
+        assert!(!Config::from_vars(&vars(&production)).unwrap().demo);
+        let asked = [("SESAME_ENV", "production"), ("SESAME_DEMO", "true")];
+        assert!(Config::from_vars(&vars(&asked)).unwrap().demo);
+        let err = Config::from_vars(&vars(&[("SESAME_DEMO", "yes")])).unwrap_err();
+        assert_eq!(err.name, "SESAME_DEMO");
     }
 
     #[test]

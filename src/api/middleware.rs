@@ -5,11 +5,12 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::{
-    AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, REFERRER_POLICY, RETRY_AFTER,
-    STRICT_TRANSPORT_SECURITY, WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    ACCESS_CONTROL_ALLOW_ORIGIN, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, REFERRER_POLICY,
+    RETRY_AFTER, STRICT_TRANSPORT_SECURITY, WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderValue, Method};
-use axum::middleware::Next;
+use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Response};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -95,6 +96,8 @@ pub fn security_headers<S: Clone + Send + Sync + 'static>(
 }
 
 /// CORS for browser clients, only when `SESAME_CORS_ORIGINS` names origins (`*` for any).
+/// Credentials are never allowed (no `Access-Control-Allow-Credentials`): browser apps send
+/// their token in the `Authorization` header, and no cookie of Sesame's may ride along.
 pub fn cors<S: Clone + Send + Sync + 'static>(router: Router<S>, config: &Config) -> Router<S> {
     let origins = &config.ops.cors_origins;
     if origins.is_empty() {
@@ -109,12 +112,33 @@ pub fn cors<S: Clone + Send + Sync + 'static>(router: Router<S>, config: &Config
                 .filter_map(|origin| HeaderValue::from_str(origin).ok()),
         )
     };
-    router.layer(
-        CorsLayer::new()
-            .allow_origin(allow)
-            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
-            .allow_headers([AUTHORIZATION, CONTENT_TYPE])
-            .expose_headers([REQUEST_ID, RETRY_AFTER, WWW_AUTHENTICATE])
-            .max_age(Duration::from_secs(600)),
-    )
+    router
+        .layer(
+            CorsLayer::new()
+                .allow_origin(allow)
+                .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+                .allow_headers([AUTHORIZATION, CONTENT_TYPE])
+                .expose_headers([REQUEST_ID, RETRY_AFTER, WWW_AUTHENTICATE])
+                .max_age(Duration::from_secs(600)),
+        )
+        .layer(from_fn(only_for_allowed_origins))
+}
+
+/// The CORS layer answers a preflight from any origin with the allowed methods and headers,
+/// leaving out only `Access-Control-Allow-Origin`; an origin that is not allowed gets no CORS
+/// header at all.
+async fn only_for_allowed_origins(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if !response.headers().contains_key(ACCESS_CONTROL_ALLOW_ORIGIN) {
+        let cors: Vec<_> = response
+            .headers()
+            .keys()
+            .filter(|name| name.as_str().starts_with("access-control-"))
+            .cloned()
+            .collect();
+        for name in cors {
+            response.headers_mut().remove(name);
+        }
+    }
+    response
 }

@@ -1,12 +1,14 @@
 //! HTTP layer: each area owns its routes; this module merges them and adds the shared
 //! middleware (request ids, tracing, metrics, deadline, body limit, panic safety, CORS,
-//! security headers, JSON fallbacks). `openapi` documents every route.
+//! security headers, JSON fallbacks). `openapi` documents every route; `/demo` is served only
+//! when `SESAME_DEMO` enables it.
 
 mod admin_limits;
 mod admin_sessions;
 mod api_keys;
 mod audit;
 mod client_ip;
+mod demo;
 mod employees;
 mod extract;
 mod import;
@@ -60,7 +62,14 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::router())
         .merge(api_keys::router())
         .merge(admin_limits::router())
-        .merge(ops::router())
+        .merge(ops::router());
+    // The demo page is a router of its own, absent (404) unless enabled.
+    let router = if config.demo {
+        router.merge(demo::router())
+    } else {
+        router
+    };
+    let router = router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

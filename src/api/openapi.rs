@@ -45,6 +45,9 @@ use crate::error::ErrorBody;
         super::ops::readyz,
         super::ops::metrics,
         super::ops::openapi,
+        super::demo::page,
+        super::demo::script,
+        super::demo::stylesheet,
     ),
     components(schemas(ErrorBody)),
     modifiers(&SecuritySchemes),
@@ -53,6 +56,7 @@ use crate::error::ErrorBody;
         (name = "discovery", description = "For downstream APIs verifying tokens (introspection and the revocation feed need an API key of role `introspect` or `admin`)"),
         (name = "admin", description = "API key with role `admin`"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
+        (name = "demo", description = "A login page for trying Sesame in a browser (only when `SESAME_DEMO` is on)"),
     )
 )]
 struct ApiDoc;
@@ -93,13 +97,26 @@ pub enum AdminErrors {
     Unavailable(ErrorBody),
 }
 
-static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+/// The document, with or without the `/demo` routes (they are served only when enabled).
+fn build(with_demo: bool) -> String {
     let mut openapi = ApiDoc::openapi();
     openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    if !with_demo {
+        openapi
+            .paths
+            .paths
+            .retain(|path, _| path != "/demo" && !path.starts_with("/demo/"));
+        if let Some(tags) = &mut openapi.tags {
+            tags.retain(|tag| tag.name != "demo");
+        }
+    }
     openapi.to_json().unwrap_or_default()
-});
+}
 
-/// The document as JSON, built once.
-pub fn document() -> &'static str {
-    &DOCUMENT
+static WITH_DEMO: LazyLock<String> = LazyLock::new(|| build(true));
+static WITHOUT_DEMO: LazyLock<String> = LazyLock::new(|| build(false));
+
+/// The document as JSON, built once; it lists `/demo` only when the demo is served.
+pub fn document(with_demo: bool) -> &'static str {
+    if with_demo { &WITH_DEMO } else { &WITHOUT_DEMO }
 }

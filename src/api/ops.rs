@@ -86,9 +86,9 @@ pub async fn metrics() -> impl IntoResponse {
 #[utoipa::path(get, path = "/openapi.json", tag = "operations", responses(
     (status = 200, description = "OpenAPI 3.1 document", content_type = "application/json", body = Object),
 ))]
-pub async fn openapi() -> impl IntoResponse {
+pub async fn openapi(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(CONTENT_TYPE, "application/json")],
-        super::openapi::document(),
+        super::openapi::document(state.config.demo),
     )
 }

@@ -357,6 +357,12 @@ impl TestApp {
             .unwrap()
     }
 
+    /// GETs `path` and parses its JSON body.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.client.get(self.url(path)).send().await.unwrap();
+        response.json().await.unwrap()
+    }
+
     pub async fn get_bearer(&self, path: &str, token: &str) -> Response {
         self.client
             .get(self.url(path))

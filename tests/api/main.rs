@@ -7,6 +7,7 @@ mod admin_helpers;
 mod api_keys;
 mod audit;
 mod binary;
+mod demo;
 mod employees;
 mod errors;
 mod fake_provider;

@@ -354,6 +354,57 @@ async fn cors_is_off_by_default_and_allows_configured_origins() {
     );
 }
 
+/// Browser apps send their tokens in the `Authorization` header, never as cookies: CORS must
+/// never let a page make credentialed requests, for allowed origins included.
+#[tokio::test]
+async fn cors_allows_listed_origins_and_never_credentials() {
+    let app = spawn_app_with(
+        Backend::Embedded,
+        &[("SESAME_CORS_ORIGINS", "https://app.example.com")],
+    )
+    .await;
+    let response = preflight(&app, "https://app.example.com").await;
+    assert!(response.status().is_success());
+    let headers = response.headers();
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let allowed = headers["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(allowed.contains("content-type"), "{allowed}");
+    assert!(allowed.contains("authorization"), "{allowed}");
+    assert!(headers.get("access-control-allow-credentials").is_none());
+
+    // The actual request gets the origin back, and no credentials either.
+    let response = app
+        .client
+        .post(app.url("/oauth/token"))
+        .header("origin", "https://app.example.com")
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", "x")])
+        .send()
+        .await
+        .unwrap();
+    let headers = response.headers();
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert!(headers.get("access-control-allow-credentials").is_none());
+
+    for origin in ["https://evil.example.net", "null"] {
+        let response = preflight(&app, origin).await;
+        let cors: Vec<_> = response
+            .headers()
+            .keys()
+            .filter(|name| name.as_str().starts_with("access-control-"))
+            .collect();
+        assert!(cors.is_empty(), "{origin}: {cors:?}");
+    }
+}
+
 #[tokio::test]
 async fn a_request_over_the_deadline_is_a_json_503() {
     let slow = Sink::slow(Duration::from_secs(3));

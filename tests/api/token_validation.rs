@@ -125,15 +125,7 @@ async fn tampered_and_forged_tokens_are_rejected(backend: Backend) {
     assert_rejected(&app, &format!("{none_header}.{payload}."), "alg none").await;
 
     // HS256 keyed with the public key from the JWKS (the classic key-confusion attack).
-    let jwks: Value = app
-        .client
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = app.get_json("/.well-known/jwks.json").await;
     let public = jwks["keys"][0]["x"].as_str().unwrap().to_owned();
     let mut header = Header::new(Algorithm::HS256);
     header.typ = Some("at+jwt".into());
