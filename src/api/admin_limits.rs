@@ -28,21 +28,16 @@ pub fn router() -> Router<AppState> {
     ))]
 pub async fn unlock(
     State(state): State<AppState>,
-    admin: AdminKey,
+    AdminKey { actor }: AdminKey,
     Client(client): Client,
     Path(phone_number): Path<String>,
 ) -> Result<StatusCode> {
     let number = PhoneNumber::parse(&phone_number).map_err(|_| Error::InvalidPhoneNumber)?;
-    state.login.limits().unlock(&number).await?;
-    admin
-        .audit(
-            &state,
-            client.ip.as_deref(),
-            "number.unlocked",
-            number.as_str(),
-            None,
-            state.clock.now(),
-        )
+    let now = state.clock.now();
+    state
+        .admin
+        .numbers
+        .unlock(&actor, client.ip.as_deref(), &number, now)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,9 +12,8 @@ use super::extract::{AdminKey, Client, QueryParams};
 use super::openapi::AdminErrors;
 use super::page::{self, Page};
 use crate::app::AppState;
-use crate::error::{Error, ErrorBody, Result};
+use crate::error::{ErrorBody, Result};
 use crate::store::{RevokeTarget, SessionRecord};
-use crate::tokens::revoke;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -81,13 +80,11 @@ pub async fn list_sessions(
 ) -> Result<Json<Page<SessionResponse>>> {
     let limit = page::limit(query.limit, 50, 500)?;
     let after: Option<(i64, String)> = query.cursor.as_deref().map(page::decode).transpose()?;
-    if !state.db.identity_exists(&sub).await? {
-        return Err(Error::NotFound);
-    }
     // One more than asked tells whether another page exists.
     let mut sessions = state
-        .db
-        .identity_sessions(&sub, after.as_ref(), limit + 1)
+        .admin
+        .sessions
+        .of_identity(&sub, after.as_ref(), limit + 1)
         .await?;
     let next = if sessions.len() as i64 > limit {
         sessions.truncate(limit as usize);
@@ -164,22 +161,15 @@ pub async fn revoke_token(
 
 async fn revoke_as_admin(
     State(state): State<AppState>,
-    admin: AdminKey,
+    AdminKey { actor }: AdminKey,
     Client(client): Client,
     target: RevokeTarget<'_>,
 ) -> Result<StatusCode> {
-    let found = revoke(
-        &state.db,
-        target,
-        "admin",
-        &admin.actor,
-        client.ip.as_deref(),
-        state.clock.now(),
-    )
-    .await?;
-    if found {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(Error::NotFound)
-    }
+    let now = state.clock.now();
+    state
+        .admin
+        .sessions
+        .revoke(&actor, client.ip.as_deref(), target, now)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

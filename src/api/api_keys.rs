@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use super::extract::{AdminKey, Client, JsonBody};
 use super::openapi::AdminErrors;
 use super::page::Page;
-use crate::admin::issue_api_key;
 use crate::app::AppState;
 use crate::error::{Error, ErrorBody, Result};
 use crate::store::{ApiKey, ApiKeyRole};
@@ -72,23 +71,17 @@ impl From<ApiKey> for ApiKeyResponse {
     ))]
 pub async fn create(
     State(state): State<AppState>,
-    admin: AdminKey,
+    AdminKey { actor }: AdminKey,
     Client(client): Client,
     JsonBody(request): JsonBody<CreateRequest>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>)> {
     let role = ApiKeyRole::parse(&request.role)
         .ok_or_else(|| Error::InvalidRequest("role must be admin or introspect".into()))?;
     let now = state.clock.now();
-    let issued = issue_api_key(&state.db, &request.name, role, now).await?;
-    admin
-        .audit(
-            &state,
-            client.ip.as_deref(),
-            "api_key.created",
-            &issued.record.id,
-            None,
-            now,
-        )
+    let issued = state
+        .admin
+        .api_keys
+        .create(&actor, client.ip.as_deref(), &request.name, role, now)
         .await?;
     // The only time the key is shown.
     let body = CreatedApiKey {
@@ -109,8 +102,9 @@ pub async fn list(
     _admin: AdminKey,
 ) -> Result<Json<Page<ApiKeyResponse>>> {
     let keys: Vec<ApiKeyResponse> = state
-        .db
-        .list_api_keys()
+        .admin
+        .api_keys
+        .list()
         .await?
         .into_iter()
         .map(ApiKeyResponse::from)
@@ -133,23 +127,15 @@ pub async fn list(
     ))]
 pub async fn revoke(
     State(state): State<AppState>,
-    admin: AdminKey,
+    AdminKey { actor }: AdminKey,
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     let now = state.clock.now();
-    if state.db.revoke_api_keys(&id, false, now).await? == 0 {
-        return Err(Error::NotFound);
-    }
-    admin
-        .audit(
-            &state,
-            client.ip.as_deref(),
-            "api_key.revoked",
-            &id,
-            None,
-            now,
-        )
+    state
+        .admin
+        .api_keys
+        .revoke(&actor, client.ip.as_deref(), &id, now)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

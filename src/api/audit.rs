@@ -92,8 +92,9 @@ pub async fn list(
         })
         .transpose()?;
     let mut records = state
-        .db
-        .audit_events(&AuditQuery {
+        .admin
+        .audit_log
+        .events(&AuditQuery {
             before_id,
             subject: non_empty(&params.subject),
             action: non_empty(&params.action),

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::extract::{AdminKey, Client, QueryParams, RawBody};
 use super::openapi::AdminErrors;
-use crate::admin::{ImportFormat, ImportMode, Importer, import_employees};
+use crate::admin::{ImportFormat, ImportMode};
 use crate::app::AppState;
 use crate::error::{Error, ErrorBody, Result};
 use crate::store::ImportCounts;
@@ -55,7 +55,7 @@ pub struct ImportParams {
     ))]
 pub async fn import(
     State(state): State<AppState>,
-    admin: AdminKey,
+    AdminKey { actor }: AdminKey,
     Client(client): Client,
     QueryParams(params): QueryParams<ImportParams>,
     body: RawBody,
@@ -72,19 +72,18 @@ pub async fn import(
         .ok_or_else(|| {
             Error::InvalidRequest("the body must be text/csv or application/json".into())
         })?;
-    let importer = Importer {
-        actor: &admin.actor,
-        ip: client.ip.as_deref(),
-        test_numbers: &state.config.test_numbers,
-    };
-    let counts = import_employees(
-        &state.db,
-        format,
-        Vec::from(body.bytes),
-        mode,
-        &importer,
-        state.clock.now(),
-    )
-    .await?;
+    let now = state.clock.now();
+    let counts = state
+        .admin
+        .import
+        .run(
+            &actor,
+            client.ip.as_deref(),
+            format,
+            body.bytes.into(),
+            mode,
+            now,
+        )
+        .await?;
     Ok(Json(counts))
 }

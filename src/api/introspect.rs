@@ -131,10 +131,7 @@ pub async fn revocations(
         Some(since) => page::decode(since)?,
         None => FeedPosition::start(),
     };
-    let items = state
-        .db
-        .revocation_feed(&after, now - state.config.revocation_feed_lag, now, limit)
-        .await?;
+    let items = state.tokens.revocation_feed(&after, now, limit).await?;
     let next = page::encode(items.last().map_or(&after, |last| &last.position))?;
     Ok(Json(Feed {
         items: items

@@ -47,22 +47,11 @@ pub async fn healthz() -> Json<Status> {
     (status = 503, description = "`temporarily_unavailable`: a dependency does not answer", body = ErrorBody),
 ))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>> {
-    let database = tokio::time::timeout(PING_TIMEOUT, state.db.ping()).await;
-    let ephemeral = tokio::time::timeout(PING_TIMEOUT, state.ephemeral.ping()).await;
-    for (name, answer) in [("database", database), ("redis", ephemeral)] {
-        match answer {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => {
-                tracing::warn!(dependency = name, error = %err, "not ready");
-                return Err(Error::Unavailable);
-            }
-            Err(_) => {
-                tracing::warn!(dependency = name, "not ready: no answer in time");
-                return Err(Error::Unavailable);
-            }
-        }
+    if state.health.ready(PING_TIMEOUT).await {
+        Ok(Json(OK))
+    } else {
+        Err(Error::Unavailable)
     }
-    Ok(Json(OK))
 }
 
 /// Prometheus text exposition of every metric of this process.

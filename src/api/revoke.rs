@@ -10,8 +10,6 @@ use serde::Deserialize;
 use super::extract::{Authenticated, Client, FormOrJson};
 use crate::app::AppState;
 use crate::error::{ErrorBody, Result};
-use crate::store::RevokeTarget;
-use crate::tokens::revoke;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -49,17 +47,14 @@ pub async fn revoke_token(
     Client(client): Client,
     FormOrJson(request): FormOrJson<RevokeRequest>,
 ) -> Result<Json<serde_json::Value>> {
-    if let Some(owner) = state.tokens.owner_of(request.token.expose_secret()) {
-        revoke(
-            &state.db,
-            RevokeTarget::Session(&owner.sid),
-            "client_revoked",
-            &format!("identity:{}", owner.sub),
+    state
+        .tokens
+        .revoke_presented(
+            request.token.expose_secret(),
             client.ip.as_deref(),
             state.clock.now(),
         )
         .await?;
-    }
     Ok(Json(serde_json::json!({})))
 }
 
@@ -75,14 +70,9 @@ pub async fn logout(
     Client(client): Client,
     Authenticated(claims): Authenticated,
 ) -> Result<StatusCode> {
-    revoke(
-        &state.db,
-        RevokeTarget::Session(&claims.sid),
-        "logout",
-        &format!("identity:{}", claims.sub),
-        client.ip.as_deref(),
-        state.clock.now(),
-    )
-    .await?;
+    state
+        .tokens
+        .log_out(&claims, client.ip.as_deref(), state.clock.now())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -41,11 +41,16 @@ pub async fn me(
     Authenticated(claims): Authenticated,
 ) -> Result<Json<Me>> {
     let user = match &claims.user_id {
-        Some(id) => state.db.employee_by_id(id).await?.map(|employee| MeUser {
-            id: employee.id,
-            external_id: employee.external_id,
-            name: employee.name,
-        }),
+        Some(id) => state
+            .admin
+            .employees
+            .by_id(id)
+            .await?
+            .map(|employee| MeUser {
+                id: employee.id,
+                external_id: employee.external_id,
+                name: employee.name,
+            }),
         None => None,
     };
     Ok(Json(Me {

@@ -201,8 +201,8 @@ fn router_operations(router: &axum::Router) -> BTreeSet<String> {
 async fn every_route_is_documented_in_openapi() {
     let app = spawn_app(Backend::Embedded).await;
     let config = sesame::Config::from_vars(&app.vars).unwrap();
-    let state = sesame::AppState::build(config).await.unwrap();
-    let served = router_operations(&sesame::api::router(state));
+    let node = sesame::Application::build(config).await.unwrap();
+    let served = router_operations(&sesame::api::router(node.state().clone()));
     assert!(
         served.contains("GET /healthz") && served.contains("POST /v1/otp/start"),
         "the router's routes could not be read: {served:?}"
