@@ -1,23 +1,25 @@
-//! `/admin/v1/api-keys`: create, list and revoke API keys (admin role).
+//! `/admin/v1/api-keys`: create, list and revoke API keys (docs/contract-notes.md, "API
+//! keys").
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::extract::{AdminKey, Client, JsonBody};
-use super::openapi::AdminErrors;
-use super::page::Page;
+use crate::api::extract::{AdminKey, Client, JsonBody};
+use crate::api::openapi::AdminErrors;
+use crate::api::page::Page;
 use crate::app::AppState;
 use crate::error::{Error, ErrorBody, Result};
 use crate::store::{ApiKey, ApiKeyRole};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/v1/api-keys", get(list).post(create))
-        .route("/admin/v1/api-keys/{id}", delete(revoke))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(revoke))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

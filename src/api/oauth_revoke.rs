@@ -1,20 +1,18 @@
-//! `POST /oauth/revoke` (RFC 7009) and `POST /v1/logout` (API.md, "Login").
+//! `POST /oauth/revoke` (RFC 7009): a client ends the session of a token it holds.
 
+use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::extract::{Authenticated, Client, FormOrJson};
+use super::extract::{Client, FormOrJson};
 use crate::app::AppState;
 use crate::error::{ErrorBody, Result};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/oauth/revoke", post(revoke_token))
-        .route("/v1/logout", post(logout))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(revoke_token))
 }
 
 /// RFC 7009 §2.1. `token_type_hint` (like any other field) is accepted and ignored: Sesame
@@ -56,23 +54,4 @@ pub async fn revoke_token(
         )
         .await?;
     Ok(Json(serde_json::json!({})))
-}
-
-/// Ends the session of the presented access token.
-#[utoipa::path(post, path = "/v1/logout", tag = "login", security(("access_token" = [])), responses(
-    (status = 204, description = "The token's session is revoked"),
-    (status = 401, description = "`invalid_token`: missing, expired, revoked or malformed (with `WWW-Authenticate`)", body = ErrorBody,
-        headers(("WWW-Authenticate" = String, description = "`Bearer error=\"invalid_token\"`"))),
-    (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
-))]
-pub async fn logout(
-    State(state): State<AppState>,
-    Client(client): Client,
-    Authenticated(claims): Authenticated,
-) -> Result<StatusCode> {
-    state
-        .tokens
-        .log_out(&claims, client.ip.as_deref(), state.clock.now())
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
 }

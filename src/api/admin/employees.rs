@@ -1,24 +1,26 @@
-//! `/admin/v1/employees`: upsert, list and disable employee records (API.md, "Admin").
+//! `/admin/v1/employees`: upsert, list and disable employee records (docs/contract-notes.md,
+//! "Employees, import and audit").
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::extract::{AdminKey, Client, JsonBody, QueryParams};
-use super::openapi::AdminErrors;
-use super::page::{Page, PageParams, paginate};
 use crate::admin::EmployeeFields;
+use crate::api::extract::{AdminKey, Client, JsonBody, QueryParams};
+use crate::api::openapi::AdminErrors;
+use crate::api::page::{Page, PageParams, paginate};
 use crate::app::AppState;
 use crate::error::{ErrorBody, Result};
 use crate::store::Employee;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/v1/employees", get(list))
-        .route("/admin/v1/employees/{external_id}", put(upsert_employee))
-        .route("/admin/v1/employees/{external_id}/disable", post(disable))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(upsert_employee))
+        .routes(routes!(disable))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -1,26 +1,28 @@
-//! Admin: an identity's sessions, and revoking a session, a token or a whole identity
-//! (API.md, "Admin"). Revocations answer `204` for a known target, revoked before or not
+//! `/admin/v1/identities/*`, `/admin/v1/sessions/*`, `/admin/v1/tokens/*`: an identity's
+//! sessions, and revoking a session, a token or a whole identity (docs/contract-notes.md,
+//! "Token lifecycle"). Revocations answer `204` for a known target, revoked before or not
 //! (idempotent), and `404` for one that never existed.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::extract::{AdminKey, Client, QueryParams};
-use super::openapi::AdminErrors;
-use super::page::{self, Page};
+use crate::api::extract::{AdminKey, Client, QueryParams};
+use crate::api::openapi::AdminErrors;
+use crate::api::page::{self, Page};
 use crate::app::AppState;
 use crate::error::{ErrorBody, Result};
 use crate::store::{RevokeTarget, SessionRecord};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/v1/identities/{sub}/sessions", get(list_sessions))
-        .route("/admin/v1/identities/{sub}/revoke", post(revoke_identity))
-        .route("/admin/v1/sessions/{sid}/revoke", post(revoke_session))
-        .route("/admin/v1/tokens/{jti}/revoke", post(revoke_token))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_sessions))
+        .routes(routes!(revoke_identity))
+        .routes(routes!(revoke_session))
+        .routes(routes!(revoke_token))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
