@@ -7,9 +7,12 @@
 //! the test suite stays fast. `SESAME_BENCH_POSTGRES_URL` overrides the server
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`); `SESAME_BENCH_ROWS` the row count.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
-use sesame::admin::{ImportFormat, ImportMode, Importer, import_employees};
+use sesame::admin::{Import, ImportFormat, ImportMode};
+use sesame::domain::Actor;
 use sesame::store::Database;
 use sqlx::Connection;
 
@@ -42,12 +45,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(db: &Database, rows: usize) -> anyhow::Result<()> {
-    let test_numbers = std::collections::HashMap::new();
-    let importer = Importer {
-        actor: "bench",
-        ip: None,
-        test_numbers: &test_numbers,
-    };
+    let config = sesame::Config::from_vars(&HashMap::new())?;
+    let import = Import::new(db.clone(), Arc::new(config));
     for (label, suffix, expected) in [
         ("all new", "", "created"),
         ("unchanged", "", "unchanged"),
@@ -55,15 +54,16 @@ async fn run(db: &Database, rows: usize) -> anyhow::Result<()> {
     ] {
         let file = csv(rows, suffix);
         let started = Instant::now();
-        let counts = import_employees(
-            db,
-            ImportFormat::Csv,
-            file.clone().into_bytes(),
-            ImportMode::Sync,
-            &importer,
-            sesame::Clock::system().now(),
-        )
-        .await?;
+        let counts = import
+            .run(
+                &Actor::Cli,
+                None,
+                ImportFormat::Csv,
+                file.clone().into_bytes(),
+                ImportMode::Sync,
+                sesame::Clock::system().now(),
+            )
+            .await?;
         let elapsed = started.elapsed();
         let counted = match expected {
             "created" => counts.created,

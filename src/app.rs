@@ -10,29 +10,33 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::admin::Admin;
 use crate::clock::Clock;
 use crate::config::{Config, Environment};
 use crate::login::{CodeHasher, LoginService};
 use crate::sms;
-use crate::store::{Database, Ephemeral, MemoryEphemeral, RedisEphemeral};
+use crate::store::{Database, Ephemeral, Health, MemoryEphemeral, RedisEphemeral};
 use crate::tasks::Tasks;
 use crate::tokens::{KeySet, TokenService};
 
-/// Everything a handler may need; cheap to clone.
+/// Everything a handler may need; cheap to clone. Handlers reach the stores only through
+/// services.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub db: Database,
-    pub ephemeral: Arc<dyn Ephemeral>,
     pub login: Arc<LoginService>,
     pub tokens: Arc<TokenService>,
+    pub admin: Arc<Admin>,
+    /// Readiness: whether the stores answer.
+    pub health: Health,
     /// The one source of time of this node (tests move it).
     pub clock: Clock,
 }
 
 impl AppState {
-    /// Connects the stores (running migrations), loads keys and wires the services.
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
+    /// Connects the stores (running migrations), loads keys and wires the services. The
+    /// database is returned beside the state for the node's background tasks and shutdown.
+    async fn build(config: Config) -> anyhow::Result<(Self, Database)> {
         crate::production::refuse_unsafe(&config)?;
         // Before any metric is emitted, so none is lost.
         crate::telemetry::metrics();
@@ -60,27 +64,28 @@ impl AppState {
             .build()
             .context("cannot build the HTTP client")?;
         let delivery = sms::build_delivery(&config.sms, http, clock.clone())?;
-        let login = LoginService::new(
+        let login = Arc::new(LoginService::new(
             config.clone(),
             db.clone(),
             ephemeral.clone(),
             delivery,
             hasher,
-        );
+        ));
         let tokens = TokenService::new(keys, db.clone(), config.clone());
-        Ok(Self {
+        let state = Self {
+            admin: Arc::new(Admin::new(config.clone(), db.clone(), login.clone())),
+            health: Health::new(db.clone(), ephemeral),
             config,
-            db,
-            ephemeral,
-            login: Arc::new(login),
+            login,
             tokens: Arc::new(tokens),
             clock,
-        })
+        };
+        Ok((state, db))
     }
 }
 
 /// Background work of a running node. Add periodic tasks here.
-fn background(state: &AppState, tasks: &mut Tasks) {
+fn background(state: &AppState, db: &Database, tasks: &mut Tasks) {
     let tokens = state.tokens.clone();
     let clock = state.clock.clone();
     let period = Duration::from_secs(state.config.ops.keys_reload_interval);
@@ -90,7 +95,7 @@ fn background(state: &AppState, tasks: &mut Tasks) {
         async move { tokens.reload_keys(now) }
     });
 
-    let db = state.db.clone();
+    let db = db.clone();
     let clock = state.clock.clone();
     let retention = state.config.token_retention;
     let period = Duration::from_secs(state.config.sweep_interval);
@@ -133,16 +138,21 @@ fn otp_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    db: Database,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let listen = config.listen;
-        let state = AppState::build(config).await?;
+        let (state, db) = AppState::build(config).await?;
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("SESAME_LISTEN: cannot listen on {listen}"))?;
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            state,
+            db,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -162,7 +172,7 @@ impl Application {
         let state = self.state;
         let deadline = Duration::from_secs(state.config.ops.shutdown_timeout);
         let mut tasks = Tasks::default();
-        background(&state, &mut tasks);
+        background(&state, &self.db, &mut tasks);
         let (stopping, mut stopped) = watch::channel(false);
         let signal = async move {
             shutdown.await;
@@ -185,7 +195,7 @@ impl Application {
             () = drain_limit => tracing::warn!("in-flight requests did not finish in time"),
         }
         tasks.stop(deadline).await;
-        if tokio::time::timeout(deadline, state.db.close())
+        if tokio::time::timeout(deadline, self.db.close())
             .await
             .is_err()
         {

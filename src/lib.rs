@@ -1,7 +1,7 @@
 //! Sesame: passwordless login with a phone number and a one-time code.
 //!
-//! Requests flow one way: `api` (extractors, thin handlers) → services (`login`, `tokens`)
-//! → `store` (database, ephemeral state) and `sms` (delivery).
+//! Requests flow one way: `api` (extractors, thin handlers) → services (`login`, `tokens`,
+//! `admin`) → `store` (database, ephemeral state) and `sms` (delivery).
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod admin;
@@ -10,6 +10,7 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod domain;
 pub mod error;
 pub mod login;
 pub mod production;

@@ -1,5 +1,8 @@
-//! API keys for admins and downstream introspection. A key is shown once, at creation; only
-//! its SHA-256 is stored (a key is 256 random bits, so a fast hash is enough).
+//! API keys for admins and downstream introspection (docs/contract-notes.md, "API keys"). A
+//! key is shown once, at creation; only its SHA-256 is stored (a key is 256 random bits, so a
+//! fast hash is enough).
+
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -7,12 +10,22 @@ use rand::RngCore;
 use rand::rngs::OsRng;
 use ring::digest;
 use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
 
+use super::Call;
+use crate::config::Config;
+use crate::domain::{Actor, AuditAction};
 use crate::error::{Error, Result};
 use crate::store::{ApiKey, ApiKeyRole, Database};
 
 /// Recognisable prefix, so a leaked key is easy to spot in a scanner.
 const PREFIX: &str = "sesame_";
+
+#[derive(Clone)]
+pub struct ApiKeys {
+    db: Database,
+    config: Arc<Config>,
+}
 
 pub struct IssuedApiKey {
     pub record: ApiKey,
@@ -20,27 +33,118 @@ pub struct IssuedApiKey {
     pub key: SecretString,
 }
 
-pub fn hash_api_key(key: &str) -> String {
-    hex::encode(digest::digest(&digest::SHA256, key.as_bytes()))
+/// Who presented a valid key, and what the key may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyHolder {
+    pub role: ApiKeyRole,
+    pub actor: Actor,
 }
 
-pub async fn issue_api_key(
-    db: &Database,
-    name: &str,
-    role: ApiKeyRole,
-    now: i64,
-) -> Result<IssuedApiKey> {
-    let name = name.trim();
-    if name.is_empty() || name.len() > 100 {
-        return Err(Error::InvalidRequest(
-            "name must be 1 to 100 characters".into(),
-        ));
+impl ApiKeys {
+    pub fn new(db: Database, config: Arc<Config>) -> Self {
+        Self { db, config }
     }
-    let mut secret = [0u8; 32];
-    OsRng.fill_bytes(&mut secret);
-    let key = SecretString::from(format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(secret)));
-    let record = db
-        .create_api_key(name, role, &hash_api_key(key.expose_secret()), now)
-        .await?;
-    Ok(IssuedApiKey { record, key })
+
+    /// The holder of `presented`: the bootstrap `SESAME_ADMIN_API_KEY` (role admin) or a live
+    /// stored key; `None` for anything else.
+    pub async fn authenticate(&self, presented: &str) -> Result<Option<KeyHolder>> {
+        if let Some(bootstrap) = &self.config.admin_api_key {
+            if bool::from(
+                presented
+                    .as_bytes()
+                    .ct_eq(bootstrap.expose_secret().as_bytes()),
+            ) {
+                return Ok(Some(KeyHolder {
+                    role: ApiKeyRole::Admin,
+                    actor: Actor::BootstrapKey,
+                }));
+            }
+        }
+        let stored = self.db.find_api_key(&hash(presented)).await?;
+        Ok(stored.map(|key| KeyHolder {
+            role: key.role,
+            actor: Actor::ApiKey { name: key.name },
+        }))
+    }
+
+    /// Creates a key named `name` (1 to 100 characters) with `role`; audited.
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        ip: Option<&str>,
+        name: &str,
+        role: ApiKeyRole,
+        now: i64,
+    ) -> Result<IssuedApiKey> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 100 {
+            return Err(Error::InvalidRequest(
+                "name must be 1 to 100 characters".into(),
+            ));
+        }
+        let mut secret = [0u8; 32];
+        OsRng.fill_bytes(&mut secret);
+        let key = SecretString::from(format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(secret)));
+        let record = self
+            .db
+            .create_api_key(name, role, &hash(key.expose_secret()), now)
+            .await?;
+        let call = Call::new(actor, ip, now);
+        self.audit(call, AuditAction::ApiKeyCreated, &record.id)
+            .await?;
+        Ok(IssuedApiKey { record, key })
+    }
+
+    /// Every key, newest first, revoked ones included.
+    pub async fn list(&self) -> Result<Vec<ApiKey>> {
+        Ok(self.db.list_api_keys().await?)
+    }
+
+    /// Revokes the key with id `id`; audited. Idempotent; `NotFound` for an unknown id.
+    pub async fn revoke(&self, actor: &Actor, ip: Option<&str>, id: &str, now: i64) -> Result<()> {
+        self.revoke_matching(actor, ip, id, false, now).await?;
+        Ok(())
+    }
+
+    /// Revokes the key with id `key` or every key named `key`; each is audited. Returns how
+    /// many matched; `NotFound` when none did.
+    pub async fn revoke_by_id_or_name(
+        &self,
+        actor: &Actor,
+        ip: Option<&str>,
+        key: &str,
+        now: i64,
+    ) -> Result<usize> {
+        self.revoke_matching(actor, ip, key, true, now).await
+    }
+
+    async fn revoke_matching(
+        &self,
+        actor: &Actor,
+        ip: Option<&str>,
+        key: &str,
+        by_name: bool,
+        now: i64,
+    ) -> Result<usize> {
+        let ids = self.db.revoke_api_keys(key, by_name, now).await?;
+        if ids.is_empty() {
+            return Err(Error::NotFound);
+        }
+        let call = Call::new(actor, ip, now);
+        for id in &ids {
+            self.audit(call, AuditAction::ApiKeyRevoked, id).await?;
+        }
+        Ok(ids.len())
+    }
+
+    async fn audit(&self, call: Call<'_>, action: AuditAction, id: &str) -> Result<()> {
+        Ok(self
+            .db
+            .append_audit(&call.event(action, Some(id), None))
+            .await?)
+    }
+}
+
+fn hash(key: &str) -> String {
+    hex::encode(digest::digest(&digest::SHA256, key.as_bytes()))
 }

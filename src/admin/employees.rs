@@ -1,118 +1,181 @@
-//! What makes an employee record valid, for the single upsert and the bulk import alike.
+//! Employee records from the HR system, one at a time: upsert, disable, search
+//! (docs/contract-notes.md, "Employees, import and audit").
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
-use crate::error::Error;
+use serde_json::json;
+
+use super::{Call, ValidEmployee};
+use crate::config::Config;
+use crate::domain::{Actor, AuditAction};
+use crate::error::{Error, Result};
 use crate::login::PhoneNumber;
-use crate::store::EmployeeUpsert;
+use crate::store::{AuditEvent, Database, Employee, EmployeeQuery, EndedSession, Upserted};
 
-const MAX_EXTERNAL_ID: usize = 128;
-const MAX_NAME: usize = 256;
-const MAX_EMAIL: usize = 320;
+#[derive(Clone)]
+pub struct Employees {
+    db: Database,
+    config: Arc<Config>,
+}
 
-/// An employee record whose fields are valid: trimmed, the number in E.164.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValidEmployee {
-    pub external_id: String,
-    pub phone_number: String,
-    pub name: String,
-    pub email: Option<String>,
+/// An employee's fields as the HR system sent them, before validation.
+#[derive(Debug, Clone, Copy)]
+pub struct EmployeeFields<'a> {
+    pub phone_number: &'a str,
+    pub name: &'a str,
+    pub email: Option<&'a str>,
+    /// `false` disables the employee.
     pub active: bool,
 }
 
-/// One thing wrong with an employee record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FieldProblem {
-    ExternalId,
-    Name,
-    Email,
-    PhoneNumber,
-    /// An active employee's number is one of `SESAME_TEST_NUMBERS`.
-    TestNumber,
+/// An upserted employee, and whether the record is new.
+#[derive(Debug)]
+pub struct Saved {
+    pub employee: Employee,
+    pub created: bool,
 }
 
-impl FieldProblem {
-    pub fn message(&self) -> String {
-        match self {
-            Self::ExternalId => format!("external_id must be 1 to {MAX_EXTERNAL_ID} characters"),
-            Self::Name => format!("name must be 1 to {MAX_NAME} characters"),
-            Self::Email => format!("email must be at most {MAX_EMAIL} characters"),
-            Self::PhoneNumber => "phone_number is not a valid phone number".to_owned(),
-            Self::TestNumber => "phone_number is a test number (SESAME_TEST_NUMBERS): \
-                                 an active employee cannot have it"
-                .to_owned(),
-        }
-    }
+/// A disabled employee, and how many of their sessions this ended.
+#[derive(Debug)]
+pub struct Disabled {
+    pub employee: Employee,
+    pub sessions_revoked: u64,
 }
 
-impl From<FieldProblem> for Error {
-    fn from(problem: FieldProblem) -> Self {
-        match problem {
-            FieldProblem::PhoneNumber => Error::InvalidPhoneNumber,
-            FieldProblem::TestNumber => Error::Conflict(problem.message()),
-            other => Error::InvalidRequest(other.message()),
-        }
-    }
-}
-
-impl ValidEmployee {
-    /// Checks every field; on failure returns every problem, in field order.
-    pub fn parse(
-        external_id: &str,
-        phone_number: &str,
-        name: &str,
-        email: Option<&str>,
-        active: bool,
-    ) -> Result<Self, Vec<FieldProblem>> {
-        let mut problems = Vec::new();
-        let external_id = external_id.trim();
-        if external_id.is_empty() || external_id.chars().count() > MAX_EXTERNAL_ID {
-            problems.push(FieldProblem::ExternalId);
-        }
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME {
-            problems.push(FieldProblem::Name);
-        }
-        let email = email.map(str::trim).filter(|email| !email.is_empty());
-        if email.is_some_and(|email| email.chars().count() > MAX_EMAIL) {
-            problems.push(FieldProblem::Email);
-        }
-        let number = PhoneNumber::parse(phone_number);
-        if number.is_err() {
-            problems.push(FieldProblem::PhoneNumber);
-        }
-        match number {
-            Ok(number) if problems.is_empty() => Ok(Self {
-                external_id: external_id.to_owned(),
-                phone_number: number.as_str().to_owned(),
-                name: name.to_owned(),
-                email: email.map(str::to_owned),
-                active,
-            }),
-            _ => Err(problems),
-        }
+impl Employees {
+    pub fn new(db: Database, config: Arc<Config>) -> Self {
+        Self { db, config }
     }
 
-    /// A test number logs in with a fixed code that anyone who reads the configuration knows,
-    /// so it never belongs to an active employee.
-    pub fn check_not_a_test_number(
+    /// Creates or updates the employee `external_id`: fields checked, a number no other active
+    /// employee (and no test number) has. In one transaction with its audit event, the
+    /// sessions of anyone this takes a number from end.
+    pub async fn upsert(
         &self,
-        test_numbers: &HashMap<String, String>,
-    ) -> Result<(), FieldProblem> {
-        if self.active && test_numbers.contains_key(&self.phone_number) {
-            Err(FieldProblem::TestNumber)
-        } else {
-            Ok(())
-        }
+        actor: &Actor,
+        ip: Option<&str>,
+        external_id: &str,
+        fields: &EmployeeFields<'_>,
+        now: i64,
+    ) -> Result<Saved> {
+        let valid = ValidEmployee::parse(
+            external_id,
+            fields.phone_number,
+            fields.name,
+            fields.email,
+            fields.active,
+        )
+        .map_err(|problems| {
+            problems.into_iter().next().map_or_else(
+                || Error::InvalidRequest("invalid employee".into()),
+                Error::from,
+            )
+        })?;
+        valid.check_not_a_test_number(&self.config.test_numbers)?;
+        let mut tx = self.db.begin().await?;
+        let (employee, outcome, ended) = tx
+            .upsert_employee(&valid.as_upsert(), now)
+            .await
+            .map_err(|err| match Error::from(err) {
+                Error::Conflict(_) => {
+                    Error::Conflict("another active employee already has this phone number".into())
+                }
+                other => other,
+            })?;
+        let created = outcome == Upserted::Created;
+        let call = Call::new(actor, ip, now);
+        let mut events = session_events(call, &ended);
+        let detail = json!({
+            "created": created,
+            "active": employee.active,
+            "sessions_revoked": ended.len(),
+        });
+        let subject = Some(employee.external_id.as_str());
+        events.push(call.event(AuditAction::EmployeeUpserted, subject, Some(detail)));
+        tx.append_audit(&events).await?;
+        tx.commit().await?;
+        count_ended(&ended);
+        Ok(Saved { employee, created })
     }
 
-    pub fn as_upsert(&self) -> EmployeeUpsert<'_> {
-        EmployeeUpsert {
-            external_id: &self.external_id,
-            phone_number: &self.phone_number,
-            name: &self.name,
-            email: self.email.as_deref(),
-            active: self.active,
-        }
+    /// Disables the employee `external_id` and, in the same transaction, ends every session
+    /// opened for them and audits it. Idempotent: a disabled employee keeps the time they
+    /// were first disabled. `NotFound` for an unknown employee.
+    pub async fn disable(
+        &self,
+        actor: &Actor,
+        ip: Option<&str>,
+        external_id: &str,
+        now: i64,
+    ) -> Result<Disabled> {
+        let mut tx = self.db.begin().await?;
+        let (employee, ended) = tx
+            .disable_employee(external_id, now)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let call = Call::new(actor, ip, now);
+        let mut events = session_events(call, &ended);
+        let detail = json!({ "reason": "admin", "sessions_revoked": ended.len() });
+        let subject = Some(employee.external_id.as_str());
+        events.push(call.event(AuditAction::EmployeeDisabled, subject, Some(detail)));
+        tx.append_audit(&events).await?;
+        tx.commit().await?;
+        count_ended(&ended);
+        Ok(Disabled {
+            employee,
+            sessions_revoked: ended.len() as u64,
+        })
+    }
+
+    /// Up to `limit` employees after `after` (an `external_id`), in `external_id` order. `q`
+    /// matches a name (case-insensitive substring), an external or internal id, or, when it
+    /// reads as a phone number in any accepted format, that number.
+    pub async fn search(
+        &self,
+        q: Option<&str>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Employee>> {
+        let text = q.map(str::trim).filter(|q| !q.is_empty());
+        let number = text.and_then(|q| PhoneNumber::parse(q).ok());
+        let query = EmployeeQuery {
+            text,
+            phone_number: number.as_ref().map(PhoneNumber::as_str),
+            after,
+            limit,
+        };
+        Ok(self.db.search_employees(&query).await?)
+    }
+
+    /// The employee with internal id `id` (a token's `user_id`), disabled or not.
+    pub async fn by_id(&self, id: &str) -> Result<Option<Employee>> {
+        Ok(self.db.employee_by_id(id).await?)
+    }
+}
+
+/// One `session.revoked` per session a change of holder ended, with its reason.
+pub(super) fn session_events<'a>(call: Call<'a>, ended: &'a [EndedSession]) -> Vec<AuditEvent<'a>> {
+    ended
+        .iter()
+        .map(|session| {
+            let detail = json!({
+                "reason": session.reason,
+                "sub": session.sub,
+                "user_id": session.user_id,
+            });
+            call.event(
+                AuditAction::SessionRevoked,
+                Some(&session.sid),
+                Some(detail),
+            )
+        })
+        .collect()
+}
+
+/// Counts committed sessions ended by a change of holder.
+pub(super) fn count_ended(ended: &[EndedSession]) {
+    if !ended.is_empty() {
+        metrics::counter!("sesame_tokens_revoked_total", "scope" => "employee")
+            .increment(ended.len() as u64);
     }
 }

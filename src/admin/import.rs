@@ -1,12 +1,18 @@
-//! Bulk employee import (API.md, `POST /admin/v1/employees/import`): parse a CSV or JSON file,
+//! Bulk employee import (docs/contract-notes.md, "Bulk import"): parse a CSV or JSON file,
 //! validate it as a whole, and only then apply it in one transaction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::sync::Arc;
 
-use super::FieldProblem;
+use serde_json::json;
+
+use super::employees::{count_ended, session_events};
 use super::import_file::{CheckedFile, check_file};
+use super::{Call, FieldProblem};
+use crate::config::Config;
+use crate::domain::{Actor, AuditAction};
 use crate::error::{Error, Result, RowError};
-use crate::store::{AuditEvent, Database, ImportBatch, ImportCounts, ImportOutcome};
+use crate::store::{Database, ImportBatch, ImportCounts, ImportOutcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportFormat {
@@ -52,87 +58,117 @@ impl ImportMode {
     }
 }
 
-/// Who imports, for the audit log, under which test numbers (no active employee may have one).
-pub struct Importer<'a> {
-    pub actor: &'a str,
-    pub ip: Option<&'a str>,
-    pub test_numbers: &'a HashMap<String, String>,
+/// The bulk import of employees: all or nothing, audited.
+#[derive(Clone)]
+pub struct Import {
+    db: Database,
+    config: Arc<Config>,
 }
 
-/// Imports `body`: `Error::InvalidRows` (nothing applied) when any row is bad, the counts
-/// otherwise.
-pub async fn import_employees(
-    db: &Database,
-    format: ImportFormat,
-    body: Vec<u8>,
-    mode: ImportMode,
-    importer: &Importer<'_>,
-    now: i64,
-) -> Result<ImportCounts> {
-    // Parsing and checking 100,000 numbers takes CPU seconds: not on the async workers.
-    let checked = tokio::task::spawn_blocking(move || check_file(format, &body))
-        .await
-        .map_err(|err| Error::Internal(err.into()))??;
-    if checked.rows == 0 && mode == ImportMode::Sync {
-        return Err(Error::InvalidRequest(
-            "the file lists no employees: a sync would disable every employee".into(),
-        ));
+impl Import {
+    pub fn new(db: Database, config: Arc<Config>) -> Self {
+        Self { db, config }
     }
-    let CheckedFile {
-        rows: row_count,
-        listed,
-        valid,
-        mut errors,
-    } = checked;
-    let (valid, test_numbers): (Vec<_>, Vec<_>) = valid.into_iter().partition(|(_, employee)| {
-        employee
-            .check_not_a_test_number(importer.test_numbers)
-            .is_ok()
-    });
-    errors.extend(test_numbers.into_iter().map(|(line, _)| RowError {
-        line,
-        error: FieldProblem::TestNumber.message(),
-    }));
-    let listed: HashSet<&str> = listed.iter().map(String::as_str).collect();
-    let rows: Vec<_> = valid
-        .iter()
-        .map(|(_, employee)| employee.as_upsert())
-        .collect();
-    let batch = ImportBatch {
-        rows: &rows,
-        listed: &listed,
-        sync: mode == ImportMode::Sync,
-        apply: errors.is_empty(),
-        actor: importer.actor,
-        ip: importer.ip,
-    };
-    match db.import_employees(&batch, now).await? {
-        ImportOutcome::Applied(counts) => Ok(counts),
-        ImportOutcome::Collisions(collisions) => {
-            for (index, holder) in collisions {
-                errors.push(RowError {
-                    line: valid[index].0,
-                    error: format!(
-                        "phone_number belongs to active employee {holder}, who is not in the file"
-                    ),
-                });
-            }
-            errors.sort_by_key(|error| error.line);
-            let detail = serde_json::json!({
-                "mode": mode.as_str(),
-                "rows": row_count,
-                "bad_rows": errors.len(),
+
+    /// Imports `body`: `Error::InvalidRows` (nothing applied, `employees.import_rejected`
+    /// audited) when any row is bad; otherwise the counts, with the changes, the sessions they
+    /// end and their audit events (`session.revoked`, one `employee.disabled` per employee
+    /// disabled, `employees.imported`) in one transaction.
+    pub async fn run(
+        &self,
+        actor: &Actor,
+        ip: Option<&str>,
+        format: ImportFormat,
+        body: Vec<u8>,
+        mode: ImportMode,
+        now: i64,
+    ) -> Result<ImportCounts> {
+        // Parsing and checking 100,000 numbers takes CPU seconds: not on the async workers.
+        let checked = tokio::task::spawn_blocking(move || check_file(format, &body))
+            .await
+            .map_err(|err| Error::Internal(err.into()))??;
+        if checked.rows == 0 && mode == ImportMode::Sync {
+            return Err(Error::InvalidRequest(
+                "the file lists no employees: a sync would disable every employee".into(),
+            ));
+        }
+        let CheckedFile {
+            rows: row_count,
+            listed,
+            valid,
+            mut errors,
+        } = checked;
+        let (valid, test_numbers): (Vec<_>, Vec<_>) =
+            valid.into_iter().partition(|(_, employee)| {
+                employee
+                    .check_not_a_test_number(&self.config.test_numbers)
+                    .is_ok()
             });
-            db.append_audit(&AuditEvent {
-                at: now,
-                actor: importer.actor,
-                action: "employees.import_rejected",
-                subject: None,
-                ip: importer.ip,
-                detail: Some(detail.to_string()),
-            })
-            .await?;
-            Err(Error::InvalidRows(errors))
+        errors.extend(test_numbers.into_iter().map(|(line, _)| RowError {
+            line,
+            error: FieldProblem::TestNumber.message(),
+        }));
+        let listed: HashSet<&str> = listed.iter().map(String::as_str).collect();
+        let rows: Vec<_> = valid
+            .iter()
+            .map(|(_, employee)| employee.as_upsert())
+            .collect();
+        let batch = ImportBatch {
+            rows: &rows,
+            listed: &listed,
+            sync: mode == ImportMode::Sync,
+            apply: errors.is_empty(),
+        };
+        let call = Call::new(actor, ip, now);
+        let mut tx = self.db.begin().await?;
+        match tx.import_employees(&batch, now).await? {
+            ImportOutcome::Applied(applied) => {
+                let counts = applied.counts;
+                let reason = json!({ "reason": match mode {
+                    ImportMode::Merge => "import",
+                    ImportMode::Sync => "import_sync",
+                } });
+                let mut events = session_events(call, &applied.ended);
+                events.extend(applied.disabled.iter().map(|external_id| {
+                    let subject = Some(external_id.as_str());
+                    call.event(AuditAction::EmployeeDisabled, subject, Some(reason.clone()))
+                }));
+                let summary = json!({
+                    "mode": mode.as_str(),
+                    "rows": rows.len(),
+                    "created": counts.created,
+                    "updated": counts.updated,
+                    "disabled": counts.disabled,
+                    "unchanged": counts.unchanged,
+                    "sessions_revoked": counts.sessions_revoked,
+                });
+                events.push(call.event(AuditAction::EmployeesImported, None, Some(summary)));
+                tx.append_audit(&events).await?;
+                tx.commit().await?;
+                count_ended(&applied.ended);
+                Ok(counts)
+            }
+            ImportOutcome::Collisions(collisions) => {
+                for (index, holder) in collisions {
+                    errors.push(RowError {
+                        line: valid[index].0,
+                        error: format!(
+                            "phone_number belongs to active employee {holder}, who is not in the file"
+                        ),
+                    });
+                }
+                errors.sort_by_key(|error| error.line);
+                let detail = json!({
+                    "mode": mode.as_str(),
+                    "rows": row_count,
+                    "bad_rows": errors.len(),
+                });
+                // Nothing else was written in this transaction: it commits the event alone.
+                let rejected = call.event(AuditAction::EmployeesImportRejected, None, Some(detail));
+                tx.append_audit(&[rejected]).await?;
+                tx.commit().await?;
+                Err(Error::InvalidRows(errors))
+            }
         }
     }
 }

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 
 use super::ImportFormat;
-use super::employees::{FieldProblem, ValidEmployee};
+use super::valid_employee::{FieldProblem, ValidEmployee};
 use crate::error::{Error, Result, RowError};
 
 const COLUMNS: [&str; 5] = ["external_id", "phone_number", "name", "email", "active"];

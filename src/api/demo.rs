@@ -3,12 +3,13 @@
 //! server needs no Node). On in development, off in production unless `SESAME_DEMO=true`.
 //! The page calls the API on its own origin.
 
-use axum::Router;
 use axum::http::HeaderValue;
 use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use axum::response::IntoResponse;
-use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 
@@ -21,11 +22,17 @@ const INDEX_HTML: &str = include_str!("../../clients/typescript/demo/dist/index.
 const DEMO_JS: &str = include_str!("../../clients/typescript/demo/dist/demo.js");
 const DEMO_CSS: &str = include_str!("../../clients/typescript/demo/dist/demo.css");
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/demo", get(page))
-        .route("/demo/demo.js", get(script))
-        .route("/demo/demo.css", get(stylesheet))
+#[derive(OpenApi)]
+#[openapi(tags(
+    (name = "demo", description = "A login page for trying Sesame in a browser (only when `SESAME_DEMO` is on)"),
+))]
+struct DemoDoc;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(DemoDoc::openapi())
+        .routes(routes!(page))
+        .routes(routes!(script))
+        .routes(routes!(stylesheet))
         .layer(SetResponseHeaderLayer::overriding(
             CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY_VALUE),

@@ -8,14 +8,13 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
-use subtle::ConstantTimeEq;
 
-use crate::admin::hash_api_key;
+use crate::admin::KeyHolder;
 use crate::app::AppState;
+use crate::domain::Actor;
 use crate::error::Error;
-use crate::store::{ApiKeyRole, AuditEvent};
+use crate::store::ApiKeyRole;
 use crate::tokens::{AccessClaims, ClientInfo};
 
 /// A JSON body (`application/json`); any rejection is `400 invalid_request` (or `413`).
@@ -114,7 +113,7 @@ fn bearer(parts: &Parts) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !credential.is_empty()).then_some(credential)
 }
 
-/// A valid access token: signature, claims and row checked (API.md, `GET /v1/me`).
+/// A valid access token: signature, claims and row checked.
 pub struct Authenticated(pub AccessClaims);
 
 impl FromRequestParts<AppState> for Authenticated {
@@ -128,53 +127,22 @@ impl FromRequestParts<AppState> for Authenticated {
     }
 }
 
-/// The caller's API key: the bootstrap `SESAME_ADMIN_API_KEY` (role admin) or a stored key.
-/// `401` without a valid key.
-async fn api_key(parts: &Parts, state: &AppState) -> Result<(ApiKeyRole, String), Error> {
+/// The holder of the caller's API key (the bootstrap `SESAME_ADMIN_API_KEY` or a stored
+/// key); `401` without a valid key.
+async fn api_key(parts: &Parts, state: &AppState) -> Result<KeyHolder, Error> {
     let key = bearer(parts).ok_or(Error::Unauthorized)?;
-    if let Some(bootstrap) = &state.config.admin_api_key {
-        if bool::from(key.as_bytes().ct_eq(bootstrap.expose_secret().as_bytes())) {
-            return Ok((ApiKeyRole::Admin, "api-key:bootstrap".into()));
-        }
-    }
-    let stored = state
-        .db
-        .find_api_key(&hash_api_key(key))
+    state
+        .admin
+        .api_keys
+        .authenticate(key)
         .await?
-        .ok_or(Error::Unauthorized)?;
-    Ok((stored.role, format!("api-key:{}", stored.name)))
+        .ok_or(Error::Unauthorized)
 }
 
 /// An API key with the `admin` role (`403` for another role).
 pub struct AdminKey {
     /// Who is calling, for the audit log.
-    pub actor: String,
-}
-
-impl AdminKey {
-    /// Appends an audit event of this admin's call on `subject`.
-    pub async fn audit(
-        &self,
-        state: &AppState,
-        ip: Option<&str>,
-        action: &str,
-        subject: &str,
-        detail: Option<serde_json::Value>,
-        now: i64,
-    ) -> Result<(), Error> {
-        state
-            .db
-            .append_audit(&AuditEvent {
-                at: now,
-                actor: &self.actor,
-                action,
-                subject: Some(subject),
-                ip,
-                detail: detail.map(|detail| detail.to_string()),
-            })
-            .await?;
-        Ok(())
-    }
+    pub actor: Actor,
 }
 
 impl FromRequestParts<AppState> for AdminKey {
@@ -182,14 +150,16 @@ impl FromRequestParts<AppState> for AdminKey {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         match api_key(parts, state).await? {
-            (ApiKeyRole::Admin, actor) => Ok(Self { actor }),
+            KeyHolder {
+                role: ApiKeyRole::Admin,
+                actor,
+            } => Ok(Self { actor }),
             _ => Err(Error::Forbidden),
         }
     }
 }
 
-/// An API key allowed to check tokens: role `introspect` or `admin` (API.md, "For downstream
-/// APIs"). `401` without a valid key.
+/// An API key allowed to check tokens: role `introspect` or `admin`. `401` without a valid key.
 pub struct IntrospectKey;
 
 impl FromRequestParts<AppState> for IntrospectKey {
@@ -197,8 +167,8 @@ impl FromRequestParts<AppState> for IntrospectKey {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         // Exhaustive on purpose: a new role must decide whether it may introspect.
-        match api_key(parts, state).await? {
-            (ApiKeyRole::Introspect | ApiKeyRole::Admin, _) => Ok(Self),
+        match api_key(parts, state).await?.role {
+            ApiKeyRole::Introspect | ApiKeyRole::Admin => Ok(Self),
         }
     }
 }

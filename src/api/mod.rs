@@ -1,41 +1,41 @@
-//! HTTP layer: each area owns its routes; this module merges them and adds the shared
-//! middleware (request ids, tracing, metrics, deadline, body limit, panic safety, CORS,
-//! security headers, JSON fallbacks). `openapi` documents every route; `/demo` is served only
-//! when `SESAME_DEMO` enables it.
+//! HTTP layer: each resource's module declares its routes with their OpenAPI description
+//! (`routes()`); this module merges them, splits out the router and the document, and adds
+//! the shared middleware (request ids, tracing, metrics, deadline, body limit, panic safety,
+//! CORS, security headers, JSON fallbacks). `/demo` is declared only when `SESAME_DEMO` enables
+//! it, so it is neither served nor documented otherwise.
 
-mod admin_limits;
-mod admin_sessions;
-mod api_keys;
-mod audit;
+mod admin;
 mod client_ip;
 mod demo;
-mod employees;
 mod extract;
-mod import;
 mod introspect;
+mod logout;
+mod me;
 mod middleware;
-pub mod openapi;
+mod oauth_revoke;
+mod openapi;
 mod ops;
 mod otp;
 mod page;
-mod revoke;
-mod session;
+mod revocation_feed;
 mod token;
 mod wellknown;
 
 use std::any::Any;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{HeaderName, Request};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Router};
 use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::AppState;
 use crate::error::Error;
@@ -46,30 +46,28 @@ const BODY_LIMIT: usize = 64 * 1024;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Every route and its description, declared once (`utoipa_axum::routes!`).
+fn routes(demo: bool) -> OpenApiRouter<AppState> {
+    let routes = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(otp::routes())
+        .merge(token::routes())
+        .merge(oauth_revoke::routes())
+        .merge(logout::routes())
+        .merge(me::routes())
+        .merge(wellknown::routes())
+        .merge(introspect::routes())
+        .merge(revocation_feed::routes())
+        .merge(admin::routes())
+        .merge(ops::routes());
+    if demo { routes.merge(demo::routes()) } else { routes }
+}
+
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
     let deadline = Duration::from_secs(config.ops.request_timeout);
-    let router = Router::new()
-        .merge(otp::router())
-        .merge(token::router())
-        .merge(session::router())
-        .merge(wellknown::router())
-        .merge(admin_sessions::router())
-        .merge(revoke::router())
-        .merge(introspect::router())
-        .merge(employees::router())
-        .merge(import::router())
-        .merge(audit::router())
-        .merge(api_keys::router())
-        .merge(admin_limits::router())
-        .merge(ops::router());
-    // The demo page is a router of its own, absent (404) unless enabled.
-    let router = if config.demo {
-        router.merge(demo::router())
-    } else {
-        router
-    };
+    let (router, document) = routes(config.demo).split_for_parts();
     let router = router
+        .layer(Extension(openapi::Document::new(document)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

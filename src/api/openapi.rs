@@ -1,12 +1,9 @@
-//! The OpenAPI 3.1 document served at `/openapi.json`, generated from the handlers.
-//!
-//! To document a route: annotate its handler with `#[utoipa::path(...)]` (errors with
-//! `body = ErrorBody`) and add the handler to `paths(...)` below. The test
-//! `ops::every_route_is_documented_in_openapi` (tests/api/ops.rs) derives the router's routes
-//! and fails for any left out.
+//! The OpenAPI 3.1 document served at `/openapi.json`: what every route shares (info, tags,
+//! security schemes, shared responses). Routes add themselves where they are declared
+//! (`routes!` in each module, `#[utoipa::path(...)]` on each handler, errors with
+//! `body = ErrorBody`), so no route goes undocumented.
 
-use std::sync::LazyLock;
-
+use axum::body::Bytes;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -18,37 +15,6 @@ use crate::error::ErrorBody;
         title = "Sesame",
         description = "Passwordless login: a phone number and a one-time code yield an access + refresh JWT pair."
     ),
-    paths(
-        super::otp::start,
-        super::token::token,
-        super::revoke::revoke_token,
-        super::revoke::logout,
-        super::session::me,
-        super::wellknown::jwks,
-        super::wellknown::openid_configuration,
-        super::introspect::introspect,
-        super::introspect::revocations,
-        super::employees::upsert_employee,
-        super::employees::list,
-        super::employees::disable,
-        super::import::import,
-        super::admin_sessions::list_sessions,
-        super::admin_sessions::revoke_identity,
-        super::admin_sessions::revoke_session,
-        super::admin_sessions::revoke_token,
-        super::admin_limits::unlock,
-        super::audit::list,
-        super::api_keys::create,
-        super::api_keys::list,
-        super::api_keys::revoke,
-        super::ops::healthz,
-        super::ops::readyz,
-        super::ops::metrics,
-        super::ops::openapi,
-        super::demo::page,
-        super::demo::script,
-        super::demo::stylesheet,
-    ),
     components(schemas(ErrorBody)),
     modifiers(&SecuritySchemes),
     tags(
@@ -56,10 +22,9 @@ use crate::error::ErrorBody;
         (name = "discovery", description = "For downstream APIs verifying tokens (introspection and the revocation feed need an API key of role `introspect` or `admin`)"),
         (name = "admin", description = "API key with role `admin`"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
-        (name = "demo", description = "A login page for trying Sesame in a browser (only when `SESAME_DEMO` is on)"),
     )
 )]
-struct ApiDoc;
+pub struct ApiDoc;
 
 /// `access_token`: a Sesame access JWT; `api_key`: an API key, both as `Authorization: Bearer`.
 struct SecuritySchemes;
@@ -85,6 +50,10 @@ impl Modify for SecuritySchemes {
 
 /// The errors every admin route shares: no valid key, a key of another role, storage down.
 #[derive(utoipa::IntoResponses)]
+#[expect(
+    dead_code,
+    reason = "it describes responses; they are built as `Error`s"
+)]
 pub enum AdminErrors {
     /// `unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)
     #[response(status = 401, headers(("WWW-Authenticate" = String, description = "`Bearer`")))]
@@ -97,26 +66,17 @@ pub enum AdminErrors {
     Unavailable(ErrorBody),
 }
 
-/// The document, with or without the `/demo` routes (they are served only when enabled).
-fn build(with_demo: bool) -> String {
-    let mut openapi = ApiDoc::openapi();
-    openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    if !with_demo {
-        openapi
-            .paths
-            .paths
-            .retain(|path, _| path != "/demo" && !path.starts_with("/demo/"));
-        if let Some(tags) = &mut openapi.tags {
-            tags.retain(|tag| tag.name != "demo");
-        }
+/// The finished document as JSON, rendered once when the router is built (cheap to clone).
+#[derive(Clone)]
+pub struct Document(Bytes);
+
+impl Document {
+    pub fn new(mut openapi: utoipa::openapi::OpenApi) -> Self {
+        openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
+        Self(openapi.to_json().unwrap_or_default().into())
     }
-    openapi.to_json().unwrap_or_default()
-}
 
-static WITH_DEMO: LazyLock<String> = LazyLock::new(|| build(true));
-static WITHOUT_DEMO: LazyLock<String> = LazyLock::new(|| build(false));
-
-/// The document as JSON, built once; it lists `/demo` only when the demo is served.
-pub fn document(with_demo: bool) -> &'static str {
-    if with_demo { &WITH_DEMO } else { &WITHOUT_DEMO }
+    pub fn json(&self) -> Bytes {
+        self.0.clone()
+    }
 }

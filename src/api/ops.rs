@@ -1,15 +1,17 @@
-//! Operator endpoints (API.md, "Operations").
+//! Operator endpoints: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`
+//! (docs/contract-notes.md, "Operations").
 
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
-
+use axum::{Extension, Json};
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::openapi::Document;
 use crate::app::AppState;
 use crate::error::{Error, ErrorBody, Result};
 
@@ -25,12 +27,12 @@ pub struct Status {
 
 const OK: Status = Status { status: "ok" };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi))
 }
 
 /// Alive while the process runs; readiness (dependencies) is a separate question.
@@ -47,22 +49,11 @@ pub async fn healthz() -> Json<Status> {
     (status = 503, description = "`temporarily_unavailable`: a dependency does not answer", body = ErrorBody),
 ))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>> {
-    let database = tokio::time::timeout(PING_TIMEOUT, state.db.ping()).await;
-    let ephemeral = tokio::time::timeout(PING_TIMEOUT, state.ephemeral.ping()).await;
-    for (name, answer) in [("database", database), ("redis", ephemeral)] {
-        match answer {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => {
-                tracing::warn!(dependency = name, error = %err, "not ready");
-                return Err(Error::Unavailable);
-            }
-            Err(_) => {
-                tracing::warn!(dependency = name, "not ready: no answer in time");
-                return Err(Error::Unavailable);
-            }
-        }
+    if state.health.ready(PING_TIMEOUT).await {
+        Ok(Json(OK))
+    } else {
+        Err(Error::Unavailable)
     }
-    Ok(Json(OK))
 }
 
 /// Prometheus text exposition of every metric of this process.
@@ -86,9 +77,6 @@ pub async fn metrics() -> impl IntoResponse {
 #[utoipa::path(get, path = "/openapi.json", tag = "operations", responses(
     (status = 200, description = "OpenAPI 3.1 document", content_type = "application/json", body = Object),
 ))]
-pub async fn openapi(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(CONTENT_TYPE, "application/json")],
-        super::openapi::document(state.config.demo),
-    )
+pub async fn openapi(Extension(document): Extension<Document>) -> impl IntoResponse {
+    ([(CONTENT_TYPE, "application/json")], document.json())
 }

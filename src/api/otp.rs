@@ -1,10 +1,11 @@
-//! `POST /v1/otp/start` (API.md, "Login").
+//! `POST /v1/otp/start`: send a login code.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{Client, JsonBody};
 use crate::app::AppState;
@@ -12,8 +13,8 @@ use crate::error::{Error, ErrorBody, Result};
 use crate::login::{PhoneNumber, Started};
 use crate::sms::Channel;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/otp/start", post(start))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(start))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -1,12 +1,13 @@
-//! `POST /oauth/token` (API.md, "Login"; RFC 6749 §4, §5).
+//! `POST /oauth/token` (RFC 6749 §4, §5): a code or a refresh token for a token pair.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, PRAGMA};
 use axum::response::IntoResponse;
-use axum::routing::post;
-use axum::{Json, Router};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{Client, FormOrJson};
 use crate::app::AppState;
@@ -14,8 +15,8 @@ use crate::error::{Error, ErrorBody, Result};
 use crate::login::PhoneNumber;
 use crate::tokens::TokenPair;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/oauth/token", post(token))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(token))
 }
 
 /// Fields of every grant; which are required depends on `grant_type`. Extra fields (an OAuth

@@ -1,11 +1,12 @@
-//! Discovery for downstream APIs: JWKS and OpenID provider metadata (API.md, "For downstream APIs").
+//! `/.well-known/*`: discovery for downstream APIs, JWKS and OpenID provider metadata.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::header::CACHE_CONTROL;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 
@@ -13,13 +14,10 @@ use crate::app::AppState;
 /// signs anything, and retired keys stay published, so caching never breaks verification.
 const CACHE: &str = "public, max-age=300";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/.well-known/jwks.json", get(jwks))
-        .route(
-            "/.well-known/openid-configuration",
-            get(openid_configuration),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(jwks))
+        .routes(routes!(openid_configuration))
 }
 
 /// Every public key that may still verify an unexpired token, and keys about to sign.

@@ -1,11 +1,14 @@
 //! `sesame api-key create|revoke|list`.
 
+use std::sync::Arc;
+
 use clap::{Subcommand, ValueEnum};
 use secrecy::ExposeSecret;
 
-use crate::Config;
-use crate::admin::issue_api_key;
+use crate::admin::ApiKeys;
+use crate::domain::Actor;
 use crate::store::ApiKeyRole;
+use crate::{Config, Error};
 
 #[derive(Subcommand)]
 pub enum ApiKeyCommand {
@@ -42,10 +45,20 @@ impl From<Role> for ApiKeyRole {
 
 pub async fn run(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> {
     let db = super::connect(config).await?;
+    let keys = ApiKeys::new(db.clone(), Arc::new(config.clone()));
+    let result = execute(&keys, command).await;
+    db.close().await;
+    result
+}
+
+async fn execute(keys: &ApiKeys, command: ApiKeyCommand) -> anyhow::Result<()> {
     let now = crate::Clock::system().now();
     match command {
         ApiKeyCommand::Create { name, role } => {
-            let issued = issue_api_key(&db, &name, role.into(), now).await?;
+            let issued = keys
+                .create(&Actor::Cli, None, &name, role.into(), now)
+                .await
+                .map_err(super::cause)?;
             eprintln!(
                 "created API key {} ({}, role {}); store it now, it is not shown again:",
                 issued.record.id,
@@ -54,12 +67,18 @@ pub async fn run(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> 
             );
             println!("{}", issued.key.expose_secret());
         }
-        ApiKeyCommand::Revoke { key } => match db.revoke_api_keys(&key, true, now).await? {
-            0 => anyhow::bail!("no API key has the id or name {key:?}"),
-            count => println!("revoked {count} API key(s)"),
-        },
+        ApiKeyCommand::Revoke { key } => {
+            match keys
+                .revoke_by_id_or_name(&Actor::Cli, None, &key, now)
+                .await
+            {
+                Ok(count) => println!("revoked {count} API key(s)"),
+                Err(Error::NotFound) => anyhow::bail!("no API key has the id or name {key:?}"),
+                Err(err) => return Err(super::cause(err)),
+            }
+        }
         ApiKeyCommand::List => {
-            for key in db.list_api_keys().await? {
+            for key in keys.list().await.map_err(super::cause)? {
                 let state = match key.revoked_at {
                     Some(at) => format!("revoked {}", crate::rfc3339(at)),
                     None => "live".to_owned(),
@@ -74,6 +93,5 @@ pub async fn run(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> 
             }
         }
     }
-    db.close().await;
     Ok(())
 }

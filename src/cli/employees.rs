@@ -2,12 +2,14 @@
 
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use clap::Subcommand;
 
-use crate::Config;
-use crate::Error;
-use crate::admin::{ImportFormat, ImportMode, Importer, import_employees};
+use crate::admin::{Import, ImportFormat, ImportMode};
+use crate::domain::Actor;
+use crate::{Config, Error};
 
 #[derive(Subcommand)]
 pub enum EmployeesCommand {
@@ -32,20 +34,10 @@ pub async fn run(config: &Config, command: EmployeesCommand) -> anyhow::Result<(
         ImportMode::Merge
     };
     let db = super::connect(config).await?;
-    let importer = Importer {
-        actor: "cli",
-        ip: None,
-        test_numbers: &config.test_numbers,
-    };
-    let result = import_employees(
-        &db,
-        format,
-        content,
-        mode,
-        &importer,
-        crate::Clock::system().now(),
-    )
-    .await;
+    let now = crate::Clock::system().now();
+    let result = Import::new(db.clone(), Arc::new(config.clone()))
+        .run(&Actor::Cli, None, format, content, mode, now)
+        .await;
     db.close().await;
     match result {
         Ok(counts) => {
@@ -61,7 +53,6 @@ pub async fn run(config: &Config, command: EmployeesCommand) -> anyhow::Result<(
             }
             anyhow::bail!("{} bad row(s); nothing was imported", errors.len())
         }
-        Err(Error::Internal(cause)) => Err(cause),
-        Err(other) => Err(other.into()),
+        Err(other) => Err(super::cause(other)),
     }
 }

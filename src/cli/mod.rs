@@ -1,4 +1,4 @@
-//! The `sesame` command line (API.md, "CLI"): no command serves; the others administer.
+//! The `sesame` command line: no command serves; the others administer.
 //! Each command group lives in its own module.
 
 mod api_key;
@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::store::Database;
-use crate::{Application, Config};
+use crate::{Application, Config, Error};
 
 #[derive(Parser)]
 #[command(
@@ -74,6 +74,14 @@ pub async fn connect(config: &Config) -> anyhow::Result<Database> {
     Database::open(&config.database_url, config.database_max_connections)
         .await
         .context("SESAME_DATABASE_URL")
+}
+
+/// A service's error as the command line reports it: an internal error with its cause.
+fn cause(err: Error) -> anyhow::Error {
+    match err {
+        Error::Internal(cause) => cause,
+        other => other.into(),
+    }
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -2,9 +2,10 @@
 
 use clap::{Args, Subcommand};
 
-use crate::Config;
+use crate::admin::Sessions;
+use crate::domain::Actor;
 use crate::store::RevokeTarget;
-use crate::tokens::revoke;
+use crate::{Config, Error};
 
 #[derive(Subcommand)]
 pub enum TokensCommand {
@@ -35,19 +36,19 @@ pub async fn run(config: &Config, command: TokensCommand) -> anyhow::Result<()> 
         _ => anyhow::bail!("one of --sub, --sid or --jti is required"),
     };
     let db = super::connect(config).await?;
-    let found = revoke(
-        &db,
-        target,
-        "admin",
-        "cli",
-        None,
-        crate::Clock::system().now(),
-    )
-    .await;
+    let now = crate::Clock::system().now();
+    let revoked = Sessions::new(db.clone())
+        .revoke(&Actor::Cli, None, target, now)
+        .await;
     db.close().await;
-    if !found? {
-        anyhow::bail!("no {} has the id {:?}", target.scope(), target.id());
+    match revoked {
+        Ok(()) => {
+            println!("revoked {} {}", target.scope(), target.id());
+            Ok(())
+        }
+        Err(Error::NotFound) => {
+            anyhow::bail!("no {} has the id {:?}", target.scope(), target.id())
+        }
+        Err(err) => Err(super::cause(err)),
     }
-    println!("revoked {} {}", target.scope(), target.id());
-    Ok(())
 }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::decoy::SendTimer;
 use super::{PhoneNumber, screening};
 use crate::config::{Config, LimitsConfig};
+use crate::domain::{Actor, AuditAction};
 use crate::error::{Error, Result};
 use crate::sms::{Channel, SendError};
 use crate::store::{Admission, AuditEvent, Database, Ephemeral, Window};
@@ -252,12 +253,12 @@ impl Limits {
             Error::RateLimited { retry_after } => Some(*retry_after),
             _ => None,
         };
-        let actor = format!("phone:{}", attempt.number);
+        let actor = Actor::Phone(attempt.number.as_str().to_owned());
         let detail = serde_json::json!({ "limit": limit, "retry_after": retry_after });
         let event = AuditEvent {
             at: attempt.now,
             actor: &actor,
-            action: "login.refused",
+            action: AuditAction::LoginRefused,
             subject: None,
             ip: attempt.ip,
             detail: Some(detail.to_string()),

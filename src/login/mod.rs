@@ -19,6 +19,7 @@ pub use limits::Limits;
 pub use phone::{InvalidPhoneNumber, PhoneNumber};
 
 use crate::config::Config;
+use crate::domain::{Actor, AuditAction};
 use crate::error::{Error, Result};
 use crate::sms::{Channel, Delivery};
 use crate::store::{AuditEvent, ChallengeCheck, CodeCheck, Database, Ephemeral};
@@ -132,8 +133,15 @@ impl LoginService {
                 }
                 _ => serde_json::json!({ "reason": "no_live_challenge" }),
             };
-            self.audit("login.failed", number, None, ip, now, Some(detail))
-                .await?;
+            self.audit(
+                AuditAction::LoginFailed,
+                number,
+                None,
+                ip,
+                now,
+                Some(detail),
+            )
+            .await?;
             return Err(Error::InvalidGrant);
         }
         // `login.succeeded` is audited with the session the caller opens.
@@ -142,14 +150,14 @@ impl LoginService {
 
     async fn audit(
         &self,
-        action: &str,
+        action: AuditAction,
         number: &PhoneNumber,
         subject: Option<&str>,
         ip: Option<&str>,
         now: i64,
         detail: Option<serde_json::Value>,
     ) -> Result<()> {
-        let actor = format!("phone:{number}");
+        let actor = Actor::Phone(number.as_str().to_owned());
         self.db
             .append_audit(&AuditEvent {
                 at: now,

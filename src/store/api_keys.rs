@@ -73,22 +73,23 @@ impl Database {
         api_key_from_row(&row)
     }
 
-    /// Revokes the key with this id or, with `by_name`, every key with this name. Returns how
-    /// many keys matched (revoking twice is not an error).
-    pub async fn revoke_api_keys(&self, key: &str, by_name: bool, now: i64) -> Result<u64> {
+    /// Revokes the key with this id or, with `by_name`, every key with this name. Returns the
+    /// ids of the keys that matched (revoking twice is not an error).
+    pub async fn revoke_api_keys(&self, key: &str, by_name: bool, now: i64) -> Result<Vec<String>> {
         let matching = if by_name {
             "id = $1 or name = $1"
         } else {
             "id = $1"
         };
-        let matched = sqlx::query(&format!(
-            "update api_keys set revoked_at = coalesce(revoked_at, $2) where {matching}"
+        let ids = sqlx::query_scalar(&format!(
+            "update api_keys set revoked_at = coalesce(revoked_at, $2) where {matching}
+             returning id"
         ))
         .bind(key)
         .bind(now)
-        .execute(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        Ok(matched.rows_affected())
+        Ok(ids)
     }
 
     /// Every key, newest first (revoked ones included, for the record).

@@ -1,15 +1,17 @@
 use sqlx::{Any, Executor, Row};
 
-use super::{Database, Result};
+use super::{Database, Result, Tx};
+use crate::domain::{Actor, AuditAction};
+
+/// Events per statement: far below both dialects' limits on bound parameters.
+const CHUNK: usize = 500;
 
 /// One append-only audit record: who did what to whom, from where.
 #[derive(Debug, Clone)]
 pub struct AuditEvent<'a> {
     pub at: i64,
-    /// `system`, `identity:<sub>`, `api-key:<name>`, `phone:<E.164>`, `cli`, …
-    pub actor: &'a str,
-    /// Dotted verb: `login.succeeded`, `login.failed`, `employee.upserted`, …
-    pub action: &'a str,
+    pub actor: &'a Actor,
+    pub action: AuditAction,
     pub subject: Option<&'a str>,
     pub ip: Option<&'a str>,
     /// Free-form JSON with what else is worth keeping (never a code, token or secret).
@@ -105,6 +107,16 @@ impl Database {
     }
 }
 
+impl Tx {
+    /// Appends `events` in this transaction, in order.
+    pub async fn append_audit(&mut self, events: &[AuditEvent<'_>]) -> Result<()> {
+        for chunk in events.chunks(CHUNK) {
+            insert_audit_events(&mut *self.0, chunk).await?;
+        }
+        Ok(())
+    }
+}
+
 /// Appends `events` with one multi-row statement (on the pool or inside a transaction).
 pub(super) async fn insert_audit_events<'c>(
     executor: impl Executor<'c, Database = Any>,
@@ -135,8 +147,8 @@ pub(super) async fn insert_audit_events<'c>(
     for event in events {
         statement = statement
             .bind(event.at)
-            .bind(event.actor)
-            .bind(event.action)
+            .bind(event.actor.to_string())
+            .bind(event.action.as_str())
             .bind(event.subject)
             .bind(event.ip)
             .bind(event.detail.as_deref());

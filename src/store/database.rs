@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Connection, Executor};
+use sqlx::{Any, AnyPool, Connection, Executor};
 
 use super::{Result, StoreError};
 
@@ -121,6 +121,11 @@ impl Database {
             .is_ok()
     }
 
+    /// Starts a [`Tx`].
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(Tx(self.pool.begin().await?))
+    }
+
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("select 1").execute(&self.pool).await?;
         Ok(())
@@ -128,6 +133,18 @@ impl Database {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Several writes that commit together or not at all: a service's change and the audit events
+/// that record it. Dropped without [`Tx::commit`], it rolls back. On SQLite it holds the one
+/// connection: use nothing but the `Tx` until it is committed or dropped.
+pub struct Tx(pub(super) sqlx::Transaction<'static, Any>);
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        self.0.commit().await?;
+        Ok(())
     }
 }
 

@@ -2,8 +2,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use super::holders::{ChangedBy, Touched, placeholders, revoke_previous_holders};
-use super::{Database, Query, Result};
+use super::holders::{EndedSession, Touched, placeholders, revoke_previous_holders};
+use super::{Database, Query, Result, Tx};
 
 /// An employee record, synced from the HR system.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,53 +95,48 @@ pub(super) fn bind_upsert<'q>(
         .bind(now)
 }
 
-impl Database {
+impl Tx {
     /// Creates or updates the employee `external_id`. Fails with `Conflict` when another
-    /// active employee holds the number. In the same transaction, the sessions of anyone this
-    /// takes a number from end (a new number, a disabled employee, a number given to someone
-    /// else); returns how many sessions that revoked.
+    /// active employee holds the number. The sessions of anyone this takes a number from end
+    /// (a new number, a disabled employee, a number given to someone else); returns them.
     pub async fn upsert_employee(
-        &self,
+        &mut self,
         employee: &EmployeeUpsert<'_>,
-        by: ChangedBy<'_>,
         now: i64,
-    ) -> Result<(Employee, Upserted, u64)> {
+    ) -> Result<(Employee, Upserted, Vec<EndedSession>)> {
         let new_id = Uuid::new_v4().to_string();
-        let mut tx = self.pool.begin().await?;
+        let tx = &mut self.0;
         let previous: Option<String> =
             sqlx::query_scalar("select phone_number from users where external_id = $1")
                 .bind(employee.external_id)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?;
         let sql = format!("{} returning {EMPLOYEE_COLUMNS}", upsert_statement(1));
         let row = bind_upsert(sqlx::query(&sql), &new_id, employee, now)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
         let stored = employee_from_row(&row)?;
         let mut touched = Touched::default();
         touched.employees.insert(&stored.id);
         touched.numbers.insert(&stored.phone_number);
         touched.numbers.extend(previous.as_deref());
-        let revoked = revoke_previous_holders(&mut tx, &touched, by, now).await?;
-        tx.commit().await?;
+        let ended = revoke_previous_holders(tx, &touched, now).await?;
         let outcome = if stored.id == new_id {
             Upserted::Created
         } else {
             Upserted::Updated
         };
-        Ok((stored, outcome, revoked))
+        Ok((stored, outcome, ended))
     }
 
-    /// Disables the employee `external_id` and revokes every session opened for them, in one
-    /// transaction. Idempotent; `None` for an unknown employee. Returns the record and how
-    /// many sessions were revoked.
+    /// Disables the employee `external_id` and revokes every session opened for them.
+    /// Idempotent; `None` for an unknown employee. Returns the record and the sessions ended.
     pub async fn disable_employee(
-        &self,
+        &mut self,
         external_id: &str,
-        by: ChangedBy<'_>,
         now: i64,
-    ) -> Result<Option<(Employee, u64)>> {
-        let mut tx = self.pool.begin().await?;
+    ) -> Result<Option<(Employee, Vec<EndedSession>)>> {
+        let tx = &mut self.0;
         let row = sqlx::query(&format!(
             "update users set disabled_at = coalesce(disabled_at, $2),
                     updated_at = case when disabled_at is null then $2 else updated_at end
@@ -150,7 +145,7 @@ impl Database {
         ))
         .bind(external_id)
         .bind(now)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
         let Some(row) = row else {
             return Ok(None);
@@ -159,11 +154,12 @@ impl Database {
         let mut touched = Touched::default();
         touched.employees.insert(&employee.id);
         touched.numbers.insert(&employee.phone_number);
-        let revoked = revoke_previous_holders(&mut tx, &touched, by, now).await?;
-        tx.commit().await?;
-        Ok(Some((employee, revoked)))
+        let ended = revoke_previous_holders(tx, &touched, now).await?;
+        Ok(Some((employee, ended)))
     }
+}
 
+impl Database {
     /// One page of employees matching `query`, ordered by `external_id`.
     pub async fn search_employees(&self, query: &EmployeeQuery<'_>) -> Result<Vec<Employee>> {
         let after = query.after.unwrap_or_default();

@@ -6,8 +6,7 @@ use std::collections::BTreeSet;
 
 use sqlx::{Any, Row, Transaction};
 
-use super::audit::insert_audit_events;
-use super::{AuditEvent, Result};
+use super::Result;
 
 /// Rows per statement of ids or numbers: far below both dialects' limits on bound parameters.
 const CHUNK: usize = 500;
@@ -20,25 +19,26 @@ pub(super) struct Touched<'a> {
     pub employees: BTreeSet<&'a str>,
 }
 
-/// Who changed the employee records, for the audit log.
-#[derive(Debug, Clone, Copy)]
-pub struct ChangedBy<'a> {
-    pub actor: &'a str,
-    pub ip: Option<&'a str>,
+/// A session a change of holder ended, with its `revoked_reason`: `employee.disabled`,
+/// `employee.number_changed` (the employee now has another number) or `employee.reassigned`
+/// (the number went to someone else).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedSession {
+    pub sid: String,
+    pub sub: String,
+    pub user_id: Option<String>,
+    pub reason: String,
 }
 
 /// Ends every live session, among those `touched` reaches, whose principal is not the current
-/// holder of its number (the active employee with that number, or nobody), and audits each one
-/// as `session.revoked` with its reason: `employee.disabled`, `employee.number_changed` (the
-/// employee now has another number) or `employee.reassigned` (the number went to someone
-/// else). Also unlinks identities from employees who no longer hold their number. Returns how
-/// many sessions ended.
+/// holder of its number (the active employee with that number, or nobody). Also unlinks
+/// identities from employees who no longer hold their number. Returns the sessions it ended,
+/// for the caller to audit.
 pub(super) async fn revoke_previous_holders(
     tx: &mut Transaction<'_, Any>,
     touched: &Touched<'_>,
-    by: ChangedBy<'_>,
     now: i64,
-) -> Result<u64> {
+) -> Result<Vec<EndedSession>> {
     let mut revoked = Vec::new();
     let employees: Vec<&str> = touched.employees.iter().copied().collect();
     for chunk in employees.chunks(CHUNK) {
@@ -54,40 +54,7 @@ pub(super) async fn revoke_previous_holders(
         revoked.extend(revoke_where(tx, &filter, chunk, now).await?);
         unlink(tx, chunk).await?;
     }
-    let events: Vec<AuditEvent> = revoked
-        .iter()
-        .map(|session| AuditEvent {
-            at: now,
-            actor: by.actor,
-            action: "session.revoked",
-            subject: Some(&session.sid),
-            ip: by.ip,
-            detail: Some(
-                serde_json::json!({
-                    "reason": session.reason,
-                    "sub": session.sub,
-                    "user_id": session.user_id,
-                })
-                .to_string(),
-            ),
-        })
-        .collect();
-    for chunk in events.chunks(CHUNK) {
-        insert_audit_events(&mut **tx, chunk).await?;
-    }
-    let count = revoked.len() as u64;
-    if count > 0 {
-        metrics::counter!("sesame_tokens_revoked_total", "scope" => "employee").increment(count);
-    }
-    Ok(count)
-}
-
-/// A session a change of holder ended.
-struct Ended {
-    sid: String,
-    sub: String,
-    user_id: Option<String>,
-    reason: String,
+    Ok(revoked)
 }
 
 /// Revokes the live sessions matching `filter` (binds from `$2`) whose principal no longer
@@ -97,7 +64,7 @@ async fn revoke_where(
     filter: &str,
     binds: &[&str],
     now: i64,
-) -> Result<Vec<Ended>> {
+) -> Result<Vec<EndedSession>> {
     let sql = format!(
         "update sessions
             set revoked_at = $1,
@@ -122,7 +89,7 @@ async fn revoke_where(
     let rows = query.fetch_all(&mut **tx).await?;
     rows.iter()
         .map(|row| {
-            Ok(Ended {
+            Ok(EndedSession {
                 sid: row.try_get("id")?,
                 sub: row.try_get("user_auth_id")?,
                 user_id: row.try_get("user_id")?,

@@ -5,10 +5,9 @@ use std::collections::{HashMap, HashSet};
 use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
-use super::audit::insert_audit_events;
 use super::employees::{bind_upsert, upsert_statement};
-use super::holders::{ChangedBy, Touched, placeholders, revoke_previous_holders};
-use super::{AuditEvent, Database, EmployeeUpsert, Query, Result};
+use super::holders::{EndedSession, Touched, placeholders, revoke_previous_holders};
+use super::{EmployeeUpsert, Query, Result, Tx};
 
 /// Rows per multi-row statement: few round trips, and far below SQLite's and Postgres's
 /// limits on bound parameters.
@@ -26,9 +25,6 @@ pub struct ImportBatch<'a> {
     pub sync: bool,
     /// `false`: only check the rows against the database, change nothing.
     pub apply: bool,
-    /// Who imports, for the audit log.
-    pub actor: &'a str,
-    pub ip: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -44,10 +40,20 @@ pub struct ImportCounts {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImportOutcome {
-    Applied(ImportCounts),
+    Applied(ImportApplied),
     /// Rows (by index) whose number an active employee outside the file holds, with that
     /// employee's `external_id`. Nothing was changed.
     Collisions(Vec<(usize, String)>),
+}
+
+/// What an applied import changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportApplied {
+    pub counts: ImportCounts,
+    /// `external_id`s of the active employees it disabled.
+    pub disabled: Vec<String>,
+    /// The sessions that ended because their principal lost their number.
+    pub ended: Vec<EndedSession>,
 }
 
 struct Existing {
@@ -58,18 +64,18 @@ struct Existing {
     active: bool,
 }
 
-impl Database {
+impl Tx {
     /// Checks `batch` against the stored employees and, when it is clean and `apply` is set,
-    /// applies it in one transaction: leavers disabled, numbers freed, rows written in
-    /// multi-row statements, sessions of disabled employees revoked, audit events appended.
-    /// Otherwise changes nothing and returns the collisions (possibly none).
+    /// applies it: leavers disabled, numbers freed, rows written in multi-row statements,
+    /// sessions of disabled employees revoked. Otherwise changes nothing and returns the
+    /// collisions (possibly none).
     pub async fn import_employees(
-        &self,
+        &mut self,
         batch: &ImportBatch<'_>,
         now: i64,
     ) -> Result<ImportOutcome> {
-        let mut tx = self.pool.begin().await?;
-        let existing = load_employees(&mut tx).await?;
+        let tx = &mut self.0;
+        let existing = load_employees(tx).await?;
         let collisions = collisions(batch, &existing);
         if !collisions.is_empty() || !batch.apply {
             return Ok(ImportOutcome::Collisions(collisions));
@@ -96,7 +102,7 @@ impl Database {
                 ))
                 .bind(now)
                 .bind_all(chunk)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             }
         }
@@ -106,20 +112,15 @@ impl Database {
             for (id, row) in chunk {
                 query = bind_upsert(query, id, row, now);
             }
-            query.execute(&mut *tx).await?;
+            query.execute(&mut **tx).await?;
         }
-        let by = ChangedBy {
-            actor: batch.actor,
-            ip: batch.ip,
-        };
-        counts.sessions_revoked = revoke_previous_holders(&mut tx, &touched, by, now).await?;
-
-        let events = audit_events(batch, &disabled, &counts, now);
-        for chunk in events.chunks(CHUNK) {
-            insert_audit_events(&mut *tx, chunk).await?;
-        }
-        tx.commit().await?;
-        Ok(ImportOutcome::Applied(counts))
+        let ended = revoke_previous_holders(tx, &touched, now).await?;
+        counts.sessions_revoked = ended.len() as u64;
+        Ok(ImportOutcome::Applied(ImportApplied {
+            counts,
+            disabled: disabled.into_iter().map(str::to_owned).collect(),
+            ended,
+        }))
     }
 }
 
@@ -190,48 +191,6 @@ fn plan<'a>(batch: &'a ImportBatch<'a>, existing: &'a HashMap<String, Existing>)
         plan.counts.disabled += plan.leavers.len() as u64;
     }
     plan
-}
-
-/// One `employee.disabled` per employee the import disables, and the import's summary.
-fn audit_events<'a>(
-    batch: &'a ImportBatch<'a>,
-    disabled: &[&'a str],
-    counts: &ImportCounts,
-    now: i64,
-) -> Vec<AuditEvent<'a>> {
-    let reason = serde_json::json!({ "reason": if batch.sync { "import_sync" } else { "import" } })
-        .to_string();
-    let mut events: Vec<AuditEvent> = disabled
-        .iter()
-        .map(|external_id| AuditEvent {
-            at: now,
-            actor: batch.actor,
-            action: "employee.disabled",
-            subject: Some(external_id),
-            ip: batch.ip,
-            detail: Some(reason.clone()),
-        })
-        .collect();
-    events.push(AuditEvent {
-        at: now,
-        actor: batch.actor,
-        action: "employees.imported",
-        subject: None,
-        ip: batch.ip,
-        detail: Some(
-            serde_json::json!({
-                "mode": if batch.sync { "sync" } else { "merge" },
-                "rows": batch.rows.len(),
-                "created": counts.created,
-                "updated": counts.updated,
-                "disabled": counts.disabled,
-                "unchanged": counts.unchanged,
-                "sessions_revoked": counts.sessions_revoked,
-            })
-            .to_string(),
-        ),
-    });
-    events
 }
 
 /// Every employee, by `external_id`.

@@ -5,6 +5,7 @@ use sqlx::Row;
 use super::audit::insert_audit_events;
 use super::identities::UPSERT_PHONE_IDENTITY;
 use super::{AuditEvent, Backend, Database, Principal, Query, Result};
+use crate::domain::{Actor, AuditAction};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
@@ -79,13 +80,11 @@ static LOG_IN_ON_POSTGRES: LazyLock<String> = LazyLock::new(|| {
             values ($8, $4, $9, $10, $11), ($12, $4, $13, $14, $15)
          ), audit as (
             insert into audit_events (at, actor, action, subject, ip, detail)
-            select $3, $16, '{LOGIN_SUCCEEDED}', id, $6, $17 from identity
+            select $3, $16, $17, id, $6, $18 from identity
          )
          select id, user_id from identity"
     )
 });
-
-const LOGIN_SUCCEEDED: &str = "login.succeeded";
 
 impl Database {
     /// Stores a login atomically: links the phone identity to the employee holding the number
@@ -98,7 +97,8 @@ impl Database {
         login: &NewLogin<'_>,
         tokens: &[NewToken<'_>; 2],
     ) -> Result<Principal> {
-        let actor = format!("phone:{}", login.phone_number);
+        let actor = Actor::Phone(login.phone_number.to_owned());
+        let action = AuditAction::LoginSucceeded;
         let row = match self.backend() {
             Backend::Postgres => {
                 let statement = bind_session(
@@ -106,7 +106,8 @@ impl Database {
                     login,
                 );
                 bind_tokens(statement, tokens)
-                    .bind(&actor)
+                    .bind(actor.to_string())
+                    .bind(action.as_str())
                     .bind(login.audit_detail)
                     .fetch_one(&self.pool)
                     .await?
@@ -138,7 +139,7 @@ impl Database {
                 let audit = AuditEvent {
                     at: login.created_at,
                     actor: &actor,
-                    action: LOGIN_SUCCEEDED,
+                    action,
                     subject: Some(&identity_id),
                     ip: login.ip,
                     detail: login.audit_detail.map(str::to_owned),

@@ -26,7 +26,7 @@ pub use introspect::{ActiveAccessToken, ActiveRefreshToken, ActiveToken, TokenTy
 pub use keys::{
     KeyError, SigningAlgorithm, SigningKey, generate_key, load_keys, write_secret_file,
 };
-pub use revocation::{TokenOwner, revoke};
+pub use revocation::revoke;
 pub use sweeper::sweep;
 
 use crate::config::Config;

@@ -3,6 +3,7 @@
 //! session, never hand it to someone else.
 
 use super::{ClientInfo, REFRESH_TYP, RefreshClaims, TokenPair, TokenService, revocation, sealed};
+use crate::domain::Actor;
 use crate::error::{Error, Result};
 use crate::store::{Principal, RevokeTarget, Rotation, TokenKind, TokenState};
 
@@ -127,7 +128,7 @@ impl TokenService {
             &self.db,
             RevokeTarget::Session(&claims.sid),
             reason,
-            &format!("identity:{}", claims.sub),
+            &Actor::Identity(claims.sub.clone()),
             client.ip.as_deref(),
             now,
         )

@@ -1,16 +1,24 @@
-//! Revoking tokens, sessions and identities (API.md, `/oauth/revoke`, `/v1/logout`, admin).
+//! Revoking tokens, sessions and identities, and the feed of revocations downstream APIs
+//! poll (docs/contract-notes.md, "Token lifecycle"). Every revocation (an admin's, the CLI's,
+//! a client's logout or `/oauth/revoke`, a refresh token's reuse) goes through [`revoke`].
 
 use super::{ACCESS_TYP, AccessClaims, REFRESH_TYP, RefreshClaims, TokenService};
+use crate::domain::{Actor, AuditAction};
 use crate::error::Result;
-use crate::store::{AuditEvent, Database, RevokeTarget};
+use crate::store::{AuditEvent, Database, FeedItem, FeedPosition, RevokeTarget};
 
-/// Revokes `target`, counts it and records who did it. `false` when the target does not
-/// exist. Revoking what is already revoked succeeds (idempotent) and keeps the first time.
+/// Why a client ended its own session (`revoked_reason`).
+const CLIENT_REVOKED: &str = "client_revoked";
+const LOGGED_OUT: &str = "logout";
+
+/// Revokes `target` for `reason`, counts it and audits it as `token.revoked`,
+/// `session.revoked` or `identity.revoked` by `actor`. `false` when the target does not exist.
+/// Revoking what is already revoked succeeds (idempotent) and keeps the first time.
 pub async fn revoke(
     db: &Database,
     target: RevokeTarget<'_>,
     reason: &str,
-    actor: &str,
+    actor: &Actor,
     ip: Option<&str>,
     now: i64,
 ) -> Result<bool> {
@@ -20,11 +28,15 @@ pub async fn revoke(
     if newly > 0 {
         metrics::counter!("sesame_tokens_revoked_total", "scope" => target.scope()).increment(1);
     }
-    let action = format!("{}.revoked", target.scope());
+    let action = match target {
+        RevokeTarget::Token(_) => AuditAction::TokenRevoked,
+        RevokeTarget::Session(_) => AuditAction::SessionRevoked,
+        RevokeTarget::Identity(_) => AuditAction::IdentityRevoked,
+    };
     db.append_audit(&AuditEvent {
         at: now,
         actor,
-        action: &action,
+        action,
         subject: Some(target.id()),
         ip,
         detail: Some(serde_json::json!({ "reason": reason, "newly_revoked": newly }).to_string()),
@@ -34,15 +46,47 @@ pub async fn revoke(
 }
 
 /// Whose session a token belongs to.
-pub struct TokenOwner {
-    pub sid: String,
-    pub sub: String,
+struct TokenOwner {
+    sid: String,
+    sub: String,
 }
 
 impl TokenService {
+    /// `POST /oauth/revoke`: ends the session of any access or refresh token we signed,
+    /// expired or not; anything else is ignored (RFC 7009 §2.2).
+    pub async fn revoke_presented(&self, token: &str, ip: Option<&str>, now: i64) -> Result<()> {
+        if let Some(owner) = self.owner_of(token) {
+            let target = RevokeTarget::Session(&owner.sid);
+            let actor = Actor::Identity(owner.sub);
+            revoke(&self.db, target, CLIENT_REVOKED, &actor, ip, now).await?;
+        }
+        Ok(())
+    }
+
+    /// `POST /v1/logout`: ends the session of a live access token.
+    pub async fn log_out(&self, claims: &AccessClaims, ip: Option<&str>, now: i64) -> Result<()> {
+        let target = RevokeTarget::Session(&claims.sid);
+        let actor = Actor::Identity(claims.sub.clone());
+        revoke(&self.db, target, LOGGED_OUT, &actor, ip, now).await?;
+        Ok(())
+    }
+
+    /// Revoked sessions and tokens not yet expired at `now`, after `after`, oldest first. The
+    /// feed stays `SESAME_REVOCATION_FEED_LAG` seconds behind `now`, so a revocation that
+    /// commits late is never behind a consumer's cursor.
+    pub async fn revocation_feed(
+        &self,
+        after: &FeedPosition,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<FeedItem>> {
+        let until = now - self.config.revocation_feed_lag;
+        Ok(self.db.revocation_feed(after, until, now, limit).await?)
+    }
+
     /// The session of an access or refresh token we signed, expired or not (an expired access
     /// token may still log its session out); `None` for anything else.
-    pub fn owner_of(&self, token: &str) -> Option<TokenOwner> {
+    fn owner_of(&self, token: &str) -> Option<TokenOwner> {
         if let Ok(claims) = self.verify::<AccessClaims>(token, ACCESS_TYP, &self.config.audience) {
             return Some(TokenOwner {
                 sid: claims.sid,

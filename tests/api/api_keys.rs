@@ -131,4 +131,16 @@ async fn keys_created_by_the_cli_work_at_once(backend: Backend) {
     .await;
     let output = sesame_cli(&app, &["api-key", "revoke", "nobody"]);
     assert!(!output.status.success());
+
+    // The command line is audited like the API, as `cli`.
+    for action in ["api_key.created", "api_key.revoked"] {
+        let response = app
+            .admin_get(&format!("/admin/v1/audit?action={action}"))
+            .await;
+        let log: Value = response.json().await.unwrap();
+        let items = log["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{log}");
+        assert_eq!(items[0]["actor"], "cli");
+        assert_eq!(items[0]["ip"], Value::Null);
+    }
 }

@@ -1,12 +1,9 @@
 //! `/demo`: the login page built from clients/typescript/demo, served with a strict CSP in
 //! development and absent in production unless `SESAME_DEMO=true`.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use reqwest::StatusCode;
 
-use crate::helpers::{Backend, assert_error, spawn_app, spawn_app_with};
+use crate::helpers::{Backend, assert_error, spawn_app, spawn_app_with, spawn_node_with};
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
     img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -60,35 +57,21 @@ async fn sesame_demo_false_turns_the_page_off() {
     assert!(document["paths"].get("/demo").is_none());
 }
 
-/// Production needs Postgres, Redis, keys and an https issuer to start; the decision is the
-/// configuration's, so this serves the router of a running development state under the
-/// configuration production variables give.
-#[tokio::test]
+/// A node in production mode (on Postgres and Redis, with the keys the first node generated)
+/// serves the demo only when asked to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn production_serves_the_demo_only_when_asked() {
-    let app = spawn_app(Backend::Embedded).await;
-    for (demo, expected) in [
-        (None, StatusCode::NOT_FOUND),
-        (Some("true"), StatusCode::OK),
-    ] {
-        let mut vars: HashMap<String, String> = app.vars.clone();
-        vars.insert("SESAME_ENV".into(), "production".into());
-        if let Some(demo) = demo {
-            vars.insert("SESAME_DEMO".into(), demo.into());
-        }
-        let production = sesame::Config::from_vars(&vars).unwrap();
-        let development = sesame::Config::from_vars(&app.vars).unwrap();
-        let mut state = sesame::AppState::build(development).await.unwrap();
-        state.config = Arc::new(production);
-        let router = sesame::api::router(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-        let response = app
-            .client
-            .get(format!("http://{address}/demo"))
-            .send()
-            .await
-            .unwrap();
+    let app = spawn_app(Backend::Production).await;
+    let production = [
+        ("SESAME_ENV", "production"),
+        ("SESAME_ISSUER", "https://login.example.com"),
+        ("SESAME_OTP_SECRET", "an-otp-secret-shared-by-every-node"),
+    ];
+    for (demo, expected) in [("", StatusCode::NOT_FOUND), ("true", StatusCode::OK)] {
+        let mut vars = production.to_vec();
+        vars.push(("SESAME_DEMO", demo));
+        let node = spawn_node_with(&app, &vars).await;
+        let response = node.client.get(node.url("/demo")).send().await.unwrap();
         assert_eq!(response.status(), expected, "SESAME_DEMO={demo:?}");
     }
 }

@@ -1,18 +1,19 @@
-//! Admin control of abuse limits (docs/contract-notes.md, "Abuse limits").
+//! `POST /admin/v1/numbers/{phone_number}/unlock`: lift a number's verification lock
+//! (docs/contract-notes.md, "Abuse limits").
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::post;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::extract::{AdminKey, Client};
-use super::openapi::AdminErrors;
+use crate::api::extract::{AdminKey, Client};
+use crate::api::openapi::AdminErrors;
 use crate::app::AppState;
 use crate::error::{Error, ErrorBody, Result};
 use crate::login::PhoneNumber;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/v1/numbers/{phone_number}/unlock", post(unlock))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(unlock))
 }
 
 /// Lifts a number's verification lock and forgets its failed checks.
@@ -28,21 +29,16 @@ pub fn router() -> Router<AppState> {
     ))]
 pub async fn unlock(
     State(state): State<AppState>,
-    admin: AdminKey,
+    AdminKey { actor }: AdminKey,
     Client(client): Client,
     Path(phone_number): Path<String>,
 ) -> Result<StatusCode> {
     let number = PhoneNumber::parse(&phone_number).map_err(|_| Error::InvalidPhoneNumber)?;
-    state.login.limits().unlock(&number).await?;
-    admin
-        .audit(
-            &state,
-            client.ip.as_deref(),
-            "number.unlocked",
-            number.as_str(),
-            None,
-            state.clock.now(),
-        )
+    let now = state.clock.now();
+    state
+        .admin
+        .numbers
+        .unlock(&actor, client.ip.as_deref(), &number, now)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

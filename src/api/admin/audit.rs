@@ -1,21 +1,22 @@
-//! `GET /admin/v1/audit`: the append-only audit log, newest first (API.md, "Admin"). There is
-//! no route that changes or deletes an event.
+//! `GET /admin/v1/audit`: the append-only audit log, newest first (docs/contract-notes.md,
+//! "Audit log"). There is no route that changes or deletes an event.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::extract::{AdminKey, QueryParams};
-use super::openapi::AdminErrors;
-use super::page::{Page, PageParams, paginate};
+use crate::api::extract::{AdminKey, QueryParams};
+use crate::api::openapi::AdminErrors;
+use crate::api::page::{Page, PageParams, paginate};
 use crate::app::AppState;
 use crate::error::{Error, ErrorBody, Result};
 use crate::store::{AuditQuery, AuditRecord};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/v1/audit", get(list))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -92,8 +93,9 @@ pub async fn list(
         })
         .transpose()?;
     let mut records = state
-        .db
-        .audit_events(&AuditQuery {
+        .admin
+        .audit_log
+        .events(&AuditQuery {
             before_id,
             subject: non_empty(&params.subject),
             action: non_empty(&params.action),

@@ -1,24 +1,25 @@
-//! `/admin/v1/api-keys`: create, list and revoke API keys (admin role).
+//! `/admin/v1/api-keys`: create, list and revoke API keys (docs/contract-notes.md, "API
+//! keys").
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::extract::{AdminKey, Client, JsonBody};
-use super::openapi::AdminErrors;
-use super::page::Page;
-use crate::admin::issue_api_key;
+use crate::api::extract::{AdminKey, Client, JsonBody};
+use crate::api::openapi::AdminErrors;
+use crate::api::page::Page;
 use crate::app::AppState;
 use crate::error::{Error, ErrorBody, Result};
 use crate::store::{ApiKey, ApiKeyRole};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/v1/api-keys", get(list).post(create))
-        .route("/admin/v1/api-keys/{id}", delete(revoke))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(revoke))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -72,23 +73,17 @@ impl From<ApiKey> for ApiKeyResponse {
     ))]
 pub async fn create(
     State(state): State<AppState>,
-    admin: AdminKey,
+    AdminKey { actor }: AdminKey,
     Client(client): Client,
     JsonBody(request): JsonBody<CreateRequest>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>)> {
     let role = ApiKeyRole::parse(&request.role)
         .ok_or_else(|| Error::InvalidRequest("role must be admin or introspect".into()))?;
     let now = state.clock.now();
-    let issued = issue_api_key(&state.db, &request.name, role, now).await?;
-    admin
-        .audit(
-            &state,
-            client.ip.as_deref(),
-            "api_key.created",
-            &issued.record.id,
-            None,
-            now,
-        )
+    let issued = state
+        .admin
+        .api_keys
+        .create(&actor, client.ip.as_deref(), &request.name, role, now)
         .await?;
     // The only time the key is shown.
     let body = CreatedApiKey {
@@ -109,8 +104,9 @@ pub async fn list(
     _admin: AdminKey,
 ) -> Result<Json<Page<ApiKeyResponse>>> {
     let keys: Vec<ApiKeyResponse> = state
-        .db
-        .list_api_keys()
+        .admin
+        .api_keys
+        .list()
         .await?
         .into_iter()
         .map(ApiKeyResponse::from)
@@ -133,23 +129,15 @@ pub async fn list(
     ))]
 pub async fn revoke(
     State(state): State<AppState>,
-    admin: AdminKey,
+    AdminKey { actor }: AdminKey,
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     let now = state.clock.now();
-    if state.db.revoke_api_keys(&id, false, now).await? == 0 {
-        return Err(Error::NotFound);
-    }
-    admin
-        .audit(
-            &state,
-            client.ip.as_deref(),
-            "api_key.revoked",
-            &id,
-            None,
-            now,
-        )
+    state
+        .admin
+        .api_keys
+        .revoke(&actor, client.ip.as_deref(), &id, now)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,22 +1,18 @@
-//! `POST /oauth/revoke` (RFC 7009) and `POST /v1/logout` (API.md, "Login").
+//! `POST /oauth/revoke` (RFC 7009): a client ends the session of a token it holds.
 
+use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::extract::{Authenticated, Client, FormOrJson};
+use super::extract::{Client, FormOrJson};
 use crate::app::AppState;
 use crate::error::{ErrorBody, Result};
-use crate::store::RevokeTarget;
-use crate::tokens::revoke;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/oauth/revoke", post(revoke_token))
-        .route("/v1/logout", post(logout))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(revoke_token))
 }
 
 /// RFC 7009 §2.1. `token_type_hint` (like any other field) is accepted and ignored: Sesame
@@ -49,40 +45,13 @@ pub async fn revoke_token(
     Client(client): Client,
     FormOrJson(request): FormOrJson<RevokeRequest>,
 ) -> Result<Json<serde_json::Value>> {
-    if let Some(owner) = state.tokens.owner_of(request.token.expose_secret()) {
-        revoke(
-            &state.db,
-            RevokeTarget::Session(&owner.sid),
-            "client_revoked",
-            &format!("identity:{}", owner.sub),
+    state
+        .tokens
+        .revoke_presented(
+            request.token.expose_secret(),
             client.ip.as_deref(),
             state.clock.now(),
         )
         .await?;
-    }
     Ok(Json(serde_json::json!({})))
-}
-
-/// Ends the session of the presented access token.
-#[utoipa::path(post, path = "/v1/logout", tag = "login", security(("access_token" = [])), responses(
-    (status = 204, description = "The token's session is revoked"),
-    (status = 401, description = "`invalid_token`: missing, expired, revoked or malformed (with `WWW-Authenticate`)", body = ErrorBody,
-        headers(("WWW-Authenticate" = String, description = "`Bearer error=\"invalid_token\"`"))),
-    (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
-))]
-pub async fn logout(
-    State(state): State<AppState>,
-    Client(client): Client,
-    Authenticated(claims): Authenticated,
-) -> Result<StatusCode> {
-    revoke(
-        &state.db,
-        RevokeTarget::Session(&claims.sid),
-        "logout",
-        &format!("identity:{}", claims.sub),
-        client.ip.as_deref(),
-        state.clock.now(),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
 }

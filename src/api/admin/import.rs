@@ -1,13 +1,15 @@
-//! `POST /admin/v1/employees/import?mode=merge|sync` (API.md, "Admin").
+//! `POST /admin/v1/employees/import?mode=merge|sync` (docs/contract-notes.md, "Bulk
+//! import").
 
+use axum::Json;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::extract::{AdminKey, Client, QueryParams, RawBody};
-use super::openapi::AdminErrors;
-use crate::admin::{ImportFormat, ImportMode, Importer, import_employees};
+use crate::admin::{ImportFormat, ImportMode};
+use crate::api::extract::{AdminKey, Client, QueryParams, RawBody};
+use crate::api::openapi::AdminErrors;
 use crate::app::AppState;
 use crate::error::{Error, ErrorBody, Result};
 use crate::store::ImportCounts;
@@ -16,11 +18,10 @@ use crate::store::ImportCounts;
 /// route alone accepts bodies up to 32 MiB.
 const IMPORT_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/admin/v1/employees/import",
-        post(import).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)),
-    )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(import))
+        .layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -55,7 +56,7 @@ pub struct ImportParams {
     ))]
 pub async fn import(
     State(state): State<AppState>,
-    admin: AdminKey,
+    AdminKey { actor }: AdminKey,
     Client(client): Client,
     QueryParams(params): QueryParams<ImportParams>,
     body: RawBody,
@@ -72,19 +73,18 @@ pub async fn import(
         .ok_or_else(|| {
             Error::InvalidRequest("the body must be text/csv or application/json".into())
         })?;
-    let importer = Importer {
-        actor: &admin.actor,
-        ip: client.ip.as_deref(),
-        test_numbers: &state.config.test_numbers,
-    };
-    let counts = import_employees(
-        &state.db,
-        format,
-        Vec::from(body.bytes),
-        mode,
-        &importer,
-        state.clock.now(),
-    )
-    .await?;
+    let now = state.clock.now();
+    let counts = state
+        .admin
+        .import
+        .run(
+            &actor,
+            client.ip.as_deref(),
+            format,
+            body.bytes.into(),
+            mode,
+            now,
+        )
+        .await?;
     Ok(Json(counts))
 }

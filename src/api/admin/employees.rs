@@ -1,26 +1,26 @@
-//! `/admin/v1/employees`: upsert, list and disable employee records (API.md, "Admin").
+//! `/admin/v1/employees`: upsert, list and disable employee records (docs/contract-notes.md,
+//! "Employees, import and audit").
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::extract::{AdminKey, Client, JsonBody, QueryParams};
-use super::openapi::AdminErrors;
-use super::page::{Page, PageParams, paginate};
-use crate::admin::ValidEmployee;
+use crate::admin::EmployeeFields;
+use crate::api::extract::{AdminKey, Client, JsonBody, QueryParams};
+use crate::api::openapi::AdminErrors;
+use crate::api::page::{Page, PageParams, paginate};
 use crate::app::AppState;
-use crate::error::{Error, ErrorBody, Result};
-use crate::login::PhoneNumber;
-use crate::store::{ChangedBy, Employee, EmployeeQuery, Upserted};
+use crate::error::{ErrorBody, Result};
+use crate::store::Employee;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/v1/employees", get(list))
-        .route("/admin/v1/employees/{external_id}", put(upsert_employee))
-        .route("/admin/v1/employees/{external_id}/disable", post(disable))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(upsert_employee))
+        .routes(routes!(disable))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -88,60 +88,29 @@ impl From<Employee> for EmployeeResponse {
     ))]
 pub async fn upsert_employee(
     State(state): State<AppState>,
-    admin: AdminKey,
+    AdminKey { actor }: AdminKey,
     Client(client): Client,
     Path(external_id): Path<String>,
     JsonBody(request): JsonBody<EmployeeRequest>,
 ) -> Result<(StatusCode, Json<EmployeeResponse>)> {
-    let employee = ValidEmployee::parse(
-        &external_id,
-        &request.phone_number,
-        &request.name,
-        request.email.as_deref(),
-        request.active,
-    )
-    .map_err(|problems| {
-        problems.into_iter().next().map_or_else(
-            || Error::InvalidRequest("invalid employee".into()),
-            Error::from,
-        )
-    })?;
-    employee.check_not_a_test_number(&state.config.test_numbers)?;
+    let fields = EmployeeFields {
+        phone_number: &request.phone_number,
+        name: &request.name,
+        email: request.email.as_deref(),
+        active: request.active,
+    };
     let now = state.clock.now();
-    let by = ChangedBy {
-        actor: &admin.actor,
-        ip: client.ip.as_deref(),
-    };
-    let (employee, outcome, revoked) = state
-        .db
-        .upsert_employee(&employee.as_upsert(), by, now)
-        .await
-        .map_err(|err| match Error::from(err) {
-            Error::Conflict(_) => {
-                Error::Conflict("another active employee already has this phone number".into())
-            }
-            other => other,
-        })?;
-    let detail = json!({
-        "created": outcome == Upserted::Created,
-        "active": employee.active,
-        "sessions_revoked": revoked,
-    });
-    admin
-        .audit(
-            &state,
-            client.ip.as_deref(),
-            "employee.upserted",
-            &employee.external_id,
-            Some(detail),
-            now,
-        )
+    let saved = state
+        .admin
+        .employees
+        .upsert(&actor, client.ip.as_deref(), &external_id, &fields, now)
         .await?;
-    let status = match outcome {
-        Upserted::Created => StatusCode::CREATED,
-        Upserted::Updated => StatusCode::OK,
+    let status = if saved.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
     };
-    Ok((status, Json(employee.into())))
+    Ok((status, Json(saved.employee.into())))
 }
 
 /// Disables the employee and revokes every session of their identities, at once.
@@ -158,32 +127,17 @@ pub async fn upsert_employee(
     ))]
 pub async fn disable(
     State(state): State<AppState>,
-    admin: AdminKey,
+    AdminKey { actor }: AdminKey,
     Client(client): Client,
     Path(external_id): Path<String>,
 ) -> Result<Json<EmployeeResponse>> {
     let now = state.clock.now();
-    let by = ChangedBy {
-        actor: &admin.actor,
-        ip: client.ip.as_deref(),
-    };
-    let (employee, revoked) = state
-        .db
-        .disable_employee(&external_id, by, now)
-        .await?
-        .ok_or(Error::NotFound)?;
-    let detail = json!({ "reason": "admin", "sessions_revoked": revoked });
-    admin
-        .audit(
-            &state,
-            client.ip.as_deref(),
-            "employee.disabled",
-            &employee.external_id,
-            Some(detail),
-            now,
-        )
+    let disabled = state
+        .admin
+        .employees
+        .disable(&actor, client.ip.as_deref(), &external_id, now)
         .await?;
-    Ok(Json(employee.into()))
+    Ok(Json(disabled.employee.into()))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -214,16 +168,10 @@ pub async fn list(
 ) -> Result<Json<Page<EmployeeResponse>>> {
     let limit = params.page.limit()?;
     let after = params.page.position()?;
-    let text = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    let number = text.and_then(|q| PhoneNumber::parse(q).ok());
     let mut employees = state
-        .db
-        .search_employees(&EmployeeQuery {
-            text,
-            phone_number: number.as_ref().map(PhoneNumber::as_str),
-            after: after.as_deref(),
-            limit: limit + 1,
-        })
+        .admin
+        .employees
+        .search(params.q.as_deref(), after.as_deref(), limit + 1)
         .await?;
     let next = paginate(&mut employees, limit, |employee| {
         employee.external_id.clone()

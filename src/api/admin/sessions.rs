@@ -1,27 +1,28 @@
-//! Admin: an identity's sessions, and revoking a session, a token or a whole identity
-//! (API.md, "Admin"). Revocations answer `204` for a known target, revoked before or not
+//! `/admin/v1/identities/*`, `/admin/v1/sessions/*`, `/admin/v1/tokens/*`: an identity's
+//! sessions, and revoking a session, a token or a whole identity (docs/contract-notes.md,
+//! "Token lifecycle"). Revocations answer `204` for a known target, revoked before or not
 //! (idempotent), and `404` for one that never existed.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::extract::{AdminKey, Client, QueryParams};
-use super::openapi::AdminErrors;
-use super::page::{self, Page};
+use crate::api::extract::{AdminKey, Client, QueryParams};
+use crate::api::openapi::AdminErrors;
+use crate::api::page::{self, Page};
 use crate::app::AppState;
-use crate::error::{Error, ErrorBody, Result};
+use crate::error::{ErrorBody, Result};
 use crate::store::{RevokeTarget, SessionRecord};
-use crate::tokens::revoke;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/v1/identities/{sub}/sessions", get(list_sessions))
-        .route("/admin/v1/identities/{sub}/revoke", post(revoke_identity))
-        .route("/admin/v1/sessions/{sid}/revoke", post(revoke_session))
-        .route("/admin/v1/tokens/{jti}/revoke", post(revoke_token))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_sessions))
+        .routes(routes!(revoke_identity))
+        .routes(routes!(revoke_session))
+        .routes(routes!(revoke_token))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -81,13 +82,11 @@ pub async fn list_sessions(
 ) -> Result<Json<Page<SessionResponse>>> {
     let limit = page::limit(query.limit, 50, 500)?;
     let after: Option<(i64, String)> = query.cursor.as_deref().map(page::decode).transpose()?;
-    if !state.db.identity_exists(&sub).await? {
-        return Err(Error::NotFound);
-    }
     // One more than asked tells whether another page exists.
     let mut sessions = state
-        .db
-        .identity_sessions(&sub, after.as_ref(), limit + 1)
+        .admin
+        .sessions
+        .of_identity(&sub, after.as_ref(), limit + 1)
         .await?;
     let next = if sessions.len() as i64 > limit {
         sessions.truncate(limit as usize);
@@ -164,22 +163,15 @@ pub async fn revoke_token(
 
 async fn revoke_as_admin(
     State(state): State<AppState>,
-    admin: AdminKey,
+    AdminKey { actor }: AdminKey,
     Client(client): Client,
     target: RevokeTarget<'_>,
 ) -> Result<StatusCode> {
-    let found = revoke(
-        &state.db,
-        target,
-        "admin",
-        &admin.actor,
-        client.ip.as_deref(),
-        state.clock.now(),
-    )
-    .await?;
-    if found {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(Error::NotFound)
-    }
+    let now = state.clock.now();
+    state
+        .admin
+        .sessions
+        .revoke(&actor, client.ip.as_deref(), target, now)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,17 +1,18 @@
-//! `GET /v1/me` (API.md, "Login").
+//! `GET /v1/me`: the identity behind an access token.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::Authenticated;
 use crate::app::AppState;
 use crate::error::{ErrorBody, Result};
 use crate::tokens::{IdentityKind, Permissions};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/me", get(me))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(me))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -41,11 +42,16 @@ pub async fn me(
     Authenticated(claims): Authenticated,
 ) -> Result<Json<Me>> {
     let user = match &claims.user_id {
-        Some(id) => state.db.employee_by_id(id).await?.map(|employee| MeUser {
-            id: employee.id,
-            external_id: employee.external_id,
-            name: employee.name,
-        }),
+        Some(id) => state
+            .admin
+            .employees
+            .by_id(id)
+            .await?
+            .map(|employee| MeUser {
+                id: employee.id,
+                external_id: employee.external_id,
+                name: employee.name,
+            }),
         None => None,
     };
     Ok(Json(Me {

@@ -1,0 +1,106 @@
+//! What the audit log records: the action taken and who took it. Both render here and only
+//! here, so the strings stored stay the same wherever an event is written
+//! (docs/contract-notes.md, "Audit log").
+
+use std::fmt;
+
+/// Every action Sesame audits. The stored text is [`AuditAction::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    LoginSucceeded,
+    LoginFailed,
+    /// A start or a code check refused by an abuse limit.
+    LoginRefused,
+    EmployeeUpserted,
+    EmployeeDisabled,
+    EmployeesImported,
+    EmployeesImportRejected,
+    SessionRevoked,
+    TokenRevoked,
+    IdentityRevoked,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    NumberUnlocked,
+}
+
+impl AuditAction {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::LoginSucceeded => "login.succeeded",
+            Self::LoginFailed => "login.failed",
+            Self::LoginRefused => "login.refused",
+            Self::EmployeeUpserted => "employee.upserted",
+            Self::EmployeeDisabled => "employee.disabled",
+            Self::EmployeesImported => "employees.imported",
+            Self::EmployeesImportRejected => "employees.import_rejected",
+            Self::SessionRevoked => "session.revoked",
+            Self::TokenRevoked => "token.revoked",
+            Self::IdentityRevoked => "identity.revoked",
+            Self::ApiKeyCreated => "api_key.created",
+            Self::ApiKeyRevoked => "api_key.revoked",
+            Self::NumberUnlocked => "number.unlocked",
+        }
+    }
+}
+
+impl fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who did something, as the audit log names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A stored API key: `api-key:<name>`.
+    ApiKey { name: String },
+    /// `SESAME_ADMIN_API_KEY`: `api-key:bootstrap`.
+    BootstrapKey,
+    /// Someone logging in with this number (E.164): `phone:<E.164>`.
+    Phone(String),
+    /// The holder of a session's tokens (the `sub`): `identity:<sub>`.
+    Identity(String),
+    /// The command line: `cli`.
+    Cli,
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ApiKey { name } => write!(f, "api-key:{name}"),
+            Self::BootstrapKey => f.write_str("api-key:bootstrap"),
+            Self::Phone(number) => write!(f, "phone:{number}"),
+            Self::Identity(sub) => write!(f, "identity:{sub}"),
+            Self::Cli => f.write_str("cli"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actors_render_as_the_log_names_them() {
+        let rendered = [
+            Actor::ApiKey {
+                name: "hr-sync".into(),
+            },
+            Actor::BootstrapKey,
+            Actor::Phone("+447700900123".into()),
+            Actor::Identity("0b5e".into()),
+            Actor::Cli,
+        ]
+        .map(|actor| actor.to_string());
+        assert_eq!(
+            rendered,
+            [
+                "api-key:hr-sync",
+                "api-key:bootstrap",
+                "phone:+447700900123",
+                "identity:0b5e",
+                "cli"
+            ]
+        );
+    }
+}
