@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use secrecy::SecretString;
 
-use crate::tokens::SigningAlgorithm;
+use crate::domain::{PhoneNumber, SigningAlgorithm};
 
 mod limits;
 mod ops;
@@ -257,7 +257,7 @@ fn test_numbers(vars: &Vars, otp_length: u32) -> Result<HashMap<String, String>,
         let (number, code) = entry
             .split_once('=')
             .ok_or_else(|| ConfigError::new(NAME, format!("{entry:?} is not NUMBER=CODE")))?;
-        let number = crate::login::PhoneNumber::parse(number).map_err(|_| {
+        let number = PhoneNumber::parse(number).map_err(|_| {
             ConfigError::new(NAME, format!("{number:?} is not a valid phone number"))
         })?;
         let code = code.trim();

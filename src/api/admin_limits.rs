@@ -8,8 +8,8 @@ use axum::routing::post;
 use super::extract::{AdminKey, Client};
 use super::openapi::AdminErrors;
 use crate::app::AppState;
+use crate::domain::PhoneNumber;
 use crate::error::{Error, ErrorBody, Result};
-use crate::login::PhoneNumber;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/v1/numbers/{phone_number}/unlock", post(unlock))

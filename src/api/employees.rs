@@ -12,8 +12,8 @@ use super::openapi::AdminErrors;
 use super::page::{Page, PageParams, paginate};
 use crate::admin::ValidEmployee;
 use crate::app::AppState;
+use crate::domain::PhoneNumber;
 use crate::error::{Error, ErrorBody, Result};
-use crate::login::PhoneNumber;
 use crate::store::{ChangedBy, Employee, EmployeeQuery, Upserted};
 
 pub fn router() -> Router<AppState> {

@@ -8,8 +8,9 @@ use serde::Deserialize;
 
 use super::extract::{Client, JsonBody};
 use crate::app::AppState;
+use crate::domain::PhoneNumber;
 use crate::error::{Error, ErrorBody, Result};
-use crate::login::{PhoneNumber, Started};
+use crate::login::Started;
 use crate::sms::Channel;
 
 pub fn router() -> Router<AppState> {

@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::extract::{Client, FormOrJson};
 use crate::app::AppState;
+use crate::domain::PhoneNumber;
 use crate::error::{Error, ErrorBody, Result};
-use crate::login::PhoneNumber;
 use crate::tokens::TokenPair;
 
 pub fn router() -> Router<AppState> {

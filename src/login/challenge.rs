@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::PhoneNumber;
 use super::code::{self, CodeHasher};
 use super::limits::{Limits, RESEND, Reservation};
 use crate::config::Config;
+use crate::domain::PhoneNumber;
 use crate::error::{Error, Result};
 use crate::sms::{Channel, Delivery, Verifier};
 use crate::store::{ChallengeCheck, CodeCheck, Ephemeral};

@@ -10,8 +10,9 @@ use std::time::Instant;
 use uuid::Uuid;
 
 use super::decoy::SendTimer;
-use super::{PhoneNumber, screening};
+use super::screening;
 use crate::config::{Config, LimitsConfig};
+use crate::domain::PhoneNumber;
 use crate::error::{Error, Result};
 use crate::sms::{Channel, SendError};
 use crate::store::{Admission, AuditEvent, Database, Ephemeral, Window};

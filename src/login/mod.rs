@@ -5,7 +5,6 @@ mod challenge;
 mod code;
 mod decoy;
 mod limits;
-mod phone;
 mod screening;
 
 use std::sync::Arc;
@@ -16,9 +15,9 @@ use serde::Serialize;
 pub use challenge::Challenges;
 pub use code::{CodeHasher, generate as generate_code, is_well_formed};
 pub use limits::Limits;
-pub use phone::{InvalidPhoneNumber, PhoneNumber};
 
 use crate::config::Config;
+use crate::domain::PhoneNumber;
 use crate::error::{Error, Result};
 use crate::sms::{Channel, Delivery};
 use crate::store::{AuditEvent, ChallengeCheck, CodeCheck, Database, Ephemeral};
