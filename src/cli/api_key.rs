@@ -40,9 +40,8 @@ impl From<Role> for ApiKeyRole {
     }
 }
 
-pub async fn run(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> {
+pub async fn run(config: &Config, command: ApiKeyCommand, now: i64) -> anyhow::Result<()> {
     let db = super::connect(config).await?;
-    let now = crate::Clock::system().now();
     match command {
         ApiKeyCommand::Create { name, role } => {
             let issued = issue_api_key(&db, &name, role.into(), now).await?;

@@ -21,7 +21,7 @@ pub enum EmployeesCommand {
     },
 }
 
-pub async fn run(config: &Config, command: EmployeesCommand) -> anyhow::Result<()> {
+pub async fn run(config: &Config, command: EmployeesCommand, now: i64) -> anyhow::Result<()> {
     let EmployeesCommand::Import { file, sync } = command;
     let content =
         std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -37,15 +37,7 @@ pub async fn run(config: &Config, command: EmployeesCommand) -> anyhow::Result<(
         ip: None,
         test_numbers: &config.test_numbers,
     };
-    let result = import_employees(
-        &db,
-        format,
-        content,
-        mode,
-        &importer,
-        crate::Clock::system().now(),
-    )
-    .await;
+    let result = import_employees(&db, format, content, mode, &importer, now).await;
     db.close().await;
     match result {
         Ok(counts) => {

@@ -26,7 +26,7 @@ pub struct RevokeArgs {
     jti: Option<String>,
 }
 
-pub async fn run(config: &Config, command: TokensCommand) -> anyhow::Result<()> {
+pub async fn run(config: &Config, command: TokensCommand, now: i64) -> anyhow::Result<()> {
     let TokensCommand::Revoke(args) = command;
     let target = match (&args.sub, &args.sid, &args.jti) {
         (Some(sub), _, _) => RevokeTarget::Identity(sub),
@@ -35,15 +35,7 @@ pub async fn run(config: &Config, command: TokensCommand) -> anyhow::Result<()> 
         _ => anyhow::bail!("one of --sub, --sid or --jti is required"),
     };
     let db = super::connect(config).await?;
-    let found = revoke(
-        &db,
-        target,
-        "admin",
-        "cli",
-        None,
-        crate::Clock::system().now(),
-    )
-    .await;
+    let found = revoke(&db, target, "admin", "cli", None, now).await;
     db.close().await;
     if !found? {
         anyhow::bail!("no {} has the id {:?}", target.scope(), target.id());

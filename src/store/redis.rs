@@ -7,6 +7,7 @@ use redis::aio::ConnectionManager;
 
 use super::redis_limits::{ADMIT, LOCK};
 use super::{Admission, ChallengeCheck, CodeCheck, Ephemeral, Result, Window};
+use crate::config::SecretUrl;
 
 /// A login's code check in one atomic step (KEYS: challenge, failures, resend window; ARGV:
 /// candidate digest, max attempts, now). A locked number gets {-2, until} and nothing else
@@ -61,8 +62,8 @@ pub struct RedisEphemeral {
 }
 
 impl RedisEphemeral {
-    pub async fn connect(url: &str, prefix: &str) -> Result<Self> {
-        let client = redis::Client::open(url)?;
+    pub async fn connect(url: &SecretUrl, prefix: &str) -> Result<Self> {
+        let client = redis::Client::open(url.expose())?;
         let connection = ConnectionManager::new(client).await?;
         Ok(Self {
             connection,

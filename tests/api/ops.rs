@@ -1,4 +1,4 @@
-//! Operations: readiness, metrics, OpenAPI, HTTP hygiene (API.md, "Operations").
+//! Operations: readiness, metrics, OpenAPI, HTTP hygiene (docs/contract-notes.md, "Operations").
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
@@ -201,7 +201,9 @@ fn router_operations(router: &axum::Router) -> BTreeSet<String> {
 async fn every_route_is_documented_in_openapi() {
     let app = spawn_app(Backend::Embedded).await;
     let config = sesame::Config::from_vars(&app.vars).unwrap();
-    let state = sesame::AppState::build(config).await.unwrap();
+    let state = sesame::AppState::build(config, sesame::Clock::system())
+        .await
+        .unwrap();
     let served = router_operations(&sesame::api::router(state));
     assert!(
         served.contains("GET /healthz") && served.contains("POST /v1/otp/start"),
