@@ -43,10 +43,10 @@ pub async fn start(
 ) -> Result<(StatusCode, Json<Started>)> {
     let number =
         PhoneNumber::parse(&request.phone_number).map_err(|_| Error::InvalidPhoneNumber)?;
-    let now = state.clock.now();
+    let now_ms = state.clock.now_millis();
     let started = state
         .login
-        .start(&number, request.channel, client.ip.as_deref(), now)
+        .start(&number, request.channel, client.ip.as_deref(), now_ms)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(started)))
 }

@@ -26,7 +26,7 @@ pub use api_keys::{ApiKey, ApiKeyRole};
 pub use audit::{AuditEvent, AuditQuery, AuditRecord};
 pub use database::{Backend, Database};
 pub use employees::{Employee, EmployeeQuery, EmployeeUpsert, Upserted};
-pub use ephemeral::{Admission, ChallengeCheck, CodeCheck, Ephemeral, Window};
+pub use ephemeral::{Admission, ChallengeCheck, CodeCheck, Ephemeral, OnSuccess, Window};
 pub use holders::ChangedBy;
 pub use identities::Principal;
 pub use import::{ImportBatch, ImportCounts, ImportOutcome};
