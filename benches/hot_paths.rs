@@ -8,10 +8,10 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::Validation;
 use secrecy::SecretString;
-use sesame::login::{CodeHasher, PhoneNumber, generate_code};
+use sesame::domain::{PhoneNumber, SigningAlgorithm};
+use sesame::login::{CodeHasher, generate_code};
 use sesame::tokens::{
-    ACCESS_TYP, AccessClaims, IdentityKind, SigningAlgorithm, generate_key, load_keys,
-    permissions_for,
+    ACCESS_TYP, AccessClaims, IdentityKind, generate_key, load_keys, permissions_for,
 };
 
 fn codes(c: &mut Criterion) {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use sesame::admin::{Import, ImportFormat, ImportMode};
+use sesame::config::{DatabaseUrl, SecretUrl};
 use sesame::domain::Actor;
 use sesame::store::Database;
 use sqlx::Connection;
@@ -34,7 +35,8 @@ async fn main() -> anyhow::Result<()> {
     let base = server
         .rsplit_once('/')
         .map_or(server.as_str(), |(base, _)| base);
-    let db = Database::open(&format!("{base}/{name}"), 8).await?;
+    let url = DatabaseUrl::Postgres(SecretUrl::new(&format!("{base}/{name}")));
+    let db = Database::open(&url, 8).await?;
 
     let result = run(&db, rows).await;
     db.close().await;

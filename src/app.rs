@@ -34,10 +34,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Connects the stores (running migrations), loads keys and wires the services. The
+    /// Checks the configuration, connects the stores (running migrations), loads keys and
+    /// wires the services; `clock` is the node's one source of time from then on. The
     /// database is returned beside the state for the node's background tasks and shutdown.
-    async fn build(config: Config) -> anyhow::Result<(Self, Database)> {
-        crate::production::refuse_unsafe(&config)?;
+    async fn build(config: Config, clock: Clock) -> anyhow::Result<(Self, Database)> {
+        let now = clock.now();
+        crate::validate::refuse_problems(&config, now)?;
         // Before any metric is emitted, so none is lost.
         crate::telemetry::metrics();
         let config = Arc::new(config);
@@ -53,8 +55,6 @@ impl AppState {
             ),
             None => Arc::new(MemoryEphemeral::new()),
         };
-        let clock = Clock::system();
-        let now = clock.now();
         let development = config.env == Environment::Development;
         let keys = KeySet::load(&config, development, now).context("SESAME_KEYS_DIR")?;
         let hasher = CodeHasher::new(&otp_secret(&config)?);
@@ -63,7 +63,7 @@ impl AppState {
             .user_agent(concat!("sesame/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("cannot build the HTTP client")?;
-        let delivery = sms::build_delivery(&config.sms, http, clock.clone())?;
+        let delivery = sms::build_delivery(&config.sms, http, clock.clone());
         let login = Arc::new(LoginService::new(
             config.clone(),
             db.clone(),
@@ -142,9 +142,9 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
+    pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
         let listen = config.listen;
-        let (state, db) = AppState::build(config).await?;
+        let (state, db) = AppState::build(config, clock).await?;
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("SESAME_LISTEN: cannot listen on {listen}"))?;

@@ -1,5 +1,6 @@
-//! The one source of wall-clock time. Everything that needs "now" asks the application's
-//! [`Clock`] (or takes `now` from its caller), so tests move time instead of sleeping.
+//! The one source of time. Everything that needs "now" asks the application's [`Clock`] (or
+//! takes `now` from its caller), so tests move time instead of sleeping; everything that
+//! measures how long something took uses a [`Stopwatch`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -79,6 +80,23 @@ impl Clock {
                 .offset_ms
                 .store(frozen - system_millis(), Ordering::SeqCst);
         }
+    }
+}
+
+/// Measures how long something takes. A duration is not wall-clock time: it must not jump
+/// when the system clock is set or when a test moves the [`Clock`], so it is read from
+/// tokio's monotonic clock, the one `tokio::time::sleep` waits on (a measured send and the
+/// decoy wait that imitates it share one timebase, paused or not).
+#[derive(Debug, Clone, Copy)]
+pub struct Stopwatch(tokio::time::Instant);
+
+impl Stopwatch {
+    pub fn start() -> Self {
+        Self(tokio::time::Instant::now())
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.0.elapsed()
     }
 }
 

@@ -1,8 +1,9 @@
 //! Typed configuration, read once from `SESAME_*` environment variables (and `.env`).
 //!
-//! Every name and default comes from the contract (`API.md`, "Configuration"). A malformed
-//! value stops start-up with a message naming the variable; an unknown `SESAME_*` variable
-//! is only warned about, so a typo shows without refusing to start.
+//! Values are parsed into closed types here, once: a malformed value stops start-up with a
+//! message naming the variable; an unknown `SESAME_*` variable is only warned about, so a typo
+//! shows without refusing to start. Rules that depend on where Sesame runs (production) are
+//! functions of the parsed configuration, in `crate::validate`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -10,17 +11,21 @@ use std::path::PathBuf;
 
 use secrecy::SecretString;
 
-use crate::tokens::SigningAlgorithm;
+use crate::domain::{PhoneNumber, SigningAlgorithm};
 
 mod limits;
 mod ops;
+mod providers;
 mod sms;
+mod urls;
 mod vars;
 
 pub use limits::LimitsConfig;
 pub use ops::OpsConfig;
+pub use providers::{Provider, TwilioAccount};
 pub use sms::{DEFAULT_SMS_TEMPLATE, SmsConfig};
-use vars::Vars;
+pub use urls::{DatabaseUrl, SecretUrl};
+use vars::{KNOWN, Vars};
 
 /// A configuration problem, always naming the variable at fault.
 #[derive(Debug, thiserror::Error)]
@@ -49,10 +54,10 @@ pub enum Environment {
 pub struct Config {
     pub env: Environment,
     pub listen: SocketAddr,
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     /// Postgres connections per node (SQLite always uses one).
     pub database_max_connections: u32,
-    pub redis_url: Option<String>,
+    pub redis_url: Option<SecretUrl>,
     /// Prefix of every Redis key, so deployments (and test runs) can share one Redis.
     pub redis_key_prefix: String,
     pub issuer: String,
@@ -94,75 +99,6 @@ pub struct OtpConfig {
     pub resend_after: i64,
 }
 
-/// Every variable Sesame reads; anything else starting with `SESAME_` draws a warning.
-const KNOWN: &[&str] = &[
-    "SESAME_ENV",
-    "SESAME_LISTEN",
-    "SESAME_DATABASE_URL",
-    "SESAME_DATABASE_MAX_CONNECTIONS",
-    "SESAME_REDIS_URL",
-    "SESAME_REDIS_KEY_PREFIX",
-    "SESAME_ISSUER",
-    "SESAME_AUDIENCE",
-    "SESAME_CLIENT_ID",
-    "SESAME_KEYS_DIR",
-    "SESAME_SIGNING_ALG",
-    "SESAME_OTP_SECRET",
-    "SESAME_ACCESS_TTL",
-    "SESAME_REFRESH_TTL",
-    "SESAME_REFRESH_REUSE_GRACE",
-    "SESAME_SESSION_MAX_AGE",
-    "SESAME_TOKEN_RETENTION",
-    "SESAME_SWEEP_INTERVAL",
-    "SESAME_REVOCATION_FEED_LAG",
-    "SESAME_TEST_NUMBERS",
-    "SESAME_ALLOW_TEST_NUMBERS_IN_PRODUCTION",
-    "SESAME_SMS_HOURLY_CAP",
-    "SESAME_SMS_DAILY_CAP",
-    "SESAME_IP_HOURLY_CAP",
-    "SESAME_IP_VERIFY_HOURLY_CAP",
-    "SESAME_OTP_LENGTH",
-    "SESAME_OTP_TTL",
-    "SESAME_OTP_MAX_ATTEMPTS",
-    "SESAME_OTP_RESEND_AFTER",
-    "SESAME_ALLOW_ANONYMOUS",
-    "SESAME_ALLOWED_COUNTRIES",
-    "SESAME_TRUSTED_PROXIES",
-    "SESAME_ADMIN_API_KEY",
-    "SESAME_SMS_PROVIDER",
-    "SESAME_SMS_WEBHOOK_URL",
-    "SESAME_SMS_WEBHOOK_SECRET",
-    "SESAME_TWILIO_ACCOUNT_SID",
-    "SESAME_TWILIO_AUTH_TOKEN",
-    "SESAME_TWILIO_FROM",
-    "SESAME_TWILIO_VERIFY_SERVICE_SID",
-    "SESAME_TWILIO_BASE_URL",
-    "SESAME_PLIVO_AUTH_ID",
-    "SESAME_PLIVO_AUTH_TOKEN",
-    "SESAME_PLIVO_FROM",
-    "SESAME_PLIVO_BASE_URL",
-    "SESAME_SMS_TEMPLATE",
-    "SESAME_APP_NAME",
-    "SESAME_WEBOTP_DOMAIN",
-    "SESAME_SMS_TIMEOUT_MS",
-    "SESAME_SMS_RETRY_BASE_MS",
-    "SESAME_SMS_COUNTRY_HOURLY_BUDGET",
-    "SESAME_HOURLY_WINDOW",
-    "SESAME_DAILY_WINDOW",
-    "SESAME_VERIFY_BACKOFF_AFTER",
-    "SESAME_VERIFY_BACKOFF_BASE",
-    "SESAME_VERIFY_BACKOFF_MAX",
-    "SESAME_VERIFY_LOCKOUT_AFTER",
-    "SESAME_VERIFY_LOCKOUT_WINDOW",
-    "SESAME_LOG_FORMAT",
-    "SESAME_REQUEST_TIMEOUT",
-    "SESAME_CORS_ORIGINS",
-    "SESAME_KEYS_RELOAD_INTERVAL",
-    "SESAME_SHUTDOWN_TIMEOUT",
-    "SESAME_ANDROID_APP_HASH",
-    "SESAME_DEMO",
-];
-
 impl Config {
     /// Reads the process environment, after loading `.env` when one is present.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -196,13 +132,18 @@ impl Config {
         let config = Self {
             env,
             listen: vars.parse("SESAME_LISTEN", "127.0.0.1:8080")?,
-            database_url: vars.text("SESAME_DATABASE_URL", "sqlite://data/sesame.db"),
+            database_url: DatabaseUrl::parse(
+                "SESAME_DATABASE_URL",
+                &vars.text("SESAME_DATABASE_URL", "sqlite://data/sesame.db"),
+            )?,
             database_max_connections: vars.parse_in(
                 "SESAME_DATABASE_MAX_CONNECTIONS",
                 8,
                 1..=1_000,
             )?,
-            redis_url: vars.optional("SESAME_REDIS_URL"),
+            redis_url: vars
+                .optional("SESAME_REDIS_URL")
+                .map(|url| SecretUrl::new(&url)),
             redis_key_prefix: vars.text("SESAME_REDIS_KEY_PREFIX", "sesame"),
             issuer: vars
                 .text("SESAME_ISSUER", "http://127.0.0.1:8080")
@@ -269,7 +210,7 @@ fn test_numbers(vars: &Vars, otp_length: u32) -> Result<HashMap<String, String>,
         let (number, code) = entry
             .split_once('=')
             .ok_or_else(|| ConfigError::new(NAME, format!("{entry:?} is not NUMBER=CODE")))?;
-        let number = crate::login::PhoneNumber::parse(number).map_err(|_| {
+        let number = PhoneNumber::parse(number).map_err(|_| {
             ConfigError::new(NAME, format!("{number:?} is not a valid phone number"))
         })?;
         let code = code.trim();
@@ -299,10 +240,10 @@ mod tests {
     fn defaults_follow_the_contract() {
         let config = Config::from_vars(&HashMap::new()).unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(config.database_url, "sqlite://data/sesame.db");
+        assert_eq!(config.database_url.to_string(), "sqlite://data/sesame.db");
         assert_eq!(config.otp.length, 6);
         assert_eq!(config.access_ttl, 900);
-        assert_eq!(config.sms.providers, ["console"]);
+        assert!(matches!(config.sms.providers[..], [Provider::Console]));
         assert!(config.allow_anonymous);
     }
 
@@ -393,6 +334,34 @@ mod tests {
         assert!(Config::from_vars(&vars(&asked)).unwrap().demo);
         let err = Config::from_vars(&vars(&[("SESAME_DEMO", "yes")])).unwrap_err();
         assert_eq!(err.name, "SESAME_DEMO");
+    }
+
+    #[test]
+    fn debug_output_shows_no_password_or_secret() {
+        let config = Config::from_vars(&vars(&[
+            (
+                "SESAME_DATABASE_URL",
+                "postgres://sesame:db-password@db/sesame",
+            ),
+            ("SESAME_REDIS_URL", "redis://:redis-password@redis:6379"),
+            ("SESAME_OTP_SECRET", "otp-secret-0123456789"),
+            ("SESAME_ADMIN_API_KEY", "admin-key-0123456789"),
+            ("SESAME_SMS_PROVIDER", "webhook"),
+            ("SESAME_SMS_WEBHOOK_URL", "https://sms.example.com/"),
+            ("SESAME_SMS_WEBHOOK_SECRET", "webhook-secret"),
+        ]))
+        .unwrap();
+        let debug = format!("{config:?}");
+        for secret in [
+            "db-password",
+            "redis-password",
+            "otp-secret",
+            "admin-key",
+            "webhook-secret",
+        ] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        assert!(debug.contains("postgres://sesame:***@db/sesame"), "{debug}");
     }
 
     #[test]

@@ -13,12 +13,12 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod login;
-pub mod production;
 pub mod sms;
 pub mod store;
 pub mod tasks;
 pub mod telemetry;
 pub mod tokens;
+pub mod validate;
 
 pub use app::{AppState, Application};
 pub use clock::Clock;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::MissedTickBehavior;
 
 pub struct Tasks {
     stop: watch::Sender<bool>,
@@ -32,8 +32,10 @@ impl Tasks {
     {
         let mut stop = self.stop.subscribe();
         let handle = tokio::spawn(async move {
-            let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
+            let mut ticks = tokio::time::interval(period);
             ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            // The first tick is at once; the first run waits a period.
+            ticks.tick().await;
             loop {
                 tokio::select! {
                     _ = stop.changed() => break,
@@ -47,11 +49,17 @@ impl Tasks {
     /// Asks every task to stop and waits for them, at most `deadline` in all.
     pub async fn stop(self, deadline: Duration) {
         let _ = self.stop.send(true);
-        let until = Instant::now() + deadline;
+        // One deadline for all of them, not one each.
+        let limit = tokio::time::sleep(deadline);
+        tokio::pin!(limit);
         for (name, mut handle) in self.running {
-            if tokio::time::timeout_at(until, &mut handle).await.is_err() {
-                tracing::warn!(task = name, "background task did not stop in time; aborted");
-                handle.abort();
+            tokio::select! {
+                biased;
+                _ = &mut handle => {}
+                () = &mut limit => {
+                    tracing::warn!(task = name, "background task did not stop in time; aborted");
+                    handle.abort();
+                }
             }
         }
     }

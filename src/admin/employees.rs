@@ -7,9 +7,8 @@ use serde_json::json;
 
 use super::{Call, ValidEmployee};
 use crate::config::Config;
-use crate::domain::{Actor, AuditAction};
+use crate::domain::{Actor, AuditAction, PhoneNumber};
 use crate::error::{Error, Result};
-use crate::login::PhoneNumber;
 use crate::store::{AuditEvent, Database, Employee, EmployeeQuery, EndedSession, Upserted};
 
 #[derive(Clone)]

@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use super::Call;
+use crate::domain::PhoneNumber;
 use crate::domain::{Actor, AuditAction};
 use crate::error::Result;
-use crate::login::{LoginService, PhoneNumber};
+use crate::login::LoginService;
 use crate::store::Database;
 
 #[derive(Clone)]

@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
+use crate::domain::PhoneNumber;
 use crate::error::Error;
-use crate::login::PhoneNumber;
 use crate::store::EmployeeUpsert;
 
 const MAX_EXTERNAL_ID: usize = 128;

@@ -1,6 +1,6 @@
 //! Shared HTTP middleware: metrics per route, request deadline, CORS and security headers.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
@@ -16,6 +16,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::REQUEST_ID;
+use crate::clock::Stopwatch;
 use crate::config::Config;
 use crate::error::Error;
 
@@ -37,7 +38,7 @@ pub async fn record_metrics(request: Request, next: Next) -> Response {
         | Method::PATCH => request.method().as_str().to_owned(),
         _ => "other".to_owned(),
     };
-    let started = Instant::now();
+    let stopwatch = Stopwatch::start();
     let response = next.run(request).await;
     let labels = [
         ("method", method),
@@ -46,7 +47,7 @@ pub async fn record_metrics(request: Request, next: Next) -> Response {
     ];
     metrics::counter!("sesame_http_requests_total", &labels).increment(1);
     metrics::histogram!("sesame_http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
+        .record(stopwatch.elapsed().as_secs_f64());
     response
 }
 

@@ -59,7 +59,11 @@ fn routes(demo: bool) -> OpenApiRouter<AppState> {
         .merge(revocation_feed::routes())
         .merge(admin::routes())
         .merge(ops::routes());
-    if demo { routes.merge(demo::routes()) } else { routes }
+    if demo {
+        routes.merge(demo::routes())
+    } else {
+        routes
+    }
 }
 
 pub fn router(state: AppState) -> Router {

@@ -9,8 +9,9 @@ use utoipa_axum::routes;
 
 use super::extract::{Client, JsonBody};
 use crate::app::AppState;
+use crate::domain::PhoneNumber;
 use crate::error::{Error, ErrorBody, Result};
-use crate::login::{PhoneNumber, Started};
+use crate::login::Started;
 use crate::sms::Channel;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -43,10 +44,10 @@ pub async fn start(
 ) -> Result<(StatusCode, Json<Started>)> {
     let number =
         PhoneNumber::parse(&request.phone_number).map_err(|_| Error::InvalidPhoneNumber)?;
-    let now = state.clock.now();
+    let now_ms = state.clock.now_millis();
     let started = state
         .login
-        .start(&number, request.channel, client.ip.as_deref(), now)
+        .start(&number, request.channel, client.ip.as_deref(), now_ms)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(started)))
 }

@@ -11,8 +11,8 @@ use utoipa_axum::routes;
 
 use super::extract::{Client, FormOrJson};
 use crate::app::AppState;
+use crate::domain::PhoneNumber;
 use crate::error::{Error, ErrorBody, Result};
-use crate::login::PhoneNumber;
 use crate::tokens::TokenPair;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -53,7 +53,8 @@ pub async fn token(
     Client(client): Client,
     FormOrJson(request): FormOrJson<TokenRequest>,
 ) -> Result<impl IntoResponse> {
-    let now = state.clock.now();
+    let now_ms = state.clock.now_millis();
+    let now = now_ms.div_euclid(1_000);
     let pair = match request.grant_type.as_str() {
         "otp" => {
             let number = request
@@ -65,7 +66,7 @@ pub async fn token(
                 .ok_or_else(|| Error::InvalidRequest("code is required".into()))?;
             state
                 .login
-                .verify(&number, &code, client.ip.as_deref(), now)
+                .verify(&number, &code, client.ip.as_deref(), now_ms)
                 .await?;
             state.tokens.open_session(&number, &client, now).await?
         }

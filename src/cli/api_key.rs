@@ -43,16 +43,15 @@ impl From<Role> for ApiKeyRole {
     }
 }
 
-pub async fn run(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> {
+pub async fn run(config: &Config, command: ApiKeyCommand, now: i64) -> anyhow::Result<()> {
     let db = super::connect(config).await?;
     let keys = ApiKeys::new(db.clone(), Arc::new(config.clone()));
-    let result = execute(&keys, command).await;
+    let result = execute(&keys, command, now).await;
     db.close().await;
     result
 }
 
-async fn execute(keys: &ApiKeys, command: ApiKeyCommand) -> anyhow::Result<()> {
-    let now = crate::Clock::system().now();
+async fn execute(keys: &ApiKeys, command: ApiKeyCommand, now: i64) -> anyhow::Result<()> {
     match command {
         ApiKeyCommand::Create { name, role } => {
             let issued = keys

@@ -23,7 +23,7 @@ pub enum EmployeesCommand {
     },
 }
 
-pub async fn run(config: &Config, command: EmployeesCommand) -> anyhow::Result<()> {
+pub async fn run(config: &Config, command: EmployeesCommand, now: i64) -> anyhow::Result<()> {
     let EmployeesCommand::Import { file, sync } = command;
     let content =
         std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -34,7 +34,6 @@ pub async fn run(config: &Config, command: EmployeesCommand) -> anyhow::Result<(
         ImportMode::Merge
     };
     let db = super::connect(config).await?;
-    let now = crate::Clock::system().now();
     let result = Import::new(db.clone(), Arc::new(config.clone()))
         .run(&Actor::Cli, None, format, content, mode, now)
         .await;

@@ -29,10 +29,9 @@ pub enum KeysCommand {
     List,
 }
 
-pub fn run(command: KeysCommand, config: &Config) -> anyhow::Result<()> {
+pub fn run(command: KeysCommand, config: &Config, now: i64) -> anyhow::Result<()> {
     let dir = &config.keys_dir;
     let alg = config.signing_alg;
-    let now = crate::Clock::system().now();
     let keys = load_keys(dir).with_context(|| format!("SESAME_KEYS_DIR: {}", dir.display()))?;
     match command {
         KeysCommand::Generate => {

@@ -1,4 +1,4 @@
-//! The `sesame` command line: no command serves; the others administer.
+//! The `sesame` command line: no command (or `serve`) serves; the others administer.
 //! Each command group lives in its own module.
 
 mod api_key;
@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::store::Database;
-use crate::{Application, Config, Error};
+use crate::{Application, Clock, Config, Error};
 
 #[derive(Parser)]
 #[command(
@@ -53,18 +53,21 @@ impl Cli {
         for name in Config::unknown_variables(std::env::vars().map(|(name, _)| name)) {
             tracing::warn!(variable = name, "unknown configuration variable (a typo?)");
         }
+        // The one source of time of this run.
+        let clock = Clock::system();
+        let now = clock.now();
         match self.command.unwrap_or(Command::Serve) {
-            Command::Serve => serve(config).await,
+            Command::Serve => serve(config, clock).await,
             Command::Migrate => {
                 connect(&config).await?;
                 println!("migrations applied");
                 Ok(())
             }
-            Command::ApiKey(command) => api_key::run(&config, command).await,
-            Command::Tokens(command) => tokens::run(&config, command).await,
-            Command::Keys(command) => keys::run(command, &config),
-            Command::CheckConfig => check::run(&config).await,
-            Command::Employees(command) => employees::run(&config, command).await,
+            Command::ApiKey(command) => api_key::run(&config, command, now).await,
+            Command::Tokens(command) => tokens::run(&config, command, now).await,
+            Command::Keys(command) => keys::run(command, &config, now),
+            Command::CheckConfig => check::run(&config, &clock).await,
+            Command::Employees(command) => employees::run(&config, command, now).await,
         }
     }
 }
@@ -84,8 +87,8 @@ fn cause(err: Error) -> anyhow::Error {
     }
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
-    let app = Application::build(config).await?;
+async fn serve(config: Config, clock: Clock) -> anyhow::Result<()> {
+    let app = Application::build(config, clock).await?;
     tracing::info!(address = %app.local_addr()?, "sesame listening");
     reload_keys_on_hangup(app.state().tokens.clone(), app.state().clock.clone());
     app.run_until_stopped(shutdown_signal()).await?;
@@ -94,7 +97,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 /// SIGHUP re-reads the keys folder at once (they are also re-read periodically).
-fn reload_keys_on_hangup(tokens: std::sync::Arc<crate::tokens::TokenService>, clock: crate::Clock) {
+fn reload_keys_on_hangup(tokens: std::sync::Arc<crate::tokens::TokenService>, clock: Clock) {
     use tokio::signal::unix::{SignalKind, signal};
     match signal(SignalKind::hangup()) {
         Ok(mut hangup) => {

@@ -27,7 +27,7 @@ pub struct RevokeArgs {
     jti: Option<String>,
 }
 
-pub async fn run(config: &Config, command: TokensCommand) -> anyhow::Result<()> {
+pub async fn run(config: &Config, command: TokensCommand, now: i64) -> anyhow::Result<()> {
     let TokensCommand::Revoke(args) = command;
     let target = match (&args.sub, &args.sid, &args.jti) {
         (Some(sub), _, _) => RevokeTarget::Identity(sub),
@@ -36,7 +36,6 @@ pub async fn run(config: &Config, command: TokensCommand) -> anyhow::Result<()> 
         _ => anyhow::bail!("one of --sub, --sid or --jti is required"),
     };
     let db = super::connect(config).await?;
-    let now = crate::Clock::system().now();
     let revoked = Sessions::new(db.clone())
         .revoke(&Actor::Cli, None, target, now)
         .await;

@@ -1,24 +1,12 @@
-//! Message delivery (API.md, "Configuration"; docs/contract-notes.md, "Messages").
+//! Message delivery (docs/contract-notes.md, "Messages").
 
-use secrecy::SecretString;
-
+use super::providers::{Provider, providers};
 use super::{ConfigError, Vars};
 
 #[derive(Debug, Clone)]
 pub struct SmsConfig {
-    /// Failover order; the first that delivers wins.
-    pub providers: Vec<String>,
-    pub webhook_url: Option<String>,
-    pub webhook_secret: Option<SecretString>,
-    pub twilio_account_sid: Option<String>,
-    pub twilio_auth_token: Option<SecretString>,
-    pub twilio_from: Option<String>,
-    pub twilio_verify_service_sid: Option<String>,
-    pub twilio_base_url: Option<String>,
-    pub plivo_auth_id: Option<String>,
-    pub plivo_auth_token: Option<SecretString>,
-    pub plivo_from: Option<String>,
-    pub plivo_base_url: Option<String>,
+    /// Failover order; the first that delivers wins. `twilio_verify` is always alone.
+    pub providers: Vec<Provider>,
     /// `{code}` and `{app}` are replaced; see [`crate::sms::MessageText`].
     pub template: String,
     pub app_name: String,
@@ -39,21 +27,7 @@ pub const DEFAULT_SMS_TEMPLATE: &str = "Your {app} code is {code}. Do not share 
 impl SmsConfig {
     pub(super) fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         Ok(Self {
-            providers: match vars.list("SESAME_SMS_PROVIDER") {
-                list if list.is_empty() => vec!["console".to_owned()],
-                list => list,
-            },
-            webhook_url: vars.optional("SESAME_SMS_WEBHOOK_URL"),
-            webhook_secret: vars.secret("SESAME_SMS_WEBHOOK_SECRET"),
-            twilio_account_sid: vars.optional("SESAME_TWILIO_ACCOUNT_SID"),
-            twilio_auth_token: vars.secret("SESAME_TWILIO_AUTH_TOKEN"),
-            twilio_from: vars.optional("SESAME_TWILIO_FROM"),
-            twilio_verify_service_sid: vars.optional("SESAME_TWILIO_VERIFY_SERVICE_SID"),
-            twilio_base_url: vars.optional("SESAME_TWILIO_BASE_URL"),
-            plivo_auth_id: vars.optional("SESAME_PLIVO_AUTH_ID"),
-            plivo_auth_token: vars.secret("SESAME_PLIVO_AUTH_TOKEN"),
-            plivo_from: vars.optional("SESAME_PLIVO_FROM"),
-            plivo_base_url: vars.optional("SESAME_PLIVO_BASE_URL"),
+            providers: providers(vars)?,
             template: sms_template(vars)?,
             app_name: vars.text("SESAME_APP_NAME", "Sesame"),
             webotp_domain: webotp_domain(vars)?,

@@ -1,5 +1,10 @@
-//! Small domain types shared by every layer, with no dependency on the others.
+//! Domain values every layer shares, configuration included: once constructed, valid. They
+//! depend on no service, so `config` can sit below the services and still use them.
 
 pub mod audit;
+mod phone;
+mod signing;
 
 pub use audit::{Actor, AuditAction};
+pub use phone::{InvalidPhoneNumber, PhoneNumber};
+pub use signing::SigningAlgorithm;

@@ -7,13 +7,12 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::PhoneNumber;
 use super::code::{self, CodeHasher};
-use super::limits::{Limits, RESEND, Reservation};
 use crate::config::Config;
+use crate::domain::PhoneNumber;
 use crate::error::{Error, Result};
-use crate::sms::{Channel, Delivery, Verifier};
-use crate::store::{ChallengeCheck, CodeCheck, Ephemeral};
+use crate::sms::{Channel, Delivery, Message, SendError, Sender, Verifier};
+use crate::store::{ChallengeCheck, CodeCheck, Ephemeral, OnSuccess};
 
 /// Stored instead of a digest when the provider holds the code. Digests are hex, and a
 /// candidate code is always hashed, so no code can ever match it.
@@ -24,6 +23,42 @@ pub struct Challenges {
     ephemeral: Arc<dyn Ephemeral>,
     delivery: Delivery,
     hasher: CodeHasher,
+}
+
+/// A stored challenge's code on its way out: sent by [`Outgoing::send`].
+pub enum Outgoing<'a> {
+    /// Sesame's code, in the message its senders deliver.
+    Message {
+        sender: &'a dyn Sender,
+        message: Message,
+    },
+    /// The provider sends (and will check) a code of its own.
+    Provider {
+        verifier: &'a dyn Verifier,
+        to: &'a PhoneNumber,
+        channel: Channel,
+    },
+}
+
+impl Outgoing<'_> {
+    pub async fn send(&self) -> Result<(), SendError> {
+        match self {
+            Self::Message { sender, message } => sender.send(message).await,
+            Self::Provider {
+                verifier,
+                to,
+                channel,
+            } => verifier.start(to.as_str(), *channel).await,
+        }
+    }
+
+    /// Who sends it, for logs.
+    pub fn provider(&self) -> &'static str {
+        match self {
+            Self::Message { sender, .. } => sender.name(),
+            Self::Provider { verifier, .. } => verifier.name(),
+        }
+    }
 }
 
 impl Challenges {
@@ -41,87 +76,82 @@ impl Challenges {
         }
     }
 
-    /// For a test number, replaces its challenge with its fixed code (no message, whoever
-    /// issues other codes) and returns `true`; `false` for any other number.
-    pub async fn start_test_number(&self, number: &PhoneNumber) -> Result<bool> {
-        let Some(code) = self.config.test_numbers.get(number.as_str()) else {
-            return Ok(false);
-        };
-        let digest = self
-            .hasher
-            .digest(number, &SecretString::from(code.as_str()));
-        self.ephemeral
-            .put_challenge(number.as_str(), &digest, self.config.otp.ttl)
-            .await?;
-        Ok(true)
+    /// The fixed code of a test number (`SESAME_TEST_NUMBERS`), whoever issues other codes.
+    pub fn test_code(&self, number: &PhoneNumber) -> Option<&str> {
+        self.config
+            .test_numbers
+            .get(number.as_str())
+            .map(String::as_str)
     }
 
-    /// Replaces any live challenge of `number` and has the code delivered, through `limits`
-    /// (which may withhold the message, or take the reservation back when delivery fails).
-    pub async fn start(
-        &self,
-        number: &PhoneNumber,
+    /// Replaces any live challenge of `number` with one for `code`, sent to nobody.
+    pub async fn issue_fixed(&self, number: &PhoneNumber, code: &str, now_ms: i64) -> Result<()> {
+        let digest = self.hasher.digest(number, &SecretString::from(code));
+        self.put(number, &digest, now_ms).await
+    }
+
+    /// Replaces any live challenge of `number` with a new one and returns its code's way out.
+    pub async fn issue<'a>(
+        &'a self,
+        number: &'a PhoneNumber,
         channel: Channel,
-        limits: &Limits,
-        reservation: &Reservation,
-    ) -> Result<()> {
-        let ttl = self.config.otp.ttl;
-        match &self.delivery {
+        now_ms: i64,
+    ) -> Result<Outgoing<'a>> {
+        Ok(match &self.delivery {
             Delivery::Sesame { sender, text } => {
                 let code = code::generate(self.config.otp.length);
-                let digest = self.hasher.digest(number, &code);
-                self.ephemeral
-                    .put_challenge(number.as_str(), &digest, ttl)
+                self.put(number, &self.hasher.digest(number, &code), now_ms)
                     .await?;
-                let message = text.message(number.as_str(), channel, code.expose_secret());
-                limits
-                    .deliver(reservation, sender.send(&message))
-                    .await
-                    .inspect_err(|err| {
-                        tracing::warn!(provider = sender.name(), error = %err, "delivery failed");
-                    })?;
+                Outgoing::Message {
+                    sender: sender.as_ref(),
+                    message: text.message(number.as_str(), channel, code.expose_secret()),
+                }
             }
             Delivery::Provider(verifier) => {
-                self.ephemeral
-                    .put_challenge(number.as_str(), ISSUED_BY_PROVIDER, ttl)
-                    .await?;
-                limits
-                    .deliver(reservation, verifier.start(number.as_str(), channel))
-                    .await
-                    .inspect_err(|err| {
-                        tracing::warn!(provider = verifier.name(), error = %err, "delivery failed");
-                    })?;
+                self.put(number, ISSUED_BY_PROVIDER, now_ms).await?;
+                Outgoing::Provider {
+                    verifier: verifier.as_ref(),
+                    to: number,
+                    channel,
+                }
             }
-        }
+        })
+    }
+
+    async fn put(&self, number: &PhoneNumber, digest: &str, now_ms: i64) -> Result<()> {
+        let ttl = self.config.otp.ttl;
+        self.ephemeral
+            .put_challenge(number.as_str(), digest, now_ms, ttl)
+            .await?;
         Ok(())
     }
 
-    /// Checks `code` against the live challenge of `number`, spending it on a match and
-    /// counting an attempt otherwise; nothing is checked while the number is locked.
+    /// Checks `code` against the live challenge of `number`, spending it (and clearing what
+    /// `on_success` names) on a match and counting an attempt otherwise; nothing is checked
+    /// while the number is locked.
     pub async fn check(
         &self,
         number: &PhoneNumber,
         code: &SecretString,
-        now: i64,
+        now_ms: i64,
+        on_success: OnSuccess<'_>,
     ) -> Result<CodeCheck> {
         let otp = &self.config.otp;
         if !code::is_well_formed(code.expose_secret(), otp.length) {
             // A code of the wrong shape cannot match; it does not cost an attempt.
             return Ok(self
-                .lock(number, now)
+                .lock(number, now_ms)
                 .await?
                 .unwrap_or(CodeCheck::Checked(ChallengeCheck::Missing)));
         }
         match &self.delivery {
-            Delivery::Provider(verifier)
-                if !self.config.test_numbers.contains_key(number.as_str()) =>
-            {
-                self.check_with_provider(verifier.as_ref(), number, code, now)
+            Delivery::Provider(verifier) if self.test_code(number).is_none() => {
+                self.check_with_provider(verifier.as_ref(), number, code, now_ms, on_success)
                     .await
             }
             _ => {
                 let digest = self.hasher.digest(number, code);
-                self.spend(number, &digest, now).await
+                self.spend(number, &digest, now_ms, on_success).await
             }
         }
     }
@@ -134,15 +164,16 @@ impl Challenges {
         verifier: &dyn Verifier,
         number: &PhoneNumber,
         code: &SecretString,
-        now: i64,
+        now_ms: i64,
+        on_success: OnSuccess<'_>,
     ) -> Result<CodeCheck> {
-        if let Some(locked) = self.lock(number, now).await? {
+        if let Some(locked) = self.lock(number, now_ms).await? {
             return Ok(locked);
         }
         let max_attempts = self.config.otp.max_attempts;
         let Some(attempts_left) = self
             .ephemeral
-            .count_attempt(number.as_str(), max_attempts)
+            .count_attempt(number.as_str(), max_attempts, now_ms)
             .await?
         else {
             return Ok(CodeCheck::Checked(ChallengeCheck::Missing));
@@ -159,7 +190,10 @@ impl Challenges {
                 attempts_left,
             }));
         }
-        Ok(match self.spend(number, ISSUED_BY_PROVIDER, now).await? {
+        let spent = self
+            .spend(number, ISSUED_BY_PROVIDER, now_ms, on_success)
+            .await?;
+        Ok(match spent {
             CodeCheck::Checked(ChallengeCheck::Accepted) => {
                 CodeCheck::Checked(ChallengeCheck::Accepted)
             }
@@ -168,22 +202,27 @@ impl Challenges {
         })
     }
 
-    /// The store's atomic check of `digest`, which also clears the number's failures and
-    /// resend cooldown on a match.
-    async fn spend(&self, number: &PhoneNumber, digest: &str, now: i64) -> Result<CodeCheck> {
+    /// The store's atomic check of `digest`.
+    async fn spend(
+        &self,
+        number: &PhoneNumber,
+        digest: &str,
+        now_ms: i64,
+        on_success: OnSuccess<'_>,
+    ) -> Result<CodeCheck> {
         let max_attempts = self.config.otp.max_attempts;
         Ok(self
             .ephemeral
-            .check_challenge(number.as_str(), digest, max_attempts, now, RESEND)
+            .check_challenge(number.as_str(), digest, max_attempts, now_ms, on_success)
             .await?)
     }
 
-    /// `Locked` while `number`'s verification is locked at `now`, for the checks that do not
-    /// go through the store's atomic one.
-    async fn lock(&self, number: &PhoneNumber, now: i64) -> Result<Option<CodeCheck>> {
+    /// `Locked` while `number`'s verification is locked at `now_ms`, for the checks that do
+    /// not go through the store's atomic one.
+    async fn lock(&self, number: &PhoneNumber, now_ms: i64) -> Result<Option<CodeCheck>> {
         let until = self
             .ephemeral
-            .verification_locked_until(number.as_str(), now)
+            .verification_locked_until(number.as_str(), now_ms.div_euclid(1_000))
             .await?;
         Ok(until.map(|until| CodeCheck::Locked { until }))
     }

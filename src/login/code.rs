@@ -5,7 +5,7 @@ use rand::rngs::OsRng;
 use ring::hmac;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::PhoneNumber;
+use crate::domain::PhoneNumber;
 
 /// A freshly generated code, exactly `length` decimal digits (leading zeros kept).
 pub fn generate(length: u32) -> SecretString {

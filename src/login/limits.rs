@@ -2,24 +2,21 @@
 //! code and how often, how often codes may be checked, and the lock after repeated failures.
 //! Every refusal is audited and counted in `sesame_rate_limit_refusals_total{limit}`.
 
-use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use uuid::Uuid;
 
-use super::decoy::SendTimer;
-use super::{PhoneNumber, screening};
+use super::screening;
 use crate::config::{Config, LimitsConfig};
-use crate::domain::{Actor, AuditAction};
+use crate::domain::{Actor, AuditAction, PhoneNumber};
 use crate::error::{Error, Result};
-use crate::sms::{Channel, SendError};
-use crate::store::{Admission, AuditEvent, Database, Ephemeral, Window};
+use crate::sms::Channel;
+use crate::store::{Admission, AuditEvent, Database, Ephemeral, OnSuccess, Window};
 
 /// Window names; keys are `{tag}:window:{name}`, the tag being the number, `ip:…` or `cc:…`.
 /// The resend cooldown, emptied by a successful login.
-pub(super) const RESEND: &str = "resend";
+const RESEND: &str = "resend";
 const SENT_HOUR: &str = "sent_hour";
 const SENT_DAY: &str = "sent_day";
 const IP_STARTS: &str = "starts";
@@ -29,7 +26,6 @@ pub struct Limits {
     config: Arc<Config>,
     db: Database,
     ephemeral: Arc<dyn Ephemeral>,
-    timer: SendTimer,
 }
 
 /// What an admitted start recorded against the send limits, taken back when the message
@@ -38,8 +34,6 @@ pub struct Reservation {
     member: String,
     number: String,
     country: String,
-    /// False when the number gets no message (no active employee, anonymous login off).
-    deliver: bool,
 }
 
 impl Limits {
@@ -48,7 +42,6 @@ impl Limits {
             config,
             db,
             ephemeral,
-            timer: SendTimer::default(),
         }
     }
 
@@ -56,22 +49,36 @@ impl Limits {
         &self.config.limits
     }
 
-    /// Screens `number` and records one code request against every send limit: the client
-    /// IP's hourly cap, then the number's resend cooldown and hourly and daily caps, then the
-    /// global hourly budget of its country calling code.
-    pub async fn admit_start(
+    /// Refuses a number that may not be sent a code on `channel` at all: outside the allowed
+    /// countries, or a line type that cannot take it or costs too much.
+    pub async fn screen(
         &self,
         number: &PhoneNumber,
         channel: Channel,
         ip: Option<&str>,
         now: i64,
+    ) -> Result<()> {
+        let allowed = &self.limits().allowed_countries;
+        match screening::screen(number, channel, allowed) {
+            None => Ok(()),
+            Some((limit, error)) => {
+                let attempt = Attempt::new(number, ip, now);
+                Err(self.refuse(&attempt, limit, error).await)
+            }
+        }
+    }
+
+    /// Records one code request against every send limit: the client IP's hourly cap, then
+    /// the number's resend cooldown and hourly and daily caps, then the global hourly budget
+    /// of its country calling code.
+    pub async fn admit_start(
+        &self,
+        number: &PhoneNumber,
+        ip: Option<&str>,
+        now: i64,
     ) -> Result<Reservation> {
         let limits = self.limits();
         let attempt = Attempt::new(number, ip, now);
-        if let Some((limit, error)) = screening::screen(number, channel, &limits.allowed_countries)
-        {
-            return Err(self.refuse(&attempt, limit, error).await);
-        }
         if let Some(address) = ip {
             let window = Window::new(IP_STARTS, limits.ip_hourly_cap, limits.hour);
             self.admit(&attempt, &ip_tag(address), &[("ip_hourly", window)])
@@ -91,14 +98,12 @@ impl Limits {
             let cooldown = Window::new(RESEND, 1, self.config.otp.resend_after);
             number_windows.insert(0, ("resend_cooldown", cooldown));
         }
-        let deliver = self.may_log_in(number).await?;
         self.admit(&attempt, number.as_str(), &number_windows)
             .await?;
         let reservation = Reservation {
             number: number.as_str().to_owned(),
             country: format!("cc:{}", number.calling_code()),
             member: attempt.member.clone(),
-            deliver,
         };
         let budget = Window::new(SENT_HOUR, limits.country_hourly_budget, limits.hour);
         let admitted = self
@@ -118,32 +123,6 @@ impl Limits {
             return Err(err);
         }
         Ok(reservation)
-    }
-
-    /// Sends (timing the send) when the reservation's number gets a message, otherwise waits
-    /// about as long as a send takes. A failed send withdraws the reservation.
-    pub async fn deliver(
-        &self,
-        reservation: &Reservation,
-        send: impl Future<Output = Result<(), SendError>>,
-    ) -> Result<(), SendError> {
-        if !reservation.deliver {
-            self.timer.imitate().await;
-            return Ok(());
-        }
-        let started = Instant::now();
-        let sent = send.await;
-        match &sent {
-            Ok(()) => self.timer.observe(started.elapsed()),
-            Err(_) => self.withdraw(reservation).await,
-        }
-        sent
-    }
-
-    /// Whether a login of `number` may yield tokens: anonymous login is on, or an active
-    /// employee holds the number.
-    pub async fn may_log_in(&self, number: &PhoneNumber) -> Result<bool> {
-        Ok(self.config.allow_anonymous || self.db.has_active_employee(number.as_str()).await?)
     }
 
     /// Records one code check against the client IP's hourly cap. (The number's lock is
@@ -179,9 +158,17 @@ impl Limits {
             .await
     }
 
+    /// What a login clears, in the code check that accepts it: the number's failures (and any
+    /// lock), and its resend cooldown (the next start is a new login, not a resend).
+    pub fn cleared_by_login(&self) -> OnSuccess<'static> {
+        OnSuccess {
+            forget_failures: true,
+            empty_window: Some(RESEND),
+        }
+    }
+
     /// Counts a wrong code towards the number's lock (across codes: a new code does not reset
-    /// the count, NIST SP 800-63B §5.2.2). A success clears failures and the resend cooldown
-    /// in the code check itself.
+    /// the count, NIST SP 800-63B §5.2.2).
     pub async fn after_wrong_code(&self, number: &PhoneNumber, now: i64) -> Result<()> {
         let limits = self.limits();
         let failures = self
@@ -229,7 +216,9 @@ impl Limits {
         }
     }
 
-    async fn withdraw(&self, reservation: &Reservation) {
+    /// Takes an admitted start back out of the send limits (nothing was sent: the user may
+    /// retry). Failures are logged, not returned: the start has failed already.
+    pub async fn withdraw(&self, reservation: &Reservation) {
         let member = &reservation.member;
         let number = [RESEND, SENT_HOUR, SENT_DAY];
         let withdrawn = [

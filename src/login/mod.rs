@@ -1,11 +1,13 @@
-//! The login challenge: start (screen, limit, generate or delegate, send a code) and verify
-//! (limit, check the code, link the phone identity).
+//! A login, step by step: `start` (screen the number, admit it within the limits, issue a
+//! challenge, deliver its code) and `verify` (admit the check, check the code, let it log in).
+//! Each step is its own type: `Limits` (abuse limits and their refusals), `Challenges` (codes
+//! and the store), `LoginGate` (who may log in) and `SendTimer` (the decoy's timing).
 
 mod challenge;
 mod code;
 mod decoy;
+mod gate;
 mod limits;
-mod phone;
 mod screening;
 
 use std::sync::Arc;
@@ -13,16 +15,18 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use serde::Serialize;
 
-pub use challenge::Challenges;
+pub use challenge::{Challenges, Outgoing};
 pub use code::{CodeHasher, generate as generate_code, is_well_formed};
-pub use limits::Limits;
-pub use phone::{InvalidPhoneNumber, PhoneNumber};
+pub use gate::LoginGate;
+pub use limits::{Limits, Reservation};
 
+use crate::clock::Stopwatch;
 use crate::config::Config;
-use crate::domain::{Actor, AuditAction};
+use crate::domain::{Actor, AuditAction, PhoneNumber};
 use crate::error::{Error, Result};
 use crate::sms::{Channel, Delivery};
 use crate::store::{AuditEvent, ChallengeCheck, CodeCheck, Database, Ephemeral};
+use decoy::SendTimer;
 
 /// A test number logs in with a fixed code, so it must never be an active employee's number:
 /// start-up and `check-config` refuse a configuration where one is.
@@ -39,7 +43,7 @@ pub async fn refuse_shadowed_test_numbers(config: &Config, db: &Database) -> any
     )
 }
 
-/// What a client learns from a started login (API.md, `POST /v1/otp/start`).
+/// What a client learns from a started login (`POST /v1/otp/start`).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Started {
     pub channel: Channel,
@@ -52,6 +56,8 @@ pub struct LoginService {
     db: Database,
     challenges: Challenges,
     limits: Limits,
+    gate: LoginGate,
+    decoy: SendTimer,
 }
 
 impl LoginService {
@@ -65,6 +71,8 @@ impl LoginService {
         Self {
             challenges: Challenges::new(config.clone(), ephemeral.clone(), delivery, hasher),
             limits: Limits::new(config.clone(), db.clone(), ephemeral),
+            gate: LoginGate::new(&config, db.clone()),
+            decoy: SendTimer::default(),
             config,
             db,
         }
@@ -75,41 +83,46 @@ impl LoginService {
     }
 
     /// Replaces any live challenge of `number` with a new code and sends it, within the abuse
-    /// limits. Test numbers get their fixed code, no message, and skip send limits (API.md).
+    /// limits. `now_ms` is Unix milliseconds.
     #[tracing::instrument(skip(self, ip), fields(number = %number))]
     pub async fn start(
         &self,
         number: &PhoneNumber,
         channel: Channel,
         ip: Option<&str>,
-        now: i64,
+        now_ms: i64,
     ) -> Result<Started> {
-        if !self.challenges.start_test_number(number).await? {
-            let reservation = self.limits.admit_start(number, channel, ip, now).await?;
-            self.challenges
-                .start(number, channel, &self.limits, &reservation)
-                .await?;
+        let now = now_ms.div_euclid(1_000);
+        // A test number logs in with its fixed code: nothing is sent, so no send limit applies.
+        if let Some(code) = self.challenges.test_code(number) {
+            self.challenges.issue_fixed(number, code, now_ms).await?;
+            return Ok(self.started(channel));
         }
-        let otp = &self.config.otp;
-        Ok(Started {
-            channel,
-            expires_in: otp.ttl,
-            resend_after: otp.resend_after,
-        })
+        self.limits.screen(number, channel, ip, now).await?;
+        let reservation = self.limits.admit_start(number, ip, now).await?;
+        let outgoing = self.challenges.issue(number, channel, now_ms).await?;
+        if let Err(err) = self.deliver(number, &outgoing).await {
+            // Nothing was sent: the start costs no place in the limits.
+            self.limits.withdraw(&reservation).await;
+            return Err(err);
+        }
+        Ok(self.started(channel))
     }
 
     /// Spends the challenge of `number` when `code` is right and it may log in; the caller
-    /// then opens its session (`TokenService::open_session`).
+    /// then opens its session (`TokenService::open_session`). `now_ms` is Unix milliseconds.
     #[tracing::instrument(skip(self, code, ip), fields(number = %number))]
     pub async fn verify(
         &self,
         number: &PhoneNumber,
         code: &SecretString,
         ip: Option<&str>,
-        now: i64,
+        now_ms: i64,
     ) -> Result<()> {
+        let now = now_ms.div_euclid(1_000);
         self.limits.admit_check(number, ip, now).await?;
-        let check = match self.challenges.check(number, code, now).await? {
+        let cleared = self.limits.cleared_by_login();
+        let check = match self.challenges.check(number, code, now_ms, cleared).await? {
             CodeCheck::Checked(check) => check,
             CodeCheck::Locked { until } => {
                 return Err(self.limits.refuse_locked(number, ip, now, until).await);
@@ -118,34 +131,68 @@ impl LoginService {
         if let ChallengeCheck::Rejected { .. } = check {
             self.limits.after_wrong_code(number, now).await?;
         }
-        // With anonymous login off, a guessed code of a number that was sent none is no login.
+        // With anonymous login off, a code (even a guessed one) of a number no employee holds
+        // is no login.
         let check = match check {
-            ChallengeCheck::Accepted if !self.limits.may_log_in(number).await? => {
+            ChallengeCheck::Accepted if !self.gate.may_log_in(number).await? => {
                 ChallengeCheck::Missing
             }
             check => check,
         };
-        metrics::counter!("sesame_verifications_total", "outcome" => check.outcome()).increment(1);
-        if check != ChallengeCheck::Accepted {
-            let detail = match check {
-                ChallengeCheck::Rejected { attempts_left } => {
-                    serde_json::json!({ "reason": "wrong_code", "attempts_left": attempts_left })
-                }
-                _ => serde_json::json!({ "reason": "no_live_challenge" }),
-            };
-            self.audit(
-                AuditAction::LoginFailed,
-                number,
-                None,
-                ip,
-                now,
-                Some(detail),
-            )
-            .await?;
-            return Err(Error::InvalidGrant);
+        self.conclude(number, check, ip, now).await
+    }
+
+    fn started(&self, channel: Channel) -> Started {
+        Started {
+            channel,
+            expires_in: self.config.otp.ttl,
+            resend_after: self.config.otp.resend_after,
         }
-        // `login.succeeded` is audited with the session the caller opens.
+    }
+
+    /// Sends the code when `number` may log in; otherwise waits about as long as a send takes,
+    /// so the answer's timing does not tell employees apart.
+    async fn deliver(&self, number: &PhoneNumber, outgoing: &Outgoing<'_>) -> Result<()> {
+        if !self.gate.may_log_in(number).await? {
+            self.decoy.imitate().await;
+            return Ok(());
+        }
+        let stopwatch = Stopwatch::start();
+        outgoing.send().await.inspect_err(|err| {
+            tracing::warn!(provider = outgoing.provider(), error = %err, "delivery failed");
+        })?;
+        self.decoy.observe(stopwatch.elapsed());
         Ok(())
+    }
+
+    /// Counts the check's outcome and audits a failure, which answers `invalid_grant` (the
+    /// same whatever the cause).
+    async fn conclude(
+        &self,
+        number: &PhoneNumber,
+        check: ChallengeCheck,
+        ip: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        metrics::counter!("sesame_verifications_total", "outcome" => check.outcome()).increment(1);
+        let detail = match check {
+            // `login.succeeded` is audited with the session the caller opens.
+            ChallengeCheck::Accepted => return Ok(()),
+            ChallengeCheck::Rejected { attempts_left } => {
+                serde_json::json!({ "reason": "wrong_code", "attempts_left": attempts_left })
+            }
+            ChallengeCheck::Missing => serde_json::json!({ "reason": "no_live_challenge" }),
+        };
+        self.audit(
+            AuditAction::LoginFailed,
+            number,
+            None,
+            ip,
+            now,
+            Some(detail),
+        )
+        .await?;
+        Err(Error::InvalidGrant)
     }
 
     async fn audit(

@@ -1,10 +1,10 @@
-//! Which numbers may be sent a code at all (API.md, `POST /v1/otp/start`): the country
+//! Which numbers may be sent a code at all (`POST /v1/otp/start`): the country
 //! allow-list, and line types that cannot receive a code or that cost us per message or call
 //! (SMS pumping and toll fraud go through premium-rate and shared-cost ranges).
 
 use phonenumber::Type;
 
-use super::PhoneNumber;
+use crate::domain::PhoneNumber;
 use crate::error::Error;
 use crate::sms::Channel;
 

@@ -26,7 +26,7 @@ pub use twilio_verify::TwilioVerify;
 pub use webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSender, signature};
 
 use crate::clock::Clock;
-use crate::config::SmsConfig;
+use crate::config::{Provider, SmsConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -102,85 +102,59 @@ pub enum Delivery {
     Provider(Arc<dyn Verifier>),
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("SESAME_SMS_PROVIDER: {0}")]
-pub struct SenderConfigError(String);
-
-/// Builds the delivery named by `SESAME_SMS_PROVIDER`, sharing one HTTP client.
-pub fn build_delivery(
-    config: &SmsConfig,
-    http: reqwest::Client,
-    clock: Clock,
-) -> Result<Delivery, SenderConfigError> {
+/// Builds the delivery the configured providers make, sharing one HTTP client.
+pub fn build_delivery(config: &SmsConfig, http: reqwest::Client, clock: Clock) -> Delivery {
     let policy = RetryPolicy::new(
         Duration::from_millis(config.timeout_ms),
         Duration::from_millis(config.retry_base_ms),
     );
-    if config.providers.iter().any(|name| name == "twilio_verify") {
-        // Twilio Verify owns the code, so no other provider could deliver the same one.
-        if config.providers.len() > 1 {
-            return Err(SenderConfigError(
-                "twilio_verify issues its own codes and cannot be combined with other providers"
-                    .into(),
-            ));
-        }
-        return Ok(Delivery::Provider(Arc::new(TwilioVerify::new(
-            config, http, policy,
-        )?)));
+    if let [
+        Provider::TwilioVerify {
+            account,
+            service_sid,
+        },
+    ] = config.providers.as_slice()
+    {
+        let verify = TwilioVerify::new(account, service_sid, http, policy);
+        return Delivery::Provider(Arc::new(verify));
     }
-    let mut senders = Vec::with_capacity(config.providers.len());
-    for name in &config.providers {
-        if config
-            .providers
-            .iter()
-            .filter(|other| *other == name)
-            .count()
-            > 1
-        {
-            return Err(SenderConfigError(format!("{name} is listed twice")));
-        }
-        senders.push(Retrying::new(
-            build_one(name, config, &http, &clock)?,
-            policy.clone(),
-        ));
-    }
+    let mut senders: Vec<Retrying> = config
+        .providers
+        .iter()
+        .filter_map(|provider| sender(provider, &http, &clock))
+        .map(|sender| Retrying::new(sender, policy.clone()))
+        .collect();
     let sender: Arc<dyn Sender> = match senders.len() {
         1 => Arc::new(senders.remove(0)),
         _ => Arc::new(Failover::new(senders)),
     };
-    Ok(Delivery::Sesame {
+    Delivery::Sesame {
         sender,
         text: Arc::new(MessageText::from_config(config)),
+    }
+}
+
+/// The sender of `provider`; `None` for Twilio Verify, which is never part of a chain (the
+/// configuration keeps it alone).
+fn sender(provider: &Provider, http: &reqwest::Client, clock: &Clock) -> Option<Box<dyn Sender>> {
+    let http = http.clone();
+    Some(match provider {
+        Provider::Console => Box::new(ConsoleSender),
+        Provider::Webhook { url, secret } => {
+            Box::new(WebhookSender::new(url, secret.clone(), http, clock.clone()))
+        }
+        Provider::Twilio { account, from } => Box::new(TwilioSender::new(account, from, http)),
+        Provider::Plivo {
+            auth_id,
+            auth_token,
+            from,
+            base_url,
+        } => Box::new(PlivoSender::new(auth_id, auth_token, from, base_url, http)),
+        Provider::TwilioVerify { .. } => return None,
     })
 }
 
-fn build_one(
-    name: &str,
-    config: &SmsConfig,
-    http: &reqwest::Client,
-    clock: &Clock,
-) -> Result<Box<dyn Sender>, SenderConfigError> {
-    Ok(match name {
-        "console" => Box::new(ConsoleSender),
-        "webhook" => Box::new(WebhookSender::new(config, http.clone(), clock.clone())?),
-        "twilio" => Box::new(TwilioSender::new(config, http.clone())?),
-        "plivo" => Box::new(PlivoSender::new(config, http.clone())?),
-        other => return Err(SenderConfigError(format!("unknown provider {other:?}"))),
-    })
-}
-
-/// A required setting of a provider, or the error naming its variable.
-fn required<T: Clone>(
-    value: &Option<T>,
-    provider: &str,
-    variable: &str,
-) -> Result<T, SenderConfigError> {
-    value
-        .clone()
-        .ok_or_else(|| SenderConfigError(format!("{provider} needs {variable}")))
-}
-
-/// `base` without a trailing slash, or the provider's public endpoint.
+/// `configured` without a trailing slash, or the provider's public endpoint.
 fn base_url(configured: &Option<String>, default: &str) -> String {
     configured
         .as_deref()
@@ -196,7 +170,7 @@ mod tests {
     use super::*;
     use crate::Config;
 
-    fn build(pairs: &[(&str, &str)]) -> Result<Delivery, SenderConfigError> {
+    fn build(pairs: &[(&str, &str)]) -> Delivery {
         let vars: HashMap<String, String> = pairs
             .iter()
             .map(|(name, value)| (name.to_string(), value.to_string()))
@@ -205,45 +179,19 @@ mod tests {
         build_delivery(&config.sms, reqwest::Client::new(), Clock::system())
     }
 
-    const TWILIO: [(&str, &str); 4] = [
-        ("SESAME_TWILIO_ACCOUNT_SID", "AC1"),
-        ("SESAME_TWILIO_AUTH_TOKEN", "token"),
-        ("SESAME_TWILIO_FROM", "+15005550006"),
-        ("SESAME_TWILIO_VERIFY_SERVICE_SID", "VA1"),
-    ];
-
     #[test]
     fn provider_lists_build_a_chain_or_a_verifier() {
-        let mut vars = TWILIO.to_vec();
-        vars.push(("SESAME_SMS_PROVIDER", "twilio,console"));
-        assert!(matches!(build(&vars), Ok(Delivery::Sesame { .. })));
-        vars.pop();
-        vars.push(("SESAME_SMS_PROVIDER", "twilio_verify"));
-        assert!(matches!(build(&vars), Ok(Delivery::Provider(_))));
-    }
-
-    #[test]
-    fn impossible_lists_are_refused() {
-        let mut vars = TWILIO.to_vec();
-        for list in [
-            "twilio_verify,twilio",
-            "twilio,twilio",
-            "twilio,sms-o-matic",
-        ] {
-            vars.push(("SESAME_SMS_PROVIDER", list));
-            assert!(build(&vars).is_err(), "{list}");
-            vars.pop();
-        }
-    }
-
-    #[test]
-    fn missing_credentials_name_their_variable() {
-        let err = build(&[("SESAME_SMS_PROVIDER", "plivo")]).err().unwrap();
-        assert!(err.to_string().contains("SESAME_PLIVO_AUTH_ID"), "{err}");
-        let err = build(&[("SESAME_SMS_PROVIDER", "twilio")]).err().unwrap();
-        assert!(
-            err.to_string().contains("SESAME_TWILIO_ACCOUNT_SID"),
-            "{err}"
-        );
+        let chain = [
+            ("SESAME_SMS_PROVIDER", "webhook,console"),
+            ("SESAME_SMS_WEBHOOK_URL", "http://127.0.0.1:9/"),
+        ];
+        assert!(matches!(build(&chain), Delivery::Sesame { .. }));
+        let verify = [
+            ("SESAME_SMS_PROVIDER", "twilio_verify"),
+            ("SESAME_TWILIO_ACCOUNT_SID", "AC1"),
+            ("SESAME_TWILIO_AUTH_TOKEN", "token"),
+            ("SESAME_TWILIO_VERIFY_SERVICE_SID", "VA1"),
+        ];
+        assert!(matches!(build(&verify), Delivery::Provider(_)));
     }
 }

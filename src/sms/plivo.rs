@@ -4,10 +4,7 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
-use super::{
-    Channel, Message, SendError, Sender, SenderConfigError, base_url, provider_error, required,
-};
-use crate::config::SmsConfig;
+use super::{Channel, Message, SendError, Sender, provider_error};
 
 const DEFAULT_BASE_URL: &str = "https://api.plivo.com";
 
@@ -20,14 +17,20 @@ pub struct PlivoSender {
 }
 
 impl PlivoSender {
-    pub fn new(config: &SmsConfig, http: reqwest::Client) -> Result<Self, SenderConfigError> {
-        Ok(Self {
+    pub fn new(
+        auth_id: &str,
+        auth_token: &SecretString,
+        from: &str,
+        base_url: &Option<String>,
+        http: reqwest::Client,
+    ) -> Self {
+        Self {
             http,
-            base: base_url(&config.plivo_base_url, DEFAULT_BASE_URL),
-            auth_id: required(&config.plivo_auth_id, "plivo", "SESAME_PLIVO_AUTH_ID")?,
-            auth_token: required(&config.plivo_auth_token, "plivo", "SESAME_PLIVO_AUTH_TOKEN")?,
-            from: required(&config.plivo_from, "plivo", "SESAME_PLIVO_FROM")?,
-        })
+            base: super::base_url(base_url, DEFAULT_BASE_URL),
+            auth_id: auth_id.to_owned(),
+            auth_token: auth_token.clone(),
+            from: from.to_owned(),
+        }
     }
 }
 

@@ -6,10 +6,8 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use super::{
-    Channel, Message, SendError, Sender, SenderConfigError, base_url, provider_error, required,
-};
-use crate::config::SmsConfig;
+use super::{Channel, Message, SendError, Sender, provider_error};
+use crate::config::TwilioAccount;
 
 const DEFAULT_BASE_URL: &str = "https://api.twilio.com";
 
@@ -27,22 +25,14 @@ pub struct TwilioSender {
 }
 
 impl TwilioSender {
-    pub fn new(config: &SmsConfig, http: reqwest::Client) -> Result<Self, SenderConfigError> {
-        Ok(Self {
+    pub fn new(account: &TwilioAccount, from: &str, http: reqwest::Client) -> Self {
+        Self {
             http,
-            base: base_url(&config.twilio_base_url, DEFAULT_BASE_URL),
-            account_sid: required(
-                &config.twilio_account_sid,
-                "twilio",
-                "SESAME_TWILIO_ACCOUNT_SID",
-            )?,
-            auth_token: required(
-                &config.twilio_auth_token,
-                "twilio",
-                "SESAME_TWILIO_AUTH_TOKEN",
-            )?,
-            from: required(&config.twilio_from, "twilio", "SESAME_TWILIO_FROM")?,
-        })
+            base: super::base_url(&account.base_url, DEFAULT_BASE_URL),
+            account_sid: account.account_sid.clone(),
+            auth_token: account.auth_token.clone(),
+            from: from.to_owned(),
+        }
     }
 }
 

@@ -7,11 +7,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::delivery::record;
-use super::{
-    Channel, RetryPolicy, SendError, SenderConfigError, Verifier, base_url, provider_error,
-    required, twilio,
-};
-use crate::config::SmsConfig;
+use super::{Channel, RetryPolicy, SendError, Verifier, provider_error, twilio};
+use crate::config::TwilioAccount;
 
 const DEFAULT_BASE_URL: &str = "https://verify.twilio.com";
 
@@ -26,27 +23,19 @@ pub struct TwilioVerify {
 
 impl TwilioVerify {
     pub fn new(
-        config: &SmsConfig,
+        account: &TwilioAccount,
+        service_sid: &str,
         http: reqwest::Client,
         policy: RetryPolicy,
-    ) -> Result<Self, SenderConfigError> {
-        const NAME: &str = "twilio_verify";
-        Ok(Self {
+    ) -> Self {
+        Self {
             http,
-            base: base_url(&config.twilio_base_url, DEFAULT_BASE_URL),
-            account_sid: required(
-                &config.twilio_account_sid,
-                NAME,
-                "SESAME_TWILIO_ACCOUNT_SID",
-            )?,
-            auth_token: required(&config.twilio_auth_token, NAME, "SESAME_TWILIO_AUTH_TOKEN")?,
-            service_sid: required(
-                &config.twilio_verify_service_sid,
-                NAME,
-                "SESAME_TWILIO_VERIFY_SERVICE_SID",
-            )?,
+            base: super::base_url(&account.base_url, DEFAULT_BASE_URL),
+            account_sid: account.account_sid.clone(),
+            auth_token: account.auth_token.clone(),
+            service_sid: service_sid.to_owned(),
             policy,
-        })
+        }
     }
 
     async fn post(

@@ -6,9 +6,8 @@ use ring::hmac;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use super::{Message, SendError, Sender, SenderConfigError, provider_error, required};
+use super::{Message, SendError, Sender, provider_error};
 use crate::clock::Clock;
-use crate::config::SmsConfig;
 
 /// `sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>`.
 pub const SIGNATURE_HEADER: &str = "x-sesame-signature";
@@ -24,16 +23,17 @@ pub struct WebhookSender {
 
 impl WebhookSender {
     pub fn new(
-        config: &SmsConfig,
+        url: &str,
+        secret: Option<SecretString>,
         http: reqwest::Client,
         clock: Clock,
-    ) -> Result<Self, SenderConfigError> {
-        Ok(Self {
+    ) -> Self {
+        Self {
             http,
+            url: url.to_owned(),
+            secret,
             clock,
-            url: required(&config.webhook_url, "webhook", "SESAME_SMS_WEBHOOK_URL")?,
-            secret: config.webhook_secret.clone(),
-        })
+        }
     }
 }
 

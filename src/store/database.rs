@@ -6,6 +6,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Connection, Executor};
 
 use super::{Result, StoreError};
+use crate::config::DatabaseUrl;
 
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -28,19 +29,9 @@ pub struct Database {
 }
 
 impl Database {
-    /// Connects to `url` (`postgres://…` or `sqlite://path`), creating the SQLite file and its
-    /// folder on first start.
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+    /// Connects to `url`, creating the SQLite file and its folder on first start.
+    pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<Self> {
         sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Backend::Postgres
-        } else if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else {
-            return Err(StoreError::Unavailable(
-                "the database URL must start with postgres:// or sqlite://".into(),
-            ));
-        };
         // sqlx pings every connection on release already; a second ping on acquire would add a
         // round trip to every query. Only a connection that sat idle long enough for Postgres,
         // a proxy or a firewall to have dropped it is checked before use.
@@ -55,24 +46,21 @@ impl Database {
                     Ok(true)
                 })
             });
-        let pool = match backend {
-            Backend::Postgres => {
-                options
+        let (pool, backend) = match url {
+            DatabaseUrl::Postgres(url) => {
+                let pool = options
                     .max_connections(max_connections)
-                    .connect(url)
-                    .await?
+                    .connect(url.expose())
+                    .await?;
+                (pool, Backend::Postgres)
             }
-            Backend::Sqlite => {
-                create_parent_folder(url)?;
-                let url = if url.contains('?') {
-                    url.to_owned()
-                } else {
-                    format!("{url}?mode=rwc")
-                };
+            DatabaseUrl::Sqlite(path) => {
+                create_parent_folder(path)?;
+                let url = format!("sqlite://{}?mode=rwc", path.display());
                 // One connection: SQLite has one writer anyway, and a single connection never
                 // meets SQLITE_BUSY. Never hold a transaction while acquiring a second
                 // connection, or the pool waits on itself.
-                options
+                let pool = options
                     .max_connections(1)
                     .after_connect(|connection, _| {
                         Box::pin(async move {
@@ -86,14 +74,15 @@ impl Database {
                         })
                     })
                     .connect(&url)
-                    .await?
+                    .await?;
+                (pool, Backend::Sqlite)
             }
         };
         Ok(Self { pool, backend })
     }
 
     /// Connects and applies pending migrations: what every entry point does first.
-    pub async fn open(url: &str, max_connections: u32) -> Result<Self> {
+    pub async fn open(url: &DatabaseUrl, max_connections: u32) -> Result<Self> {
         let db = Self::connect(url, max_connections).await?;
         db.migrate().await?;
         Ok(db)
@@ -148,20 +137,11 @@ impl Tx {
     }
 }
 
-fn create_parent_folder(url: &str) -> Result<()> {
-    let path = url
-        .trim_start_matches("sqlite:")
-        .trim_start_matches("//")
-        .split('?')
-        .next()
-        .unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
+fn create_parent_folder(path: &Path) -> Result<()> {
+    if path.as_os_str().is_empty() || path == Path::new(":memory:") {
         return Ok(());
     }
-    if let Some(parent) = Path::new(path)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-    {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|err| {
             StoreError::Unavailable(format!("cannot create {}: {err}", parent.display()))
         })?;

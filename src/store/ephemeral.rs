@@ -23,6 +23,16 @@ pub enum CodeCheck {
     },
 }
 
+/// What a successful code check also clears, in the same atomic step that spends the
+/// challenge (so no concurrent request sees a login without its clean-up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OnSuccess<'a> {
+    /// Forget the number's consecutive failures, and with them any lock.
+    pub forget_failures: bool,
+    /// Empty this window of the number (the resend cooldown: a login is not a resend).
+    pub empty_window: Option<&'a str>,
+}
+
 /// One sliding window of an [`Ephemeral::admit`] call: at most `cap` events in any `secs` seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window<'a> {
@@ -61,33 +71,47 @@ impl ChallengeCheck {
 }
 
 /// Short-lived state shared by every node of a deployment: Redis, or memory for a single node.
+/// Time is the caller's: `now` is Unix seconds and `now_ms` Unix milliseconds, from the app's
+/// clock. (Redis also expires keys by its own clock, only to reclaim space: the caller's time
+/// decides what is live.)
 #[async_trait]
 pub trait Ephemeral: Send + Sync + 'static {
-    /// Stores the challenge digest for `number`, replacing any previous challenge.
-    async fn put_challenge(&self, number: &str, digest: &str, ttl_secs: i64) -> Result<()>;
+    /// Stores the challenge digest for `number`, replacing any previous challenge; it lives
+    /// `ttl_secs` from `now_ms`.
+    async fn put_challenge(
+        &self,
+        number: &str,
+        digest: &str,
+        now_ms: i64,
+        ttl_secs: i64,
+    ) -> Result<()>;
 
     /// A login's code check, in one atomic step. While `number`'s verification is locked at
-    /// `now` it checks nothing and answers `Locked`. Otherwise it compares `digest` with the
-    /// stored one in constant time, spending the challenge on a match or counting a wrong
-    /// attempt (killing the challenge at `max_attempts`); a match also forgets the number's
-    /// failures and empties its window `cleared` (the resend cooldown). Of concurrent checks
-    /// with the right code exactly one is `Accepted`.
+    /// `now_ms` it checks nothing and answers `Locked`. Otherwise it compares `digest` with
+    /// the live challenge's in constant time, spending the challenge on a match (and clearing
+    /// what `on_success` names) or counting a wrong attempt (killing the challenge at
+    /// `max_attempts`). Of concurrent checks with the right code exactly one is `Accepted`.
     async fn check_challenge(
         &self,
         number: &str,
         digest: &str,
         max_attempts: u32,
-        now: i64,
-        cleared: &str,
+        now_ms: i64,
+        on_success: OnSuccess<'_>,
     ) -> Result<CodeCheck>;
 
     /// Answers when the store is reachable.
     async fn ping(&self) -> Result<()>;
 
-    /// Counts one attempt against the live challenge of `number` without comparing a code
-    /// (a provider checks it). Returns the attempts left after this one, or `None` when there
-    /// is no live challenge or its `max_attempts` are already used up (it is then deleted).
-    async fn count_attempt(&self, number: &str, max_attempts: u32) -> Result<Option<u32>>;
+    /// Counts one attempt against the challenge of `number` live at `now_ms` without comparing
+    /// a code (a provider checks it). Returns the attempts left after this one, or `None` when
+    /// there is no live challenge or its `max_attempts` are already used up (it is then deleted).
+    async fn count_attempt(
+        &self,
+        number: &str,
+        max_attempts: u32,
+        now_ms: i64,
+    ) -> Result<Option<u32>>;
 
     /// Sliding-window admission, all or nothing: when every window of `tag` holds fewer than
     /// its cap events in its last `secs` seconds, records `member` (a unique id) at `now` in

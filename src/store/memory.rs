@@ -1,14 +1,14 @@
-//! In-process ephemeral store: the embedded default for a single node.
+//! In-process ephemeral store: the embedded default for a single node. It never reads the
+//! time: every expiry is decided by the `now` its caller passes.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use subtle::ConstantTimeEq;
 
 use super::memory_limits::MemoryLimits;
-use super::{Admission, ChallengeCheck, CodeCheck, Ephemeral, Result, Window};
+use super::{Admission, ChallengeCheck, CodeCheck, Ephemeral, OnSuccess, Result, Window};
 
 #[derive(Default)]
 pub struct MemoryEphemeral {
@@ -19,7 +19,14 @@ pub struct MemoryEphemeral {
 struct Challenge {
     digest: String,
     attempts: u32,
-    expires_at: Instant,
+    /// Unix milliseconds.
+    expires_at: i64,
+}
+
+impl Challenge {
+    fn live_at(&self, now_ms: i64) -> bool {
+        self.expires_at > now_ms
+    }
 }
 
 impl MemoryEphemeral {
@@ -37,12 +44,18 @@ impl MemoryEphemeral {
 
     /// Compares `digest` in constant time, spending the challenge on a match and counting a
     /// wrong attempt otherwise.
-    fn check_digest(&self, number: &str, digest: &str, max_attempts: u32) -> ChallengeCheck {
+    fn check_digest(
+        &self,
+        number: &str,
+        digest: &str,
+        max_attempts: u32,
+        now_ms: i64,
+    ) -> ChallengeCheck {
         let mut challenges = self.challenges();
         let Some(challenge) = challenges.get_mut(number) else {
             return ChallengeCheck::Missing;
         };
-        if challenge.expires_at <= Instant::now() {
+        if !challenge.live_at(now_ms) {
             challenges.remove(number);
             return ChallengeCheck::Missing;
         }
@@ -63,17 +76,22 @@ impl MemoryEphemeral {
 
 #[async_trait]
 impl Ephemeral for MemoryEphemeral {
-    async fn put_challenge(&self, number: &str, digest: &str, ttl_secs: i64) -> Result<()> {
-        let now = Instant::now();
+    async fn put_challenge(
+        &self,
+        number: &str,
+        digest: &str,
+        now_ms: i64,
+        ttl_secs: i64,
+    ) -> Result<()> {
         let mut challenges = self.challenges();
         // Expired challenges are dropped as new ones arrive, so memory tracks live logins only.
-        challenges.retain(|_, challenge| challenge.expires_at > now);
+        challenges.retain(|_, challenge| challenge.live_at(now_ms));
         challenges.insert(
             number.to_owned(),
             Challenge {
                 digest: digest.to_owned(),
                 attempts: 0,
-                expires_at: now + Duration::from_secs(ttl_secs.max(0) as u64),
+                expires_at: now_ms.saturating_add(ttl_secs.max(0).saturating_mul(1_000)),
             },
         );
         Ok(())
@@ -84,16 +102,21 @@ impl Ephemeral for MemoryEphemeral {
         number: &str,
         digest: &str,
         max_attempts: u32,
-        now: i64,
-        cleared: &str,
+        now_ms: i64,
+        on_success: OnSuccess<'_>,
     ) -> Result<CodeCheck> {
+        let now = now_ms.div_euclid(1_000);
         if let Some(until) = self.limits.verification_locked_until(number, now) {
             return Ok(CodeCheck::Locked { until });
         }
-        let check = self.check_digest(number, digest, max_attempts);
+        let check = self.check_digest(number, digest, max_attempts, now_ms);
         if check == ChallengeCheck::Accepted {
-            self.limits.clear_failures(number);
-            self.limits.clear_window(number, cleared);
+            if on_success.forget_failures {
+                self.limits.clear_failures(number);
+            }
+            if let Some(window) = on_success.empty_window {
+                self.limits.clear_window(number, window);
+            }
         }
         Ok(CodeCheck::Checked(check))
     }
@@ -102,12 +125,17 @@ impl Ephemeral for MemoryEphemeral {
         Ok(())
     }
 
-    async fn count_attempt(&self, number: &str, max_attempts: u32) -> Result<Option<u32>> {
+    async fn count_attempt(
+        &self,
+        number: &str,
+        max_attempts: u32,
+        now_ms: i64,
+    ) -> Result<Option<u32>> {
         let mut challenges = self.challenges();
         let Some(challenge) = challenges.get_mut(number) else {
             return Ok(None);
         };
-        if challenge.expires_at <= Instant::now() || challenge.attempts >= max_attempts {
+        if !challenge.live_at(now_ms) || challenge.attempts >= max_attempts {
             challenges.remove(number);
             return Ok(None);
         }

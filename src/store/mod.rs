@@ -27,7 +27,7 @@ pub use api_keys::{ApiKey, ApiKeyRole};
 pub use audit::{AuditEvent, AuditQuery, AuditRecord};
 pub use database::{Backend, Database, Tx};
 pub use employees::{Employee, EmployeeQuery, EmployeeUpsert, Upserted};
-pub use ephemeral::{Admission, ChallengeCheck, CodeCheck, Ephemeral, Window};
+pub use ephemeral::{Admission, ChallengeCheck, CodeCheck, Ephemeral, OnSuccess, Window};
 pub use health::Health;
 pub use holders::EndedSession;
 pub use identities::Principal;

@@ -6,19 +6,28 @@ use redis::Script;
 use redis::aio::ConnectionManager;
 
 use super::redis_limits::{ADMIT, LOCK};
-use super::{Admission, ChallengeCheck, CodeCheck, Ephemeral, Result, Window};
+use super::{Admission, ChallengeCheck, CodeCheck, Ephemeral, OnSuccess, Result, Window};
+use crate::config::SecretUrl;
 
-/// A login's code check in one atomic step (KEYS: challenge, failures, resend window; ARGV:
-/// candidate digest, max attempts, now). A locked number gets {-2, until} and nothing else
-/// happens. Otherwise the digests are compared in constant time (every byte is visited
-/// whatever differs); a match deletes the challenge, the failures and the window, a miss
-/// counts an attempt and deletes the challenge at the limit. Returns -1 when there is no
-/// challenge, otherwise the attempts left (0 after a match is told apart by the second value).
+/// A login's code check in one atomic step (KEYS: challenge, failures, and the window to
+/// empty on success if any; ARGV: candidate digest, max attempts, now in seconds, now in
+/// milliseconds, whether a success forgets the failures). A locked number gets {-2, until} and
+/// nothing else happens. A challenge past its `expires` (milliseconds; the key's TTL only
+/// reclaims space) is deleted and missing. Otherwise the digests are compared in constant time
+/// (every byte is visited whatever differs); a match deletes the challenge and what the
+/// success clears, a miss counts an attempt and deletes the challenge at the limit. Returns -1
+/// when there is no live challenge, otherwise the attempts left (0 after a match is told apart
+/// by the second value).
 const CHECK_CHALLENGE: &str = r"
 local locked = tonumber(redis.call('HGET', KEYS[2], 'until') or '0')
 if locked > tonumber(ARGV[3]) then return {-2, locked} end
-local stored = redis.call('HGET', KEYS[1], 'digest')
+local challenge = redis.call('HMGET', KEYS[1], 'digest', 'expires')
+local stored = challenge[1]
 if not stored then return {-1, 0} end
+if challenge[2] and tonumber(challenge[2]) <= tonumber(ARGV[4]) then
+  redis.call('DEL', KEYS[1])
+  return {-1, 0}
+end
 local candidate = ARGV[1]
 local diff = 0
 if #stored ~= #candidate then diff = 1 end
@@ -26,7 +35,9 @@ for i = 1, math.min(#stored, #candidate) do
   diff = bit.bor(diff, bit.bxor(string.byte(stored, i), string.byte(candidate, i)))
 end
 if diff == 0 then
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+  redis.call('DEL', KEYS[1])
+  if ARGV[5] == '1' then redis.call('DEL', KEYS[2]) end
+  if KEYS[3] then redis.call('DEL', KEYS[3]) end
   return {0, 1}
 end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
@@ -38,13 +49,16 @@ end
 return {max - attempts, 0}
 ";
 
-/// Counts an attempt without comparing a code; the challenge dies once its attempts are all
-/// used. Returns the attempts left after this one, or -1 when none was allowed.
+/// Counts an attempt without comparing a code (ARGV: max attempts, now in milliseconds); the
+/// challenge dies once its attempts are all used or it has expired. Returns the attempts left
+/// after this one, or -1 when none was allowed.
 const COUNT_ATTEMPT: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local fields = redis.call('HMGET', KEYS[1], 'attempts', 'expires')
 local max = tonumber(ARGV[1])
-local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
-if attempts >= max then
+local attempts = tonumber(fields[1] or '0')
+local expired = fields[2] and tonumber(fields[2]) <= tonumber(ARGV[2])
+if expired or attempts >= max then
   redis.call('DEL', KEYS[1])
   return -1
 end
@@ -61,8 +75,8 @@ pub struct RedisEphemeral {
 }
 
 impl RedisEphemeral {
-    pub async fn connect(url: &str, prefix: &str) -> Result<Self> {
-        let client = redis::Client::open(url)?;
+    pub async fn connect(url: &SecretUrl, prefix: &str) -> Result<Self> {
+        let client = redis::Client::open(url.expose())?;
         let connection = ConnectionManager::new(client).await?;
         Ok(Self {
             connection,
@@ -87,14 +101,30 @@ impl RedisEphemeral {
 
 #[async_trait]
 impl Ephemeral for RedisEphemeral {
-    async fn put_challenge(&self, number: &str, digest: &str, ttl_secs: i64) -> Result<()> {
+    async fn put_challenge(
+        &self,
+        number: &str,
+        digest: &str,
+        now_ms: i64,
+        ttl_secs: i64,
+    ) -> Result<()> {
         let key = self.challenge_key(number);
+        let expires = now_ms
+            .saturating_add(ttl_secs.saturating_mul(1_000))
+            .to_string();
         let mut connection = self.connection.clone();
         redis::pipe()
             .atomic()
             .del(&key)
             .ignore()
-            .hset_multiple(&key, &[("digest", digest), ("attempts", "0")])
+            .hset_multiple(
+                &key,
+                &[
+                    ("digest", digest),
+                    ("attempts", "0"),
+                    ("expires", expires.as_str()),
+                ],
+            )
             .ignore()
             .expire(&key, ttl_secs)
             .ignore()
@@ -108,21 +138,25 @@ impl Ephemeral for RedisEphemeral {
         number: &str,
         digest: &str,
         max_attempts: u32,
-        now: i64,
-        cleared: &str,
+        now_ms: i64,
+        on_success: OnSuccess<'_>,
     ) -> Result<CodeCheck> {
-        let mut connection = self.connection.clone();
-        // The three keys carry the number's hash tag: one script, one Cluster slot.
-        let (attempts_left, second): (i64, i64) = self
-            .check_challenge
+        // Every key carries the number's hash tag: one script, one Cluster slot.
+        let mut invocation = self.check_challenge.prepare_invoke();
+        invocation
             .key(self.challenge_key(number))
-            .key(self.failures_key(number))
-            .key(self.window_key(number, cleared))
+            .key(self.failures_key(number));
+        if let Some(window) = on_success.empty_window {
+            invocation.key(self.window_key(number, window));
+        }
+        invocation
             .arg(digest)
             .arg(max_attempts)
-            .arg(now)
-            .invoke_async(&mut connection)
-            .await?;
+            .arg(now_ms.div_euclid(1_000))
+            .arg(now_ms)
+            .arg(if on_success.forget_failures { "1" } else { "0" });
+        let mut connection = self.connection.clone();
+        let (attempts_left, second): (i64, i64) = invocation.invoke_async(&mut connection).await?;
         Ok(match (attempts_left, second) {
             (-2, until) => CodeCheck::Locked { until },
             (_, 1) => CodeCheck::Checked(ChallengeCheck::Accepted),
@@ -141,12 +175,18 @@ impl Ephemeral for RedisEphemeral {
         Ok(())
     }
 
-    async fn count_attempt(&self, number: &str, max_attempts: u32) -> Result<Option<u32>> {
+    async fn count_attempt(
+        &self,
+        number: &str,
+        max_attempts: u32,
+        now_ms: i64,
+    ) -> Result<Option<u32>> {
         let mut connection = self.connection.clone();
         let left: i64 = self
             .count_attempt
             .key(self.challenge_key(number))
             .arg(max_attempts)
+            .arg(now_ms)
             .invoke_async(&mut connection)
             .await?;
         Ok(u32::try_from(left).ok())

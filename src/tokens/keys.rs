@@ -6,11 +6,10 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{DecodingKey, Validation};
 use rand::RngCore;
 use rand::rngs::OsRng;
 use ring::rand::SystemRandom;
@@ -22,6 +21,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::signer::Signer;
+use crate::domain::SigningAlgorithm;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -38,51 +38,6 @@ pub enum KeyError {
     Generation(String),
     #[error("signing failed: {0}")]
     Signing(String),
-}
-
-/// The asymmetric algorithms Sesame signs with (API.md, "Tokens").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SigningAlgorithm {
-    EdDsa,
-    Es256,
-    Rs256,
-}
-
-impl SigningAlgorithm {
-    pub fn jwt(self) -> Algorithm {
-        match self {
-            Self::EdDsa => Algorithm::EdDSA,
-            Self::Es256 => Algorithm::ES256,
-            Self::Rs256 => Algorithm::RS256,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::EdDsa => "EdDSA",
-            Self::Es256 => "ES256",
-            Self::Rs256 => "RS256",
-        }
-    }
-}
-
-impl std::fmt::Display for SigningAlgorithm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for SigningAlgorithm {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "EdDSA" => Ok(Self::EdDsa),
-            "ES256" => Ok(Self::Es256),
-            "RS256" => Ok(Self::Rs256),
-            _ => Err("expected EdDSA, ES256 or RS256".into()),
-        }
-    }
 }
 
 /// One key pair, ready to sign and verify, with its public JWK.

@@ -23,15 +23,13 @@ pub use claims::{
     permissions_for,
 };
 pub use introspect::{ActiveAccessToken, ActiveRefreshToken, ActiveToken, TokenTypeName};
-pub use keys::{
-    KeyError, SigningAlgorithm, SigningKey, generate_key, load_keys, write_secret_file,
-};
+pub use keys::{KeyError, SigningKey, generate_key, load_keys, write_secret_file};
 pub use revocation::revoke;
 pub use sweeper::sweep;
 
 use crate::config::Config;
+use crate::domain::PhoneNumber;
 use crate::error::{Error, Result};
-use crate::login::PhoneNumber;
 use crate::store::{Database, NewLogin, NewToken, Principal, TokenKind, TokenState};
 
 /// The keys that sign and verify: the current key, keys announced for a later start (published

@@ -269,9 +269,9 @@ async fn try_start_with_vars(
 ) -> anyhow::Result<(TestApp, Serving)> {
     init_logs();
     let config = Config::from_vars(&vars)?;
-    let application = Application::build(config).await?;
+    let clock = sesame::Clock::system();
+    let application = Application::build(config, clock.clone()).await?;
     let address = application.local_addr().unwrap();
-    let clock = application.state().clock.clone();
     let serving = tokio::spawn(application.run_until_stopped(shutdown));
     let app = TestApp {
         base: format!("http://{address}"),

@@ -125,7 +125,7 @@ async fn anything_not_live_is_exactly_inactive(backend: Backend) {
     // An expired access token is inactive, yet still revokes its session (a client logging
     // out with a stale access token).
     let other = app.login_fixed(FIXED_NUMBERS[1]).await;
-    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    app.clock.advance(std::time::Duration::from_secs(2));
     assert_eq!(app.introspect(text(&next, "access_token")).await, inactive);
     assert_eq!(
         app.introspect(text(&other, "refresh_token")).await["active"],

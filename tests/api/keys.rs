@@ -75,9 +75,9 @@ async fn after_a_rotation_old_tokens_verify_and_new_ones_carry_the_new_kid() {
     let old_access = old["access_token"].as_str().unwrap();
     let old_kid = kid_of(old_access);
 
-    // Kids have one-second resolution and a new key starts after the newest one: let a second
-    // pass so that "now" is a valid start for the new key.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Kids have one-second resolution and a new key starts after the newest one, at most a
+    // second after the command's "now": a second later on the app's clock, it signs.
+    app.clock.advance(Duration::from_secs(1));
     let kid = new_kid(&keys_command(
         &app.keys_dir,
         &["rotate", "--activate-in", "0"],

@@ -1,6 +1,7 @@
 //! Send limits of `POST /v1/otp/start`: resend cooldown, per-number and per-IP caps, the
 //! per-country budget, the country allow-list and line types (docs/contract-notes.md,
-//! "Abuse limits"). Windows are shortened to seconds so recovery is observable.
+//! "Abuse limits"). Windows are shortened to seconds, and the app's clock is moved past them
+//! to observe recovery.
 
 use std::time::Duration;
 
@@ -31,8 +32,10 @@ on_both_backends!(
 /// Every limit's window, in seconds, in these tests.
 pub const WINDOW: &str = "3";
 
-pub async fn pause_for_window() {
-    tokio::time::sleep(Duration::from_millis(3_100)).await;
+/// Moves the app's clock past every window of `WINDOW` seconds. On Redis too the window is the
+/// app's: entries are scored by the app's time, and its TTLs only reclaim space.
+pub fn pass_window(app: &TestApp) {
+    app.clock.advance(Duration::from_secs(3));
 }
 
 /// Asserts `429 rate_limited` and returns its `Retry-After`.
@@ -84,7 +87,7 @@ async fn the_resend_cooldown_refuses_with_an_honest_retry_after(backend: Backend
         StatusCode::ACCEPTED
     );
 
-    pause_for_window().await;
+    pass_window(&app);
     assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
     assert_eq!(app.sink.messages_to(NUMBER).len(), 2);
 
@@ -116,7 +119,7 @@ async fn the_hourly_cap_per_number_trips_and_recovers(backend: Backend) {
     assert_eq!(app.sink.messages_to(NUMBER).len(), 3);
     assert_eq!(refused_limits(&app).await, ["number_hourly"]);
 
-    pause_for_window().await;
+    pass_window(&app);
     assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
     assert_eq!(app.sink.messages_to(NUMBER).len(), 4);
 }
@@ -138,7 +141,7 @@ async fn the_daily_cap_per_number_trips_and_recovers(backend: Backend) {
     assert!((1..=3).contains(&retry_after), "{retry_after}");
     assert_eq!(refused_limits(&app).await, ["number_daily"]);
 
-    pause_for_window().await;
+    pass_window(&app);
     assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
     assert_eq!(app.sink.messages_to(NUMBER).len(), 3);
 }
@@ -226,7 +229,7 @@ async fn the_ip_cap_trips_and_a_spoofed_forwarded_for_does_not_evade_it(backend:
     assert_eq!(app.sink.messages().len(), 2);
     assert_eq!(refused_limits(&app).await, ["ip_hourly"; 4]);
 
-    pause_for_window().await;
+    pass_window(&app);
     assert_eq!(
         app.start_login("+447700900104").await.status(),
         StatusCode::ACCEPTED
@@ -294,7 +297,7 @@ async fn the_country_budget_stops_sending_and_recovers(backend: Backend) {
         StatusCode::ACCEPTED
     );
     assert_eq!(refused_limits(&app).await, ["country_budget"]);
-    pause_for_window().await;
+    pass_window(&app);
     assert_eq!(
         app.start_login("+447700900103").await.status(),
         StatusCode::ACCEPTED
@@ -316,7 +319,7 @@ async fn a_start_the_budget_refuses_is_not_charged_to_its_number(backend: Backen
         StatusCode::ACCEPTED
     );
     assert_rate_limited(app.start_login(NUMBER).await).await;
-    pause_for_window().await;
+    pass_window(&app);
     // The budget is back, and the refused start did not use up the number's daily cap of one.
     assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
     assert_eq!(app.sink.messages_to(NUMBER).len(), 1);

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::helpers::{
     ADMIN_KEY, Backend, TestApp, assert_error, spawn_app, spawn_app_with, spawn_node_like,
 };
-use crate::limits::{WINDOW, assert_rate_limited, pause_for_window, refused_limits};
+use crate::limits::{WINDOW, assert_rate_limited, pass_window, refused_limits};
 use crate::on_both_backends;
 
 const NUMBER: &str = "+447700900123";
@@ -29,8 +29,9 @@ fn wrong_code(right: &str) -> &'static str {
     }
 }
 
-async fn pause_secs(secs: u64) {
-    tokio::time::sleep(std::time::Duration::from_millis(secs * 1_000 + 100)).await;
+/// Moves the app's clock `secs` seconds forward (a lock's end without the wait).
+fn pass_secs(app: &TestApp, secs: u64) {
+    app.clock.advance(std::time::Duration::from_secs(secs));
 }
 
 async fn unlock(app: &TestApp, number: &str, key: Option<&str>) -> Response {
@@ -78,7 +79,7 @@ async fn the_ip_check_cap_trips_and_recovers(backend: Backend) {
     assert_rate_limited(forged).await;
     assert_eq!(refused_limits(&app).await, ["ip_verify_hourly"; 2]);
 
-    pause_for_window().await;
+    pass_window(&app);
     assert_error(
         app.exchange_code(NUMBER, "123456").await,
         StatusCode::BAD_REQUEST,
@@ -114,14 +115,14 @@ async fn failed_checks_lock_the_number_with_growing_backoff_across_codes(backend
     let retry_after = assert_rate_limited(app.exchange_code(NUMBER, &code).await).await;
     assert!((1..=2).contains(&retry_after), "{retry_after}");
 
-    pause_secs(2).await;
+    pass_secs(&app, 2);
     let response = app.exchange_code(NUMBER, wrong_code(&code)).await;
     assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
     // The fourth failure locks twice as long.
     let retry_after = assert_rate_limited(app.exchange_code(NUMBER, &code).await).await;
     assert!((3..=4).contains(&retry_after), "{retry_after}");
 
-    pause_secs(4).await;
+    pass_secs(&app, 4);
     app.start_login(NUMBER).await;
     let code = app.sink.last_code(NUMBER);
     assert_eq!(
@@ -191,7 +192,7 @@ async fn the_long_lockout_ends_by_admin_or_by_its_window(backend: Backend) {
     // The other number stays locked until its window passes.
     let code = app.sink.last_code(other);
     assert_rate_limited(app.exchange_code(other, &code).await).await;
-    pause_for_window().await;
+    pass_window(&app);
     assert_eq!(
         app.exchange_code(other, &code).await.status(),
         StatusCode::OK

@@ -1,7 +1,7 @@
 //! The revocation feed (`GET /v1/revocations`) for downstream deny-lists.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -50,22 +50,14 @@ pub async fn read_feed(
     }
 }
 
-/// Reads the whole feed until it holds `count` items (it stays a moment behind the clock).
-async fn wait_for_feed(
+/// Reads the whole feed once the app's clock has passed its lag (one second in this test).
+async fn read_feed_after_lag(
     app: &TestApp,
     key: &str,
     since: Option<&str>,
-    count: usize,
 ) -> (Vec<Value>, String) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let (items, next) = read_feed(app, key, since, 2).await;
-        if items.len() >= count {
-            return (items, next);
-        }
-        assert!(Instant::now() < deadline, "the feed has {items:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    app.clock.advance(Duration::from_secs(2));
+    read_feed(app, key, since, 2).await
 }
 
 async fn the_feed_lists_revocations_with_a_working_cursor(backend: Backend) {
@@ -98,17 +90,14 @@ async fn the_feed_lists_revocations_with_a_working_cursor(backend: Backend) {
     let path = format!("/admin/v1/identities/{sub}/revoke");
     assert_eq!(app.admin_post(&path).await.status(), StatusCode::NO_CONTENT);
     let sql_sid = claim(text(&by_sql, "access_token"), "sid");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = app.clock.now();
     app.execute_sql(&format!(
         "update sessions set revoked_at = {now}, revoked_reason = 'employee_disabled' \
          where id = '{sql_sid}' and revoked_at is null"
     ))
     .await;
 
-    let (items, next) = wait_for_feed(&app, &key, None, 5).await;
+    let (items, next) = read_feed_after_lag(&app, &key, None).await;
     assert_eq!(items.len(), 5, "{items:?}");
     let sessions: HashSet<&str> = items
         .iter()
@@ -158,7 +147,7 @@ async fn the_feed_lists_revocations_with_a_working_cursor(backend: Backend) {
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let (fresh, _) = wait_for_feed(&app, &key, Some(&next), 1).await;
+    let (fresh, _) = read_feed_after_lag(&app, &key, Some(&next)).await;
     assert_eq!(fresh.len(), 1);
     assert_eq!(
         fresh[0]["sid"],

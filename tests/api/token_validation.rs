@@ -240,6 +240,6 @@ async fn expired_access_tokens_are_rejected(backend: Backend) {
     let pair = app.login(NUMBER).await;
     let access = pair["access_token"].as_str().unwrap();
     assert_eq!(app.me(access).await.status(), StatusCode::OK);
-    tokio::time::sleep(std::time::Duration::from_millis(3_100)).await;
+    app.clock.advance(std::time::Duration::from_secs(3));
     assert_rejected(&app, access, "expired").await;
 }

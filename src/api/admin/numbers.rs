@@ -9,8 +9,8 @@ use utoipa_axum::routes;
 use crate::api::extract::{AdminKey, Client};
 use crate::api::openapi::AdminErrors;
 use crate::app::AppState;
+use crate::domain::PhoneNumber;
 use crate::error::{Error, ErrorBody, Result};
-use crate::login::PhoneNumber;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(unlock))

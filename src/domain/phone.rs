@@ -19,7 +19,7 @@ pub struct InvalidPhoneNumber;
 
 impl PhoneNumber {
     /// Accepts international numbers with a leading `+`; spaces, dashes, dots and parentheses
-    /// are tolerated (API.md, "Conventions"), letters and anything else are not.
+    /// are tolerated, letters and anything else are not (docs/contract-notes.md, "Phone numbers").
     pub fn parse(input: &str) -> Result<Self, InvalidPhoneNumber> {
         let compact: String = input
             .trim()
