@@ -7,6 +7,8 @@ mod admin_helpers;
 mod api_keys;
 mod audit;
 mod binary;
+mod downstream;
+mod downstream_helpers;
 mod employees;
 mod errors;
 mod fake_provider;
