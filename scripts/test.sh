@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command: every unit test, and the end-to-end suite against the embedded backends
-# (SQLite + in-process store) and against Postgres + Redis (started here if installed but down).
+# The test command: every unit test of the workspace (Sesame and sesame-verify), the
+# documentation examples, and the end-to-end suite against the embedded backends (SQLite +
+# in-process store) and against Postgres + Redis (started here if installed but down).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/services.sh
@@ -19,8 +20,12 @@ psql "$pg_url" -Atc "select datname from pg_database where datname like 'sesame\
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-RUST_TEST_THREADS="${TEST_THREADS:-6}" cargo test --all-targets "$@" 2>&1 | tee "$log"
+RUST_TEST_THREADS="${TEST_THREADS:-6}" cargo test --workspace --all-targets "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# Doc tests are no target of --all-targets.
+cargo test --workspace --doc "$@" 2>&1 | tee -a "$log"
+doc_status=${PIPESTATUS[0]}
+[ "$status" -ne 0 ] || status=$doc_status
 # The TypeScript clients (unit, against a live Sesame, and /demo in Chromium); its last line
 # is `typescript: N passed, N failed`.
 scripts/test-typescript.sh 2>&1 | tee -a "$log"

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::helpers::{Backend, TestApp, spawn_app_with};
 
-fn keys_command(keys_dir: &Path, args: &[&str]) -> String {
+pub fn keys_command(keys_dir: &Path, args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_sesame"))
         .env_clear()
         .env("SESAME_KEYS_DIR", keys_dir)
@@ -24,11 +24,11 @@ fn keys_command(keys_dir: &Path, args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-fn kid_of(token: &str) -> String {
+pub fn kid_of(token: &str) -> String {
     jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
 }
 
-async fn jwks(app: &TestApp) -> JwkSet {
+pub async fn jwks(app: &TestApp) -> JwkSet {
     app.client
         .get(app.url("/.well-known/jwks.json"))
         .send()
@@ -40,7 +40,7 @@ async fn jwks(app: &TestApp) -> JwkSet {
 }
 
 /// Waits for the node to re-read its keys folder (every second in these tests).
-async fn until_published(app: &TestApp, kid: &str) -> JwkSet {
+pub async fn until_published(app: &TestApp, kid: &str) -> JwkSet {
     for _ in 0..100 {
         let set = jwks(app).await;
         if set.find(kid).is_some() {
@@ -59,7 +59,7 @@ fn verify(set: &JwkSet, token: &str) {
     jsonwebtoken::decode::<Value>(token, &key, &validation).expect("verifies against the JWKS");
 }
 
-fn new_kid(output: &str) -> String {
+pub fn new_kid(output: &str) -> String {
     output
         .split_whitespace()
         .nth(3)

@@ -81,11 +81,16 @@ impl TestApp {
 pub const FIXED_NUMBERS: [&str; 3] = ["+447700900001", "+447700900002", "+447700900003"];
 pub const FIXED_CODE: &str = "424242";
 
+/// `SESAME_TEST_NUMBERS` for `FIXED_NUMBERS`.
+pub fn fixed_numbers_var() -> String {
+    FIXED_NUMBERS
+        .map(|number| format!("{number}={FIXED_CODE}"))
+        .join(",")
+}
+
 /// The app with `FIXED_NUMBERS` configured as test numbers, plus `overrides`.
 pub async fn spawn_app_with_fixed_numbers(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
-    let numbers = FIXED_NUMBERS
-        .map(|number| format!("{number}={FIXED_CODE}"))
-        .join(",");
+    let numbers = fixed_numbers_var();
     let mut vars = vec![("SESAME_TEST_NUMBERS", numbers.as_str())];
     vars.extend_from_slice(overrides);
     spawn_app_with(backend, &vars).await

@@ -8,6 +8,8 @@ mod api_keys;
 mod audit;
 mod binary;
 mod demo;
+mod downstream;
+mod downstream_helpers;
 mod employees;
 mod errors;
 mod fake_provider;

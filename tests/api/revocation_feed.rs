@@ -13,7 +13,7 @@ use crate::token_validation::claims_of;
 
 on_both_backends!(the_feed_lists_revocations_with_a_working_cursor);
 
-async fn feed_page(app: &TestApp, key: &str, query: &str) -> Value {
+pub async fn feed_page(app: &TestApp, key: &str, query: &str) -> Value {
     let response = app
         .client
         .get(app.url(&format!("/v1/revocations{query}")))
