@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: every unit test of the workspace (Sesame and sesame-verify), the
-# documentation examples, and the end-to-end suite against the embedded backends (SQLite +
-# in-process store) and against Postgres + Redis (started here if installed but down).
+# documentation examples, the end-to-end suite against the embedded backends (SQLite +
+# in-process store) and against Postgres + Redis (started here if installed but down), then
+# the TypeScript clients' tests and the admin console in Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/services.sh
@@ -30,12 +31,15 @@ doc_status=${PIPESTATUS[0]}
 # is `typescript: N passed, N failed`.
 scripts/test-typescript.sh 2>&1 | tee -a "$log"
 typescript=${PIPESTATUS[0]}
+# The admin console in Chromium; its last line is `console: N passed, N failed`.
+scripts/test-console.sh 2>&1 | tee -a "$log"
+console=${PIPESTATUS[0]}
 set -e
 # The benches print after the last test binary; close with the totals of every test run.
 awk '/^test result:/ { passed += $4; failed += $6 }
-     /^typescript: [0-9]+ passed, [0-9]+ failed$/ { passed += $2; failed += $4 }
+     /^(typescript|console): [0-9]+ passed, [0-9]+ failed$/ { passed += $2; failed += $4 }
      END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
-[ "$status" -eq 0 ] && [ "$typescript" -eq 0 ]
+[ "$status" -eq 0 ] && [ "$typescript" -eq 0 ] && [ "$console" -eq 0 ]
 
 # The README's walkthroughs, line for line, against the embedded default.
 scripts/readme-login.sh

@@ -10,11 +10,11 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::admin::Admin;
+use crate::admin::{self, Admin};
 use crate::clock::Clock;
 use crate::config::{Config, Environment};
 use crate::login::{CodeHasher, LoginService};
-use crate::sms;
+use crate::sms::{self, SendTally};
 use crate::store::{Database, Ephemeral, Health, MemoryEphemeral, RedisEphemeral};
 use crate::tasks::Tasks;
 use crate::tokens::{KeySet, TokenService};
@@ -31,6 +31,8 @@ pub struct AppState {
     pub health: Health,
     /// The one source of time of this node (tests move it).
     pub clock: Clock,
+    /// This node's codes sent, stored every minute for the admin console.
+    pub tally: SendTally,
 }
 
 impl AppState {
@@ -63,7 +65,8 @@ impl AppState {
             .user_agent(concat!("sesame/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("cannot build the HTTP client")?;
-        let delivery = sms::build_delivery(&config.sms, http, clock.clone());
+        let tally = SendTally::new(clock.clone());
+        let delivery = sms::build_delivery(&config.sms, http, clock.clone(), &tally);
         let login = Arc::new(LoginService::new(
             config.clone(),
             db.clone(),
@@ -71,18 +74,31 @@ impl AppState {
             delivery,
             hasher,
         ));
-        let tokens = TokenService::new(keys, db.clone(), config.clone());
+        let tokens = Arc::new(TokenService::new(keys, db.clone(), config.clone()));
+        let health = Health::new(db.clone(), ephemeral.clone());
+        let admin = Admin::new(admin::Parts {
+            config: config.clone(),
+            db: db.clone(),
+            ephemeral,
+            health: health.clone(),
+            login: login.clone(),
+            tokens: tokens.clone(),
+        });
         let state = Self {
-            admin: Arc::new(Admin::new(config.clone(), db.clone(), login.clone())),
-            health: Health::new(db.clone(), ephemeral),
+            admin: Arc::new(admin),
+            health,
             config,
             login,
-            tokens: Arc::new(tokens),
+            tokens,
             clock,
+            tally,
         };
         Ok((state, db))
     }
 }
+
+/// How often a node stores its tally of codes sent (the console's overview lags this much).
+const TALLY_FLUSH: Duration = Duration::from_secs(60);
 
 /// Background work of a running node. Add periodic tasks here.
 fn background(state: &AppState, db: &Database, tasks: &mut Tasks) {
@@ -93,6 +109,14 @@ fn background(state: &AppState, db: &Database, tasks: &mut Tasks) {
         let tokens = tokens.clone();
         let now = clock.now();
         async move { tokens.reload_keys(now) }
+    });
+
+    let tally = state.tally.clone();
+    let flushed = db.clone();
+    tasks.every("store the tally of codes sent", TALLY_FLUSH, move || {
+        let tally = tally.clone();
+        let db = flushed.clone();
+        async move { tally.flush(&db).await }
     });
 
     let db = db.clone();
@@ -195,6 +219,13 @@ impl Application {
             () = drain_limit => tracing::warn!("in-flight requests did not finish in time"),
         }
         tasks.stop(deadline).await;
+        // What was counted since the last flush, before the pool closes.
+        if tokio::time::timeout(deadline, state.tally.flush(&self.db))
+            .await
+            .is_err()
+        {
+            tracing::warn!("the tally of codes sent was not stored in time");
+        }
         if tokio::time::timeout(deadline, self.db.close())
             .await
             .is_err()

@@ -1,7 +1,8 @@
 //! Sesame: passwordless login with a phone number and a one-time code.
 //!
-//! Requests flow one way: `api` (extractors, thin handlers) → services (`login`, `tokens`,
-//! `admin`) → `store` (database, ephemeral state) and `sms` (delivery).
+//! Requests flow one way: `api` (extractors, thin handlers) and `console` (the admin
+//! console's pages) → services (`login`, `tokens`, `admin`) → `store` (database, ephemeral
+//! state) and `sms` (delivery).
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod admin;
@@ -10,6 +11,7 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
+mod console;
 pub mod domain;
 pub mod error;
 pub mod login;

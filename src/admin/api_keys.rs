@@ -38,6 +38,8 @@ pub struct IssuedApiKey {
 pub struct KeyHolder {
     pub role: ApiKeyRole,
     pub actor: Actor,
+    /// The stored key's id; `None` for `SESAME_ADMIN_API_KEY`.
+    pub key_id: Option<String>,
 }
 
 impl ApiKeys {
@@ -57,6 +59,7 @@ impl ApiKeys {
                 return Ok(Some(KeyHolder {
                     role: ApiKeyRole::Admin,
                     actor: Actor::BootstrapKey,
+                    key_id: None,
                 }));
             }
         }
@@ -64,7 +67,14 @@ impl ApiKeys {
         Ok(stored.map(|key| KeyHolder {
             role: key.role,
             actor: Actor::ApiKey { name: key.name },
+            key_id: Some(key.id),
         }))
+    }
+
+    /// Whether an `admin` key exists: `SESAME_ADMIN_API_KEY` or a live stored key. Without
+    /// one the admin console is off.
+    pub async fn admin_exists(&self) -> Result<bool> {
+        Ok(self.config.admin_api_key.is_some() || self.db.has_live_admin_key().await?)
     }
 
     /// Creates a key named `name` (1 to 100 characters) with `role`; audited.
@@ -145,6 +155,8 @@ impl ApiKeys {
     }
 }
 
-fn hash(key: &str) -> String {
+/// SHA-256 (hex): what is stored of a key or a console session id (256 random bits each,
+/// so a fast hash is enough).
+pub(super) fn hash(key: &str) -> String {
     hex::encode(digest::digest(&digest::SHA256, key.as_bytes()))
 }

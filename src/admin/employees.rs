@@ -146,6 +146,11 @@ impl Employees {
         Ok(self.db.search_employees(&query).await?)
     }
 
+    /// The employee `external_id`, disabled or not.
+    pub async fn by_external_id(&self, external_id: &str) -> Result<Option<Employee>> {
+        Ok(self.db.employee_by_external_id(external_id).await?)
+    }
+
     /// The employee with internal id `id` (a token's `user_id`), disabled or not.
     pub async fn by_id(&self, id: &str) -> Result<Option<Employee>> {
         Ok(self.db.employee_by_id(id).await?)

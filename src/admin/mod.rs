@@ -4,10 +4,13 @@
 
 mod api_keys;
 mod audit_log;
+mod console_sessions;
 mod employees;
 mod import;
 mod import_file;
 mod numbers;
+mod overview;
+mod people;
 mod sessions;
 mod valid_employee;
 
@@ -15,16 +18,20 @@ use std::sync::Arc;
 
 pub use api_keys::{ApiKeys, IssuedApiKey, KeyHolder};
 pub use audit_log::AuditLog;
+pub use console_sessions::{ConsoleSessions, ConsoleUser, IDLE_TIMEOUT, SignedIn};
 pub use employees::{Disabled, EmployeeFields, Employees, Saved};
 pub use import::{Import, ImportFormat, ImportMode};
 pub use numbers::Numbers;
+pub use overview::{HOURS, Overview, Series, Summary};
+pub use people::{Found, People, Person};
 pub use sessions::Sessions;
 use valid_employee::{FieldProblem, ValidEmployee};
 
 use crate::config::Config;
 use crate::domain::{Actor, AuditAction};
 use crate::login::LoginService;
-use crate::store::{AuditEvent, Database};
+use crate::store::{AuditEvent, Database, Ephemeral, Health};
+use crate::tokens::TokenService;
 
 /// Every admin service, as the app state holds them.
 pub struct Admin {
@@ -34,17 +41,44 @@ pub struct Admin {
     pub api_keys: ApiKeys,
     pub numbers: Numbers,
     pub audit_log: AuditLog,
+    pub people: People,
+    pub overview: Overview,
+    /// Admin console sign-in and sessions.
+    pub console: ConsoleSessions,
+}
+
+/// What the admin services are built from.
+pub struct Parts {
+    pub config: Arc<Config>,
+    pub db: Database,
+    pub ephemeral: Arc<dyn Ephemeral>,
+    pub health: Health,
+    pub login: Arc<LoginService>,
+    pub tokens: Arc<TokenService>,
 }
 
 impl Admin {
-    pub fn new(config: Arc<Config>, db: Database, login: Arc<LoginService>) -> Self {
+    pub fn new(parts: Parts) -> Self {
+        let Parts {
+            config,
+            db,
+            ephemeral,
+            health,
+            login,
+            tokens,
+        } = parts;
+        let employees = Employees::new(db.clone(), config.clone());
+        let api_keys = ApiKeys::new(db.clone(), config.clone());
         Self {
-            employees: Employees::new(db.clone(), config.clone()),
             import: Import::new(db.clone(), config.clone()),
             sessions: Sessions::new(db.clone()),
-            api_keys: ApiKeys::new(db.clone(), config),
             numbers: Numbers::new(db.clone(), login),
-            audit_log: AuditLog::new(db),
+            audit_log: AuditLog::new(db.clone()),
+            people: People::new(db.clone(), employees.clone()),
+            overview: Overview::new(db.clone(), config.clone(), health, tokens, api_keys.clone()),
+            console: ConsoleSessions::new(db, config, api_keys.clone(), ephemeral),
+            employees,
+            api_keys,
         }
     }
 }

@@ -139,7 +139,8 @@ async fn api_key(parts: &Parts, state: &AppState) -> Result<KeyHolder, Error> {
         .ok_or(Error::Unauthorized)
 }
 
-/// An API key with the `admin` role (`403` for another role).
+/// An API key with the `admin` role (`403` for another role: an `auditor` key is for the
+/// console only).
 pub struct AdminKey {
     /// Who is calling, for the audit log.
     pub actor: Actor,
@@ -153,13 +154,15 @@ impl FromRequestParts<AppState> for AdminKey {
             KeyHolder {
                 role: ApiKeyRole::Admin,
                 actor,
+                ..
             } => Ok(Self { actor }),
             _ => Err(Error::Forbidden),
         }
     }
 }
 
-/// An API key allowed to check tokens: role `introspect` or `admin`. `401` without a valid key.
+/// An API key allowed to check tokens: role `introspect` or `admin` (`403` for `auditor`).
+/// `401` without a valid key.
 pub struct IntrospectKey;
 
 impl FromRequestParts<AppState> for IntrospectKey {
@@ -169,6 +172,7 @@ impl FromRequestParts<AppState> for IntrospectKey {
         // Exhaustive on purpose: a new role must decide whether it may introspect.
         match api_key(parts, state).await?.role {
             ApiKeyRole::Introspect | ApiKeyRole::Admin => Ok(Self),
+            ApiKeyRole::Auditor => Err(Error::Forbidden),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! (`routes()`); this module merges them, splits out the router and the document, and adds
 //! the shared middleware (request ids, tracing, metrics, deadline, body limit, panic safety,
 //! CORS, security headers, JSON fallbacks). `/demo` is declared only when `SESAME_DEMO` enables
-//! it, so it is neither served nor documented otherwise.
+//! it, so it is neither served nor documented otherwise. The admin console (`crate::console`)
+//! is merged here too, outside the OpenAPI document.
 
 mod admin;
 mod client_ip;
@@ -40,6 +41,8 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::app::AppState;
 use crate::error::Error;
 
+pub(crate) use extract::Client;
+
 /// Bodies are small JSON or form documents; anything larger is refused with `413` (the
 /// employee import sets its own, larger limit).
 const BODY_LIMIT: usize = 64 * 1024;
@@ -72,6 +75,8 @@ pub fn router(state: AppState) -> Router {
     let (router, document) = routes(config.demo).split_for_parts();
     let router = router
         .layer(Extension(openapi::Document::new(document)))
+        // HTML for people beside the API, not part of its document.
+        .merge(crate::console::router(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

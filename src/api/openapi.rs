@@ -20,7 +20,7 @@ use crate::error::ErrorBody;
     tags(
         (name = "login", description = "Codes, tokens and the caller's identity"),
         (name = "discovery", description = "For downstream APIs verifying tokens (introspection and the revocation feed need an API key of role `introspect` or `admin`)"),
-        (name = "admin", description = "API key with role `admin`"),
+        (name = "admin", description = "API key with role `admin` (an `auditor` key gets `403`: it is for the admin console at `/admin`)"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]
@@ -58,7 +58,7 @@ pub enum AdminErrors {
     /// `unauthorized`: no valid API key (with `WWW-Authenticate: Bearer`)
     #[response(status = 401, headers(("WWW-Authenticate" = String, description = "`Bearer`")))]
     Unauthorized(ErrorBody),
-    /// `forbidden`: the key's role is not `admin`
+    /// `forbidden`: the key's role is not `admin` (`introspect` and `auditor` keys)
     #[response(status = 403)]
     Forbidden(ErrorBody),
     /// `temporarily_unavailable`

@@ -32,6 +32,8 @@ pub enum ApiKeyCommand {
 pub enum Role {
     Admin,
     Introspect,
+    /// The admin console, read-only.
+    Auditor,
 }
 
 impl From<Role> for ApiKeyRole {
@@ -39,6 +41,7 @@ impl From<Role> for ApiKeyRole {
         match role {
             Role::Admin => Self::Admin,
             Role::Introspect => Self::Introspect,
+            Role::Auditor => Self::Auditor,
         }
     }
 }

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use crate::Config;
-use crate::tokens::{SigningKey, generate_key, load_keys};
+use crate::tokens::{generate_key, key_states, load_keys};
 
 /// The default delay between `rotate` and the new key signing: the JWKS `max-age` (300 s)
 /// plus a default reload interval (60 s), rounded up.
@@ -58,45 +58,10 @@ pub fn run(command: KeysCommand, config: &Config, now: i64) -> anyhow::Result<()
                 println!("no keys in {}", dir.display());
             }
             let max_ttl = config.refresh_ttl.max(config.access_ttl);
-            let current = keys
-                .iter()
-                .rposition(|key| key.alg == alg && key.created_at <= now);
-            for (index, key) in keys.iter().enumerate() {
-                let state = state_of(
-                    key,
-                    keys.get(index + 1),
-                    Some(index) == current,
-                    max_ttl,
-                    now,
-                );
-                println!("{}  {:<5}  {state}", key.kid, key.alg.name());
+            for key in key_states(&keys, alg, max_ttl, now) {
+                println!("{}  {:<5}  {}", key.kid, key.alg.name(), key.state);
             }
         }
     }
     Ok(())
-}
-
-fn state_of(
-    key: &SigningKey,
-    next: Option<&SigningKey>,
-    is_current: bool,
-    max_ttl: i64,
-    now: i64,
-) -> String {
-    if key.created_at > now {
-        return format!(
-            "pending: published, signs from {}",
-            crate::rfc3339(key.created_at)
-        );
-    }
-    if is_current {
-        return "current: signs new tokens".into();
-    }
-    match next {
-        Some(next) if next.created_at + max_ttl > now => format!(
-            "retired: published until {}",
-            crate::rfc3339(next.created_at + max_ttl)
-        ),
-        _ => "expired: no longer published (may be deleted)".into(),
-    }
 }

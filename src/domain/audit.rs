@@ -21,6 +21,12 @@ pub enum AuditAction {
     ApiKeyCreated,
     ApiKeyRevoked,
     NumberUnlocked,
+    /// An API key opened an admin console session.
+    ConsoleSignedIn,
+    ConsoleSignedOut,
+    /// A console sign-in with a key that is unknown, revoked or of another role, or refused
+    /// by the rate limit.
+    ConsoleSignInFailed,
 }
 
 impl AuditAction {
@@ -39,6 +45,9 @@ impl AuditAction {
             Self::ApiKeyCreated => "api_key.created",
             Self::ApiKeyRevoked => "api_key.revoked",
             Self::NumberUnlocked => "number.unlocked",
+            Self::ConsoleSignedIn => "console.signed_in",
+            Self::ConsoleSignedOut => "console.signed_out",
+            Self::ConsoleSignInFailed => "console.sign_in_failed",
         }
     }
 }
@@ -62,6 +71,8 @@ pub enum Actor {
     Identity(String),
     /// The command line: `cli`.
     Cli,
+    /// Someone who presented no valid credential (a failed console sign-in): `anonymous`.
+    Anonymous,
 }
 
 impl fmt::Display for Actor {
@@ -72,6 +83,7 @@ impl fmt::Display for Actor {
             Self::Phone(number) => write!(f, "phone:{number}"),
             Self::Identity(sub) => write!(f, "identity:{sub}"),
             Self::Cli => f.write_str("cli"),
+            Self::Anonymous => f.write_str("anonymous"),
         }
     }
 }
@@ -90,6 +102,7 @@ mod tests {
             Actor::Phone("+447700900123".into()),
             Actor::Identity("0b5e".into()),
             Actor::Cli,
+            Actor::Anonymous,
         ]
         .map(|actor| actor.to_string());
         assert_eq!(
@@ -99,7 +112,8 @@ mod tests {
                 "api-key:bootstrap",
                 "phone:+447700900123",
                 "identity:0b5e",
-                "cli"
+                "cli",
+                "anonymous"
             ]
         );
     }

@@ -2,9 +2,11 @@
 //! depend on no service, so `config` can sit below the services and still use them.
 
 pub mod audit;
+mod instant;
 mod phone;
 mod signing;
 
 pub use audit::{Actor, AuditAction};
+pub use instant::parse_instant;
 pub use phone::{InvalidPhoneNumber, PhoneNumber};
 pub use signing::SigningAlgorithm;

@@ -303,7 +303,7 @@ fn retry_after(wait: i64) -> u64 {
 
 /// The rate-limit tag of a client IP. An IPv6 client usually holds a whole /64, so its
 /// requests count against the /64.
-fn ip_tag(ip: &str) -> String {
+pub(crate) fn ip_tag(ip: &str) -> String {
     match ip.parse::<IpAddr>() {
         Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
             let s = v6.segments();

@@ -18,6 +18,7 @@ use serde::Serialize;
 pub use challenge::{Challenges, Outgoing};
 pub use code::{CodeHasher, generate as generate_code, is_well_formed};
 pub use gate::LoginGate;
+pub(crate) use limits::ip_tag;
 pub use limits::{Limits, Reservation};
 
 use crate::clock::Stopwatch;

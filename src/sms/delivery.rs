@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rand::Rng;
 
-use super::{Message, SendError, Sender};
+use super::{Message, SendError, SendTally, Sender};
 
 /// Attempts per provider and message (issue 5: "up to 3 attempts").
 pub const ATTEMPTS: u32 = 3;
@@ -64,27 +64,21 @@ impl RetryPolicy {
     }
 }
 
-/// Counts a provider's final outcome for one message (`sesame_codes_sent_total`).
-pub fn record(provider: &'static str, outcome: &Result<(), SendError>) {
-    let outcome = match outcome {
-        Ok(()) => "ok",
-        Err(SendError::InvalidNumber) => "invalid_number",
-        Err(SendError::Rejected(_)) => "rejected",
-        Err(SendError::Transient(_)) => "failed",
-    };
-    metrics::counter!("sesame_codes_sent_total", "provider" => provider, "outcome" => outcome)
-        .increment(1);
-}
-
 /// One provider with retries.
 pub struct Retrying {
     inner: Box<dyn Sender>,
     policy: RetryPolicy,
+    /// Where the provider's final outcome for each message is counted.
+    tally: SendTally,
 }
 
 impl Retrying {
-    pub fn new(inner: Box<dyn Sender>, policy: RetryPolicy) -> Self {
-        Self { inner, policy }
+    pub fn new(inner: Box<dyn Sender>, policy: RetryPolicy, tally: SendTally) -> Self {
+        Self {
+            inner,
+            policy,
+            tally,
+        }
     }
 }
 
@@ -99,7 +93,7 @@ impl Sender for Retrying {
             .policy
             .run(self.inner.name(), || self.inner.send(message))
             .await;
-        record(self.inner.name(), &outcome);
+        self.tally.record(self.inner.name(), &outcome);
         outcome
     }
 }

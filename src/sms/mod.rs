@@ -6,6 +6,7 @@ mod console;
 mod delivery;
 mod plivo;
 mod provider_error;
+mod tally;
 mod text;
 mod twilio;
 mod twilio_verify;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use console::ConsoleSender;
 pub use delivery::{Failover, RetryPolicy, Retrying};
 pub use plivo::PlivoSender;
+pub use tally::SendTally;
 pub use text::MessageText;
 pub use twilio::TwilioSender;
 pub use twilio_verify::TwilioVerify;
@@ -102,8 +104,14 @@ pub enum Delivery {
     Provider(Arc<dyn Verifier>),
 }
 
-/// Builds the delivery the configured providers make, sharing one HTTP client.
-pub fn build_delivery(config: &SmsConfig, http: reqwest::Client, clock: Clock) -> Delivery {
+/// Builds the delivery the configured providers make, sharing one HTTP client; every
+/// provider's outcomes are counted in `tally`.
+pub fn build_delivery(
+    config: &SmsConfig,
+    http: reqwest::Client,
+    clock: Clock,
+    tally: &SendTally,
+) -> Delivery {
     let policy = RetryPolicy::new(
         Duration::from_millis(config.timeout_ms),
         Duration::from_millis(config.retry_base_ms),
@@ -115,14 +123,14 @@ pub fn build_delivery(config: &SmsConfig, http: reqwest::Client, clock: Clock) -
         },
     ] = config.providers.as_slice()
     {
-        let verify = TwilioVerify::new(account, service_sid, http, policy);
+        let verify = TwilioVerify::new(account, service_sid, http, policy, tally.clone());
         return Delivery::Provider(Arc::new(verify));
     }
     let mut senders: Vec<Retrying> = config
         .providers
         .iter()
         .filter_map(|provider| sender(provider, &http, &clock))
-        .map(|sender| Retrying::new(sender, policy.clone()))
+        .map(|sender| Retrying::new(sender, policy.clone(), tally.clone()))
         .collect();
     let sender: Arc<dyn Sender> = match senders.len() {
         1 => Arc::new(senders.remove(0)),
@@ -176,7 +184,9 @@ mod tests {
             .map(|(name, value)| (name.to_string(), value.to_string()))
             .collect();
         let config = Config::from_vars(&vars).unwrap();
-        build_delivery(&config.sms, reqwest::Client::new(), Clock::system())
+        let clock = Clock::system();
+        let tally = SendTally::new(clock.clone());
+        build_delivery(&config.sms, reqwest::Client::new(), clock, &tally)
     }
 
     #[test]

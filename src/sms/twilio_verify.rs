@@ -6,8 +6,7 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use super::delivery::record;
-use super::{Channel, RetryPolicy, SendError, Verifier, provider_error, twilio};
+use super::{Channel, RetryPolicy, SendError, SendTally, Verifier, provider_error, twilio};
 use crate::config::TwilioAccount;
 
 const DEFAULT_BASE_URL: &str = "https://verify.twilio.com";
@@ -19,6 +18,7 @@ pub struct TwilioVerify {
     auth_token: SecretString,
     service_sid: String,
     policy: RetryPolicy,
+    tally: SendTally,
 }
 
 impl TwilioVerify {
@@ -27,6 +27,7 @@ impl TwilioVerify {
         service_sid: &str,
         http: reqwest::Client,
         policy: RetryPolicy,
+        tally: SendTally,
     ) -> Self {
         Self {
             http,
@@ -35,6 +36,7 @@ impl TwilioVerify {
             auth_token: account.auth_token.clone(),
             service_sid: service_sid.to_owned(),
             policy,
+            tally,
         }
     }
 
@@ -108,7 +110,7 @@ impl Verifier for TwilioVerify {
             .policy
             .run(self.name(), || self.request_verification(to, channel))
             .await;
-        record(self.name(), &outcome);
+        self.tally.record(self.name(), &outcome);
         outcome
     }
 

@@ -8,6 +8,8 @@ use super::{Database, Result};
 pub enum ApiKeyRole {
     Admin,
     Introspect,
+    /// Sees everything in the admin console and changes nothing.
+    Auditor,
 }
 
 impl ApiKeyRole {
@@ -15,6 +17,7 @@ impl ApiKeyRole {
         match self {
             Self::Admin => "admin",
             Self::Introspect => "introspect",
+            Self::Auditor => "auditor",
         }
     }
 
@@ -22,6 +25,7 @@ impl ApiKeyRole {
         match role {
             "admin" => Some(Self::Admin),
             "introspect" => Some(Self::Introspect),
+            "auditor" => Some(Self::Auditor),
             _ => None,
         }
     }
@@ -90,6 +94,16 @@ impl Database {
         .fetch_all(&self.pool)
         .await?;
         Ok(ids)
+    }
+
+    /// Whether any live key has role `admin` (the admin console is off without one).
+    pub async fn has_live_admin_key(&self) -> Result<bool> {
+        let found = sqlx::query(
+            "select 1 as found from api_keys where role = 'admin' and revoked_at is null limit 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
     }
 
     /// Every key, newest first (revoked ones included, for the record).

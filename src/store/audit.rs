@@ -35,6 +35,8 @@ pub struct AuditRecord {
 pub struct AuditQuery<'a> {
     /// Only events older than this id (the previous page's last).
     pub before_id: Option<i64>,
+    /// As rendered, e.g. `api-key:hr-sync`.
+    pub actor: Option<&'a str>,
     pub subject: Option<&'a str>,
     pub action: Option<&'a str>,
     /// Unix seconds, inclusive.
@@ -63,6 +65,9 @@ impl Database {
         };
         if let Some(id) = query.before_id {
             filter("id <", Bind::Int(id));
+        }
+        if let Some(actor) = query.actor {
+            filter("actor =", Bind::Text(actor));
         }
         if let Some(subject) = query.subject {
             filter("subject =", Bind::Text(subject));

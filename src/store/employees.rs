@@ -205,6 +205,27 @@ impl Database {
         row.as_ref().map(employee_from_row).transpose()
     }
 
+    pub async fn employee_by_external_id(&self, external_id: &str) -> Result<Option<Employee>> {
+        let row = sqlx::query(&format!(
+            "select {EMPLOYEE_COLUMNS} from users where external_id = $1"
+        ))
+        .bind(external_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(employee_from_row).transpose()
+    }
+
+    /// The active employee holding `phone_number`, if any.
+    pub async fn active_employee_by_number(&self, phone_number: &str) -> Result<Option<Employee>> {
+        let row = sqlx::query(&format!(
+            "select {EMPLOYEE_COLUMNS} from users where phone_number = $1 and disabled_at is null"
+        ))
+        .bind(phone_number)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(employee_from_row).transpose()
+    }
+
     /// Which of `numbers` active employees hold.
     pub async fn active_employee_numbers(&self, numbers: &[&str]) -> Result<Vec<String>> {
         if numbers.is_empty() {

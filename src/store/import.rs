@@ -41,9 +41,22 @@ pub struct ImportCounts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImportOutcome {
     Applied(ImportApplied),
+    /// The batch is clean but `apply` was not set: what applying it would change. Nothing
+    /// was changed.
+    Planned(ImportPlan),
     /// Rows (by index) whose number an active employee outside the file holds, with that
     /// employee's `external_id`. Nothing was changed.
     Collisions(Vec<(usize, String)>),
+}
+
+/// What an import would change, by `external_id` (each list sorted).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportPlan {
+    /// `sessions_revoked` stays 0: which sessions end is known only once the rows are written.
+    pub counts: ImportCounts,
+    pub created: Vec<String>,
+    pub updated: Vec<String>,
+    pub disabled: Vec<String>,
 }
 
 /// What an applied import changed.
@@ -68,7 +81,7 @@ impl Tx {
     /// Checks `batch` against the stored employees and, when it is clean and `apply` is set,
     /// applies it: leavers disabled, numbers freed, rows written in multi-row statements,
     /// sessions of disabled employees revoked. Otherwise changes nothing and returns the
-    /// collisions (possibly none).
+    /// collisions, or, when there are none, the plan.
     pub async fn import_employees(
         &mut self,
         batch: &ImportBatch<'_>,
@@ -77,8 +90,17 @@ impl Tx {
         let tx = &mut self.0;
         let existing = load_employees(tx).await?;
         let collisions = collisions(batch, &existing);
-        if !collisions.is_empty() || !batch.apply {
+        if !collisions.is_empty() {
             return Ok(ImportOutcome::Collisions(collisions));
+        }
+        let plan = plan(batch, &existing);
+        if !batch.apply {
+            return Ok(ImportOutcome::Planned(ImportPlan {
+                counts: plan.counts,
+                created: owned(&plan.created),
+                updated: owned(&plan.updated),
+                disabled: owned(&plan.disabled),
+            }));
         }
 
         let Plan {
@@ -88,7 +110,8 @@ impl Tx {
             writes,
             disabled,
             touched,
-        } = plan(batch, &existing);
+            ..
+        } = plan;
 
         // Leavers are disabled for good; parked rows are written again below.
         for (ids, set) in [
@@ -118,7 +141,7 @@ impl Tx {
         counts.sessions_revoked = ended.len() as u64;
         Ok(ImportOutcome::Applied(ImportApplied {
             counts,
-            disabled: disabled.into_iter().map(str::to_owned).collect(),
+            disabled: owned(&disabled),
             ended,
         }))
     }
@@ -135,7 +158,10 @@ struct Plan<'a> {
     park: Vec<&'a str>,
     /// Rows to create or update, with their id.
     writes: Vec<(String, &'a EmployeeUpsert<'a>)>,
-    /// `external_id`s of the employees this import disables.
+    /// `external_id`s of the employees this import creates, updates (re-enabling included) and
+    /// disables.
+    created: Vec<&'a str>,
+    updated: Vec<&'a str>,
     disabled: Vec<&'a str>,
     /// The numbers and employees whose sessions may have lost their holder.
     touched: Touched<'a>,
@@ -147,6 +173,8 @@ fn plan<'a>(batch: &'a ImportBatch<'a>, existing: &'a HashMap<String, Existing>)
         leavers: Vec::new(),
         park: Vec::new(),
         writes: Vec::new(),
+        created: Vec::new(),
+        updated: Vec::new(),
         disabled: Vec::new(),
         touched: Touched::default(),
     };
@@ -154,6 +182,7 @@ fn plan<'a>(batch: &'a ImportBatch<'a>, existing: &'a HashMap<String, Existing>)
         let Some(current) = existing.get(row.external_id) else {
             plan.touched.numbers.insert(row.phone_number);
             plan.counts.created += 1;
+            plan.created.push(row.external_id);
             plan.writes.push((Uuid::new_v4().to_string(), row));
             continue;
         };
@@ -173,6 +202,7 @@ fn plan<'a>(batch: &'a ImportBatch<'a>, existing: &'a HashMap<String, Existing>)
             plan.disabled.push(row.external_id);
         } else {
             plan.counts.updated += 1;
+            plan.updated.push(row.external_id);
         }
         if current.active && (!row.active || current.phone_number != row.phone_number) {
             plan.park.push(&current.id);
@@ -191,6 +221,12 @@ fn plan<'a>(batch: &'a ImportBatch<'a>, existing: &'a HashMap<String, Existing>)
         plan.counts.disabled += plan.leavers.len() as u64;
     }
     plan
+}
+
+fn owned(ids: &[&str]) -> Vec<String> {
+    let mut owned: Vec<String> = ids.iter().map(|id| (*id).to_owned()).collect();
+    owned.sort_unstable();
+    owned
 }
 
 /// Every employee, by `external_id`.

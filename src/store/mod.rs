@@ -1,13 +1,16 @@
 //! Storage. Two kinds, each with a production and an embedded backend:
-//! - [`Database`]: durable rows (employees, identities, sessions, tokens, audit, API keys) on
-//!   Postgres or a SQLite file, through one set of queries over sqlx's `Any` driver;
+//! - [`Database`]: durable rows (employees, identities, sessions, tokens, audit, API keys,
+//!   console sessions, send tallies) on Postgres or a SQLite file, through one set of queries
+//!   over sqlx's `Any` driver;
 //! - [`Ephemeral`]: short-lived, atomically updated state (login challenges, counters) in Redis
 //!   or in process memory.
 //!
 //! Stores know nothing of HTTP or JWTs: they answer questions about rows and keys.
 
+mod activity;
 mod api_keys;
 mod audit;
+mod console_sessions;
 mod database;
 mod employees;
 mod ephemeral;
@@ -23,15 +26,17 @@ mod revocations;
 mod rotation;
 mod sessions;
 
+pub use activity::SendCount;
 pub use api_keys::{ApiKey, ApiKeyRole};
 pub use audit::{AuditEvent, AuditQuery, AuditRecord};
+pub use console_sessions::ConsoleSession;
 pub use database::{Backend, Database, Tx};
 pub use employees::{Employee, EmployeeQuery, EmployeeUpsert, Upserted};
 pub use ephemeral::{Admission, ChallengeCheck, CodeCheck, Ephemeral, OnSuccess, Window};
-pub use health::Health;
+pub use health::{Health, Readiness};
 pub use holders::EndedSession;
-pub use identities::Principal;
-pub use import::{ImportApplied, ImportBatch, ImportCounts, ImportOutcome};
+pub use identities::{Identity, Principal};
+pub use import::{ImportApplied, ImportBatch, ImportCounts, ImportOutcome, ImportPlan};
 pub use memory::MemoryEphemeral;
 pub use redis::RedisEphemeral;
 pub use revocations::{FeedItem, FeedPosition, RevokeTarget, SessionRecord};

@@ -169,20 +169,25 @@ impl Database {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(SessionRecord {
-                    id: row.try_get("id")?,
-                    created_at: row.try_get("created_at")?,
-                    last_used_at: row.try_get("last_used_at")?,
-                    expires_at: row.try_get("expires_at")?,
-                    ip: row.try_get("ip")?,
-                    user_agent: row.try_get("user_agent")?,
-                    revoked_at: row.try_get("revoked_at")?,
-                    revoked_reason: row.try_get("revoked_reason")?,
-                })
-            })
-            .collect()
+        rows.iter().map(session_from_row).collect()
+    }
+
+    /// Session `sid` when it belongs to identity `identity_id`.
+    pub async fn identity_session(
+        &self,
+        identity_id: &str,
+        sid: &str,
+    ) -> Result<Option<SessionRecord>> {
+        let row = sqlx::query(
+            "select id, created_at, last_used_at, expires_at, ip, user_agent, revoked_at,
+                    revoked_reason
+             from sessions where id = $1 and user_auth_id = $2",
+        )
+        .bind(sid)
+        .bind(identity_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(session_from_row).transpose()
     }
 
     pub async fn identity_exists(&self, identity_id: &str) -> Result<bool> {
@@ -192,6 +197,19 @@ impl Database {
             .await?;
         Ok(found.is_some())
     }
+}
+
+fn session_from_row(row: &AnyRow) -> Result<SessionRecord> {
+    Ok(SessionRecord {
+        id: row.try_get("id")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        expires_at: row.try_get("expires_at")?,
+        ip: row.try_get("ip")?,
+        user_agent: row.try_get("user_agent")?,
+        revoked_at: row.try_get("revoked_at")?,
+        revoked_reason: row.try_get("revoked_reason")?,
+    })
 }
 
 fn feed_item_from_row(row: &AnyRow) -> Result<FeedItem> {

@@ -3,6 +3,7 @@
 
 mod claims;
 mod introspect;
+mod key_state;
 mod keys;
 mod refresh;
 mod revocation;
@@ -23,6 +24,7 @@ pub use claims::{
     permissions_for,
 };
 pub use introspect::{ActiveAccessToken, ActiveRefreshToken, ActiveToken, TokenTypeName};
+pub use key_state::{KeyState, KeyStatus, key_states};
 pub use keys::{KeyError, SigningKey, generate_key, load_keys, write_secret_file};
 pub use revocation::revoke;
 pub use sweeper::sweep;

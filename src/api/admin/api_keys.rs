@@ -26,7 +26,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct CreateRequest {
     pub name: String,
-    /// `admin` or `introspect`.
+    /// `admin`, `introspect` (token introspection and the revocation feed) or `auditor` (the
+    /// admin console, read-only; `403` on the JSON admin API).
     #[schema(example = "introspect")]
     pub role: String,
 }
@@ -78,7 +79,7 @@ pub async fn create(
     JsonBody(request): JsonBody<CreateRequest>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>)> {
     let role = ApiKeyRole::parse(&request.role)
-        .ok_or_else(|| Error::InvalidRequest("role must be admin or introspect".into()))?;
+        .ok_or_else(|| Error::InvalidRequest("role must be admin, introspect or auditor".into()))?;
     let now = state.clock.now();
     let issued = state
         .admin

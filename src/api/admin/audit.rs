@@ -12,6 +12,7 @@ use crate::api::extract::{AdminKey, QueryParams};
 use crate::api::openapi::AdminErrors;
 use crate::api::page::{Page, PageParams, paginate};
 use crate::app::AppState;
+use crate::domain::parse_instant;
 use crate::error::{Error, ErrorBody, Result};
 use crate::store::{AuditQuery, AuditRecord};
 
@@ -22,6 +23,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
+    /// Exact match, e.g. `api-key:hr-sync`, `cli` or `phone:+447700900123`.
+    pub actor: Option<String>,
     /// Exact match.
     pub subject: Option<String>,
     /// Exact match, e.g. `employee.upserted`.
@@ -97,6 +100,7 @@ pub async fn list(
         .audit_log
         .events(&AuditQuery {
             before_id,
+            actor: non_empty(&params.actor),
             subject: non_empty(&params.subject),
             action: non_empty(&params.action),
             since: params
@@ -123,12 +127,7 @@ fn non_empty(value: &Option<String>) -> Option<&str> {
 
 /// Unix seconds from an RFC 3339 time or a number of seconds.
 fn instant(name: &str, value: &str) -> Result<i64> {
-    if let Ok(seconds) = value.trim().parse::<i64>() {
-        return Ok(seconds);
-    }
-    time::OffsetDateTime::parse(value.trim(), &time::format_description::well_known::Rfc3339)
-        .map(|at| at.unix_timestamp())
-        .map_err(|_| {
-            Error::InvalidRequest(format!("{name} must be an RFC 3339 time or Unix seconds"))
-        })
+    parse_instant(value).ok_or_else(|| {
+        Error::InvalidRequest(format!("{name} must be an RFC 3339 time or Unix seconds"))
+    })
 }

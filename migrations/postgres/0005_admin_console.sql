@@ -1,0 +1,32 @@
+-- The admin console: a read-only `auditor` role for API keys, console sign-in sessions, and a
+-- per-minute tally of codes sent for the console's overview.
+alter table api_keys drop constraint api_keys_role_check;
+alter table api_keys add constraint api_keys_role_check
+    check (role in ('admin', 'introspect', 'auditor'));
+
+-- A console session: only the SHA-256 of the cookie's random id is stored. `key_id` is the
+-- API key signed in with (null for SESAME_ADMIN_API_KEY); revoking the key ends the session.
+create table console_sessions (
+    id_hash text primary key,
+    key_id text,
+    key_name text not null,
+    role text not null check (role in ('admin', 'auditor')),
+    csrf_token text not null,
+    created_at bigint not null,
+    last_seen_at bigint not null
+);
+create index console_sessions_last_seen_at on console_sessions (last_seen_at);
+
+-- Codes sent, per minute (Unix seconds at its start), provider and outcome: each node adds
+-- its in-memory tally every minute, so a send costs no write of its own.
+create table activity (
+    minute bigint not null,
+    provider text not null,
+    outcome text not null,
+    count bigint not null,
+    primary key (minute, provider, outcome)
+);
+
+-- The overview counts logins by hour, and the audit log is filtered by actor.
+create index sessions_created_at on sessions (created_at);
+create index audit_events_actor on audit_events (actor, id);

@@ -1,0 +1,218 @@
+//! Admin console sign-in (docs/contract-notes.md, "Admin console"): an API key of role
+//! `admin` or `auditor` opens a server-side session; the browser keeps only the session's
+//! random id, never the key. Failed sign-ins are limited per client IP and audited.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use rand::rngs::OsRng;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use super::api_keys::hash;
+use super::{ApiKeys, Call, KeyHolder};
+use crate::config::Config;
+use crate::domain::{Actor, AuditAction};
+use crate::error::{Error, Result};
+use crate::store::{Admission, ApiKeyRole, ConsoleSession, Database, Ephemeral, Window};
+
+/// A session unused this long (seconds) has ended.
+pub const IDLE_TIMEOUT: i64 = 8 * 3600;
+/// `last_seen_at` is written at most this often (seconds), not on every page view.
+const TOUCH_EVERY: i64 = 60;
+/// At most this many failed sign-ins per client IP in any [`FAILURE_WINDOW`] seconds.
+const FAILURE_CAP: u32 = 10;
+const FAILURE_WINDOW: i64 = 15 * 60;
+const FAILURES: &str = "console_sign_in_failures";
+
+#[derive(Clone)]
+pub struct ConsoleSessions {
+    db: Database,
+    config: Arc<Config>,
+    api_keys: ApiKeys,
+    ephemeral: Arc<dyn Ephemeral>,
+}
+
+/// Who is signed in to the console, with the session's CSRF token.
+#[derive(Debug, Clone)]
+pub struct ConsoleUser {
+    id_hash: String,
+    /// The key signed in with, as the audit log names it.
+    pub actor: Actor,
+    pub role: ApiKeyRole,
+    csrf_token: String,
+}
+
+impl ConsoleUser {
+    /// Only `admin` keys change anything; `auditor` keys only look.
+    pub fn may_change(&self) -> bool {
+        self.role == ApiKeyRole::Admin
+    }
+
+    /// The token every form of this session carries.
+    pub fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+
+    /// Whether `presented` is this session's CSRF token (compared in constant time).
+    pub fn csrf_matches(&self, presented: &str) -> bool {
+        bool::from(presented.as_bytes().ct_eq(self.csrf_token.as_bytes()))
+    }
+}
+
+/// A new session: the cookie's value (shown to the browser only) and its user.
+pub struct SignedIn {
+    pub session_id: String,
+    pub user: ConsoleUser,
+}
+
+impl ConsoleSessions {
+    pub fn new(
+        db: Database,
+        config: Arc<Config>,
+        api_keys: ApiKeys,
+        ephemeral: Arc<dyn Ephemeral>,
+    ) -> Self {
+        Self {
+            db,
+            config,
+            api_keys,
+            ephemeral,
+        }
+    }
+
+    /// Whether the console is on: it is only while an `admin` key exists.
+    pub async fn enabled(&self) -> Result<bool> {
+        self.api_keys.admin_exists().await
+    }
+
+    /// Opens a session for `key` when it is a live key of role `admin` or `auditor`; audited
+    /// either way. `Unauthorized` for any other key; `RateLimited` once the client IP has
+    /// failed [`FAILURE_CAP`] times in [`FAILURE_WINDOW`] seconds (a success does not count).
+    pub async fn sign_in(&self, key: &str, ip: Option<&str>, now: i64) -> Result<SignedIn> {
+        let tag = format!("console:{}", crate::login::ip_tag(ip.unwrap_or("unknown")));
+        let attempt = Uuid::new_v4().to_string();
+        let window = Window::new(FAILURES, FAILURE_CAP, FAILURE_WINDOW);
+        let admission = self.ephemeral.admit(&tag, &[window], &attempt, now).await?;
+        if let Admission::Refused { retry_after, .. } = admission {
+            let retry_after = u64::try_from(retry_after).unwrap_or(0).max(1);
+            let detail = json!({ "reason": "rate_limited", "retry_after": retry_after });
+            self.audit_failure(&Actor::Anonymous, ip, now, detail)
+                .await?;
+            return Err(Error::RateLimited { retry_after });
+        }
+        let holder = match self.api_keys.authenticate(key).await? {
+            Some(
+                holder @ KeyHolder {
+                    role: ApiKeyRole::Admin | ApiKeyRole::Auditor,
+                    ..
+                },
+            ) => holder,
+            Some(KeyHolder { actor, role, .. }) => {
+                let detail = json!({ "reason": "role", "role": role.as_str() });
+                self.audit_failure(&actor, ip, now, detail).await?;
+                return Err(Error::Unauthorized);
+            }
+            None => {
+                let detail = json!({ "reason": "unknown_key" });
+                self.audit_failure(&Actor::Anonymous, ip, now, detail)
+                    .await?;
+                return Err(Error::Unauthorized);
+            }
+        };
+        if let Err(err) = self.ephemeral.withdraw(&tag, &[FAILURES], &attempt).await {
+            tracing::warn!(error = %err, "could not take a successful sign-in out of the failures");
+        }
+        let session_id = random_token();
+        let name = match &holder.actor {
+            Actor::ApiKey { name } => name.clone(),
+            _ => "bootstrap".to_owned(),
+        };
+        let session = ConsoleSession {
+            id_hash: hash(&session_id),
+            key_id: holder.key_id,
+            key_name: name,
+            role: holder.role,
+            csrf_token: random_token(),
+            created_at: now,
+            last_seen_at: now,
+        };
+        self.db
+            .create_console_session(&session, now - IDLE_TIMEOUT)
+            .await?;
+        let detail = json!({ "role": holder.role.as_str() });
+        let call = Call::new(&holder.actor, ip, now);
+        let event = call.event(AuditAction::ConsoleSignedIn, None, Some(detail));
+        self.db.append_audit(&event).await?;
+        Ok(SignedIn {
+            session_id,
+            user: user_of(session),
+        })
+    }
+
+    /// The user of the session whose cookie holds `session_id`, while it is neither idle for
+    /// [`IDLE_TIMEOUT`] nor opened with a key revoked (or, for `SESAME_ADMIN_API_KEY`, unset)
+    /// since. Each use slides the idle timeout.
+    pub async fn session(&self, session_id: &str, now: i64) -> Result<Option<ConsoleUser>> {
+        let id_hash = hash(session_id);
+        let Some(session) = self
+            .db
+            .console_session(&id_hash, now - IDLE_TIMEOUT)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if session.key_id.is_none() && self.config.admin_api_key.is_none() {
+            return Ok(None);
+        }
+        if now - session.last_seen_at >= TOUCH_EVERY {
+            self.db.touch_console_session(&id_hash, now).await?;
+        }
+        Ok(Some(user_of(session)))
+    }
+
+    /// Ends `user`'s session; audited.
+    pub async fn sign_out(&self, user: &ConsoleUser, ip: Option<&str>, now: i64) -> Result<()> {
+        self.db.delete_console_session(&user.id_hash).await?;
+        let event =
+            Call::new(&user.actor, ip, now).event(AuditAction::ConsoleSignedOut, None, None);
+        Ok(self.db.append_audit(&event).await?)
+    }
+
+    async fn audit_failure(
+        &self,
+        actor: &Actor,
+        ip: Option<&str>,
+        now: i64,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        let call = Call::new(actor, ip, now);
+        let event = call.event(AuditAction::ConsoleSignInFailed, None, Some(detail));
+        Ok(self.db.append_audit(&event).await?)
+    }
+}
+
+fn user_of(session: ConsoleSession) -> ConsoleUser {
+    let actor = match session.key_id {
+        Some(_) => Actor::ApiKey {
+            name: session.key_name,
+        },
+        None => Actor::BootstrapKey,
+    };
+    ConsoleUser {
+        id_hash: session.id_hash,
+        actor,
+        role: session.role,
+        csrf_token: session.csrf_token,
+    }
+}
+
+/// 256 random bits, base64url.
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
