@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/services.sh
+# The browser tests (the /demo page and the admin console) drive Debian's Chromium.
+command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 # Each test run creates databases named sesame_test_p<pid>_<random>; drop those of runs that
 # have ended (a live run's databases are left alone).
@@ -39,7 +41,10 @@ set -e
 awk '/^test result:/ { passed += $4; failed += $6 }
      /^(typescript|console): [0-9]+ passed, [0-9]+ failed$/ { passed += $2; failed += $4 }
      END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
-[ "$status" -eq 0 ] && [ "$typescript" -eq 0 ] && [ "$console" -eq 0 ]
+# An `a && b` list that fails does not stop a `set -e` script; say the failure outright.
+if [ "$status" -ne 0 ] || [ "$typescript" -ne 0 ] || [ "$console" -ne 0 ]; then
+  exit 1
+fi
 
 # The README's walkthroughs, line for line, against the embedded default.
 scripts/readme-login.sh
