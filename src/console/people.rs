@@ -120,7 +120,7 @@ pub async fn person(
         @if person.sessions.is_empty() {
             p.muted { "No sessions." }
         } @else {
-            div.scroll { table {
+            div.scroll { table.cards {
                 thead { tr {
                     th { "Device" } th { "IP" } th { "Created" } th { "Last used" } th { "Expires" } th { "State" }
                     @if user.may_change() { th { span.skip { "Actions" } } }
@@ -128,12 +128,12 @@ pub async fn person(
                 tbody {
                     @for session in &person.sessions {
                         tr {
-                            td { (session.user_agent.as_deref().unwrap_or("unknown")) }
-                            td { (session.ip.as_deref().unwrap_or("unknown")) }
-                            td { (when(session.created_at)) }
-                            td { (when(session.last_used_at)) }
-                            td { (when(session.expires_at)) }
-                            td { (state_of(session, now)) }
+                            td data-label="Device" { span { (session.user_agent.as_deref().unwrap_or("unknown")) } }
+                            td data-label="IP" { span { (session.ip.as_deref().unwrap_or("unknown")) } }
+                            td data-label="Created" { span { (when(session.created_at)) } }
+                            td data-label="Last used" { span { (when(session.last_used_at)) } }
+                            td data-label="Expires" { span { (when(session.expires_at)) } }
+                            td data-label="State" { span { (state_of(session, now)) } }
                             @if user.may_change() {
                                 td { @if is_live(session, now) {
                                     a.button.secondary href=(format!("/admin/people/{}/sessions/{}/revoke", encode(&sub), encode(&session.id)))

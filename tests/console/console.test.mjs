@@ -243,6 +243,9 @@ describe('the admin console in Chromium', () => {
     await auditor.getByText('live', { exact: true }).waitFor();
     assert.equal(await auditor.getByRole('link', { name: /Revoke/ }).count(), 0);
     assert.equal(await auditor.getByRole('button', { name: /Revoke/ }).count(), 0);
+    // On a phone the sessions read as cards: nothing to scroll sideways, each value labelled.
+    const overflow = await auditor.locator('div.scroll').evaluate((el) => el.scrollWidth - el.clientWidth);
+    assert.equal(overflow, 0);
     await screenshot(auditor, 'identity-auditor-phone');
     // Even with this session's own CSRF token, an auditor's POST is refused.
     const csrf = await auditor.locator('input[name=csrf]').first().inputValue();
