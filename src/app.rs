@@ -121,16 +121,16 @@ fn background(state: &AppState, db: &Database, tasks: &mut Tasks) {
 
     let db = db.clone();
     let clock = state.clock.clone();
-    let retention = state.config.token_retention;
+    let retention = crate::sweeper::Retention::of(&state.config);
     let period = Duration::from_secs(state.config.sweep_interval);
-    tasks.every("sweep expired tokens", period, move || {
+    tasks.every("sweep expired rows", period, move || {
         let db = db.clone();
         let now = clock.now();
         async move {
-            match crate::tokens::sweep(&db, retention, now).await {
-                Ok(0) => {}
-                Ok(deleted) => tracing::debug!(deleted, "swept expired token rows"),
-                Err(err) => tracing::warn!(error = %err, "token sweep failed"),
+            match crate::sweeper::sweep(&db, retention, now).await {
+                Ok(swept) if swept == Default::default() => {}
+                Ok(swept) => tracing::debug!(?swept, "swept expired rows"),
+                Err(err) => tracing::warn!(error = %err, "sweep failed"),
             }
         }
     });

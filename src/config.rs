@@ -73,6 +73,10 @@ pub struct Config {
     pub session_max_age: i64,
     /// Seconds an expired token's row is kept before the sweeper deletes it.
     pub token_retention: i64,
+    /// Seconds an ended session's rows are kept (src/sweeper.rs says when a session ended).
+    pub session_retention: i64,
+    /// Seconds an audit event is kept; `0` keeps them for good.
+    pub audit_retention: i64,
     /// Seconds between two sweeps.
     pub sweep_interval: u64,
     /// Seconds the revocation feed stays behind the clock, so a revocation committed late (or
@@ -163,6 +167,18 @@ impl Config {
                 60..=315_360_000,
             )?,
             token_retention: vars.parse_in("SESAME_TOKEN_RETENTION", 604_800, 0..=31_536_000)?,
+            // At least a day, the longest access token: a revoked session must stay in the
+            // revocation feed until every token it issued has expired.
+            session_retention: vars.parse_in(
+                "SESAME_SESSION_RETENTION",
+                2_592_000,
+                86_400..=315_360_000,
+            )?,
+            audit_retention: vars.parse_in(
+                "SESAME_AUDIT_RETENTION",
+                31_536_000,
+                0..=315_360_000,
+            )?,
             sweep_interval: vars.parse_in("SESAME_SWEEP_INTERVAL", 300, 1..=86_400)?,
             revocation_feed_lag: vars.parse_in("SESAME_REVOCATION_FEED_LAG", 5, 1..=3_600)?,
             test_numbers: test_numbers(&vars, otp.length)?,

@@ -17,6 +17,7 @@ pub mod error;
 pub mod login;
 pub mod sms;
 pub mod store;
+pub mod sweeper;
 pub mod tasks;
 pub mod telemetry;
 pub mod tokens;

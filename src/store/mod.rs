@@ -22,6 +22,7 @@ mod memory;
 mod memory_limits;
 mod redis;
 mod redis_limits;
+mod retention;
 mod revocations;
 mod rotation;
 mod sessions;

@@ -160,29 +160,6 @@ impl Database {
         })
         .transpose()
     }
-
-    /// Deletes up to `batch` token rows that expired before `expired_before`; returns how
-    /// many went. Small batches keep each statement short (SQLite has one connection).
-    pub async fn sweep_expired_tokens(&self, expired_before: i64, batch: i64) -> Result<u64> {
-        let deleted = sqlx::query(
-            "delete from tokens where jti in
-                (select jti from tokens where expires_at < $1 limit $2)",
-        )
-        .bind(expired_before)
-        .bind(batch)
-        .execute(&self.pool)
-        .await?;
-        Ok(deleted.rows_affected())
-    }
-
-    /// Deletes stored successors whose retry window has passed at `now_ms`.
-    pub async fn sweep_refresh_successors(&self, now_ms: i64) -> Result<u64> {
-        let deleted = sqlx::query("delete from refresh_successors where available_until_ms <= $1")
-            .bind(now_ms)
-            .execute(&self.pool)
-            .await?;
-        Ok(deleted.rows_affected())
-    }
 }
 
 /// Binds `$1`–`$6` of [`SPENDABLE`] (and `$2`, the time of the spend).

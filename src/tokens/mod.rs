@@ -1,5 +1,5 @@
 //! Tokens: claims, signing keys and JWKS; issuance, validation, refresh rotation, revocation,
-//! introspection and the sweeper of expired rows.
+//! introspection.
 
 mod claims;
 mod introspect;
@@ -9,7 +9,6 @@ mod refresh;
 mod revocation;
 mod sealed;
 mod signer;
-mod sweeper;
 
 use std::sync::Arc;
 
@@ -27,7 +26,6 @@ pub use introspect::{ActiveAccessToken, ActiveRefreshToken, ActiveToken, TokenTy
 pub use key_state::{KeyState, KeyStatus, key_states};
 pub use keys::{KeyError, SigningKey, generate_key, load_keys, write_secret_file};
 pub use revocation::revoke;
-pub use sweeper::sweep;
 
 use crate::config::Config;
 use crate::domain::PhoneNumber;

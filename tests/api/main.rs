@@ -30,6 +30,7 @@ mod principal;
 mod process;
 mod providers;
 mod refresh;
+mod retention;
 mod revocation;
 mod revocation_feed;
 mod session_lifetime;

@@ -1,0 +1,117 @@
+//! Retention: the sweeper deletes ended sessions (with their tokens) and old audit events, and
+//! leaves live sessions and recent events alone.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+
+use crate::helpers::{Backend, TestApp};
+use crate::lifecycle_helpers::{FIXED_NUMBERS, spawn_app_with_fixed_numbers as spawn, text};
+use crate::on_both_backends;
+
+on_both_backends!(
+    ended_sessions_and_old_audit_events_are_swept,
+    audit_events_are_kept_for_good_with_retention_zero,
+);
+
+const DAY: u64 = 86_400;
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    app.count_rows(sql).await
+}
+
+/// Waits (the sweeper runs every real second) until `sql` counts `expected`.
+async fn eventually(app: &TestApp, sql: &str, expected: i64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = count(app, sql).await;
+        if now == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{sql}: {now}, expected {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn ended_sessions_and_old_audit_events_are_swept(backend: Backend) {
+    let app = spawn(
+        backend,
+        &[
+            ("SESAME_SWEEP_INTERVAL", "1"),
+            ("SESAME_SESSION_RETENTION", "86400"),
+            ("SESAME_SESSION_MAX_AGE", "864000"),
+            ("SESAME_REFRESH_TTL", "864000"),
+            ("SESAME_AUDIT_RETENTION", "172800"),
+        ],
+    )
+    .await;
+    let revoked = app.login_fixed(FIXED_NUMBERS[0]).await;
+    let live = app.login_fixed(FIXED_NUMBERS[1]).await;
+    let logout = app
+        .client
+        .post(app.url("/v1/logout"))
+        .bearer_auth(text(&revoked, "access_token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    let revoked_sid = crate::lifecycle_helpers::claim(text(&revoked, "access_token"), "sid");
+    let of_revoked = format!("select count(*) from tokens where session_id = '{revoked_sid}'");
+    assert_eq!(count(&app, "select count(*) from sessions").await, 2);
+    assert_eq!(count(&app, &of_revoked).await, 2);
+    let events = count(&app, "select count(*) from audit_events").await;
+    assert!(events >= 3, "two logins and a logout are audited: {events}");
+
+    // Within the retention nothing goes.
+    app.clock.advance(Duration::from_secs(DAY - 60));
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(count(&app, "select count(*) from sessions").await, 2);
+
+    // A day after its revocation the revoked session goes, with its tokens; the live one stays
+    // and still refreshes.
+    app.clock.advance(Duration::from_secs(120));
+    eventually(&app, "select count(*) from sessions", 1).await;
+    assert_eq!(count(&app, &of_revoked).await, 0);
+    let next = app.refreshed(text(&live, "refresh_token")).await;
+    assert_eq!(
+        app.me(text(&next, "access_token")).await.status(),
+        StatusCode::OK
+    );
+
+    // Two days on, the first events are gone; the refresh's are not.
+    let before = count(&app, "select count(*) from audit_events").await;
+    app.clock.advance(Duration::from_secs(DAY + 60));
+    eventually(&app, "select count(*) from audit_events", before - events).await;
+
+    // The live session ends with its maximum age (ten days), and goes a day later.
+    app.clock.advance(Duration::from_secs(8 * DAY));
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(count(&app, "select count(*) from sessions").await, 1);
+    app.clock.advance(Duration::from_secs(DAY));
+    eventually(&app, "select count(*) from sessions", 0).await;
+    assert_eq!(count(&app, "select count(*) from tokens").await, 0);
+}
+
+async fn audit_events_are_kept_for_good_with_retention_zero(backend: Backend) {
+    let app = spawn(
+        backend,
+        &[
+            ("SESAME_SWEEP_INTERVAL", "1"),
+            ("SESAME_AUDIT_RETENTION", "0"),
+        ],
+    )
+    .await;
+    app.login_fixed(FIXED_NUMBERS[0]).await;
+    let events = count(&app, "select count(*) from audit_events").await;
+    assert!(events >= 1);
+    app.clock.advance(Duration::from_secs(3_650 * DAY));
+    // The ten-year-old session is swept; its login event stays.
+    eventually(&app, "select count(*) from sessions", 0).await;
+    assert_eq!(
+        count(&app, "select count(*) from audit_events").await,
+        events
+    );
+}
