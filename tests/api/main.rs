@@ -11,6 +11,7 @@ mod console_import;
 mod console_overview;
 mod console_pages;
 mod demo;
+mod docs;
 mod downstream;
 mod employees;
 mod errors;
