@@ -1,5 +1,5 @@
 //! The service layer's error, and its one mapping to HTTP: status + OAuth-style code
-//! (API.md, "Conventions"). Internal causes are logged, never sent.
+//! (docs/http-api.md, "Conventions"). Internal causes are logged, never sent.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -11,7 +11,7 @@ use crate::store::StoreError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The body of every error response (API.md, "Conventions").
+/// The body of every error response (docs/http-api.md, "Conventions").
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Machine-readable code, e.g. `invalid_request`, `invalid_grant`, `rate_limited`.

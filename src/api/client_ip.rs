@@ -1,5 +1,5 @@
-//! The client's IP address, for rate limits and sessions (DESIGN.md: the socket address unless
-//! the peer is a trusted proxy).
+//! The client's IP address, for rate limits and sessions (the socket address unless the peer
+//! is a trusted proxy: docs/contract-notes.md, "Abuse limits").
 
 use std::net::IpAddr;
 

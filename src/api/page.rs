@@ -1,4 +1,4 @@
-//! Cursor pagination shared by every list (API.md: `{"items", "next"}`). Cursors are opaque
+//! Cursor pagination shared by every list (docs/http-api.md, "Conventions": `{"items", "next"}`). Cursors are opaque
 //! to clients: base64url of the JSON position after which the next page starts; anything
 //! else passed back is `400 invalid_request`.
 

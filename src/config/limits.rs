@@ -1,4 +1,4 @@
-//! Abuse limits (API.md, "Configuration"; docs/contract-notes.md, "Abuse limits").
+//! Abuse limits (docs/configuration.md, "Abuse limits"; docs/contract-notes.md, "Abuse limits").
 
 use std::net::IpAddr;
 

@@ -11,7 +11,7 @@ use rand::Rng;
 
 use super::{Message, SendError, SendTally, Sender};
 
-/// Attempts per provider and message (issue 5: "up to 3 attempts").
+/// Attempts per provider and message (docs/contract-notes.md, "Messages").
 pub const ATTEMPTS: u32 = 3;
 
 #[derive(Debug, Clone)]

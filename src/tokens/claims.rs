@@ -1,4 +1,4 @@
-//! JWT claims (API.md, "Tokens"; RFC 9068 for access tokens).
+//! JWT claims (docs/tokens.md; RFC 9068 for access tokens).
 
 use std::collections::BTreeMap;
 

@@ -3,8 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, assert_error, spawn_app};
-use crate::on_both_backends;
+use crate::support::{Backend, assert_error, on_both_backends, spawn_app};
 
 on_both_backends!(
     employees_are_upserted_by_external_id,

@@ -3,9 +3,9 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::admin_helpers::sesame_cli;
-use crate::helpers::{ADMIN_KEY, Backend, TestApp, assert_error, spawn_app};
-use crate::on_both_backends;
+use crate::support::{
+    ADMIN_KEY, Backend, TestApp, assert_error, on_both_backends, sesame_cli, spawn_app,
+};
 
 on_both_backends!(
     keys_created_over_http_authenticate_by_role,

@@ -4,8 +4,9 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_KEY, Backend, TestApp, assert_error, spawn_app};
-use crate::on_both_backends;
+use crate::support::{
+    ADMIN_KEY, Backend, TestApp, assert_error, on_both_backends, spawn_app, wrong_code,
+};
 
 on_both_backends!(
     admin_calls_imports_and_logins_are_audited,
@@ -36,7 +37,8 @@ async fn make_history(app: &TestApp) {
     assert!(app.put_employee("E-1", &body).await.status().is_success());
     app.login(number).await;
     app.start_login(number).await;
-    let response = app.exchange_code(number, "000000").await;
+    let wrong = wrong_code(&app.sink.last_code(number));
+    let response = app.exchange_code(number, &wrong).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let response = app.admin_post("/admin/v1/employees/E-1/disable").await;
     assert_eq!(response.status(), StatusCode::OK);

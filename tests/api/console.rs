@@ -6,10 +6,9 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::admin_helpers::sesame_cli;
-use crate::console_helpers::no_redirects;
-use crate::helpers::{ADMIN_KEY, Backend, spawn_app, spawn_app_with};
-use crate::on_both_backends;
+use crate::support::{
+    ADMIN_KEY, Backend, no_redirects, on_both_backends, sesame_cli, spawn_app, spawn_app_with,
+};
 
 on_both_backends!(
     the_console_is_off_until_an_admin_key_exists,

@@ -4,9 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::console_helpers::ConsoleBrowser;
-use crate::helpers::{ADMIN_KEY, Backend, spawn_app};
-use crate::on_both_backends;
+use crate::support::{ADMIN_KEY, Backend, ConsoleBrowser, on_both_backends, spawn_app};
 
 on_both_backends!(a_preview_shows_what_would_change_and_applying_changes_it);
 

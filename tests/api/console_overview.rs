@@ -3,8 +3,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{ADMIN_KEY, Backend, spawn_stoppable};
-use crate::on_both_backends;
+use crate::support::{ADMIN_KEY, Backend, on_both_backends, spawn_stoppable};
 
 on_both_backends!(the_overview_counts_logins_refusals_and_codes_sent);
 

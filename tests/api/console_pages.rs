@@ -4,10 +4,10 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::console_helpers::{CONSOLE_CSP, ConsoleBrowser};
-use crate::helpers::{ADMIN_KEY, Backend, TestApp};
-use crate::lifecycle_helpers::{FIXED_NUMBERS, claim, spawn_app_with_fixed_numbers, text};
-use crate::on_both_backends;
+use crate::support::{
+    ADMIN_KEY, Backend, CONSOLE_CSP, ConsoleBrowser, FIXED_NUMBERS, TestApp, claim,
+    on_both_backends, spawn_app_with_fixed_numbers, text,
+};
 
 on_both_backends!(
     posts_without_this_sessions_csrf_token_change_nothing,

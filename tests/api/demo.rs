@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{Backend, assert_error, spawn_app, spawn_app_with, spawn_node_with};
+use crate::support::{Backend, assert_error, spawn_app, spawn_app_with, spawn_node_with};
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
     img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";

@@ -8,14 +8,11 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sesame_verify::{Error, Verifier};
 
-use crate::downstream_helpers::{
-    ONE_POLL, POLL, call, feed_lists, following_the_feed, foreign_key_token, serve_downstream,
-    sesame, stoppable_sesame, within,
+use crate::support::{
+    Backend, FIXED_NUMBERS, ONE_POLL, POLL, call, claim, claims_of, feed_lists, following_the_feed,
+    foreign_key_token, forge, keyed_with_the_public_key, keys_command, kid_of, new_kid,
+    serve_downstream, sesame, spawn_app, stoppable_sesame, text, unsigned, until_published, within,
 };
-use crate::helpers::{Backend, spawn_app};
-use crate::keys::{keys_command, kid_of, new_kid, until_published};
-use crate::lifecycle_helpers::{FIXED_NUMBERS, claim, text};
-use crate::token_validation::{claims_of, forge, keyed_with_the_public_key, unsigned};
 
 const EMPLOYEE: &str = "+447700900200";
 
@@ -177,7 +174,7 @@ async fn a_rotated_key_keeps_old_tokens_valid_and_new_ones_verify_after_the_refe
         &app.keys_dir,
         &["rotate", "--activate-in", "0"],
     ));
-    until_published(&app, &kid).await;
+    until_published(&app.base, &kid).await;
     let new = app.login_fixed(FIXED_NUMBERS[1]).await;
     let new = text(&new, "access_token");
     assert_eq!(kid_of(new), kid);

@@ -4,8 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, assert_error, spawn_app};
-use crate::on_both_backends;
+use crate::support::{ADMIN_KEY, Backend, TestApp, assert_error, on_both_backends, spawn_app};
 
 on_both_backends!(
     employees_are_listed_searched_and_paged,
@@ -37,7 +36,7 @@ async fn search(app: &TestApp, query: &str) -> Vec<String> {
         .client
         .get(app.url("/admin/v1/employees"))
         .query(&[("q", query)])
-        .bearer_auth(crate::helpers::ADMIN_KEY)
+        .bearer_auth(ADMIN_KEY)
         .send()
         .await
         .unwrap();

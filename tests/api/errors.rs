@@ -3,8 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{Backend, assert_error, spawn_app};
-use crate::on_both_backends;
+use crate::support::{Backend, assert_error, on_both_backends, spawn_app};
 
 on_both_backends!(
     malformed_bodies_are_invalid_requests,

@@ -4,9 +4,9 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::admin_helpers::sesame_cli;
-use crate::helpers::{Backend, TestApp, assert_error, spawn_app};
-use crate::on_both_backends;
+use crate::support::{
+    ADMIN_KEY, Backend, TestApp, assert_error, on_both_backends, sesame_cli, spawn_app,
+};
 
 on_both_backends!(
     a_csv_import_creates_updates_disables_and_counts,
@@ -322,7 +322,7 @@ async fn bodies_and_modes_are_checked(backend: Backend) {
     let response = app
         .client
         .post(app.url("/admin/v1/employees/import"))
-        .bearer_auth(crate::helpers::ADMIN_KEY)
+        .bearer_auth(ADMIN_KEY)
         .header("content-type", "text/csv; charset=utf-8")
         .body(file)
         .send()

@@ -3,10 +3,10 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_KEY, Backend, assert_error};
-use crate::lifecycle_helpers::{FIXED_NUMBERS, spawn_app_with_fixed_numbers as spawn, text};
-use crate::on_both_backends;
-use crate::token_validation::claims_of;
+use crate::support::{
+    ADMIN_KEY, Backend, FIXED_NUMBERS, assert_error, claims_of, on_both_backends,
+    spawn_app_with_fixed_numbers as spawn, text,
+};
 
 on_both_backends!(
     introspection_needs_an_introspect_or_admin_key,

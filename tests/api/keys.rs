@@ -1,8 +1,6 @@
 //! Key rotation with `sesame keys rotate` while nodes run: old tokens keep verifying, new
 //! tokens name the new key, and a key announced for later is published before it signs.
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use jsonwebtoken::jwk::JwkSet;
@@ -10,46 +8,7 @@ use jsonwebtoken::{DecodingKey, Validation};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Backend, TestApp, spawn_app_with};
-
-pub fn keys_command(keys_dir: &Path, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_sesame"))
-        .env_clear()
-        .env("SESAME_KEYS_DIR", keys_dir)
-        .arg("keys")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    String::from_utf8(output.stdout).unwrap()
-}
-
-pub fn kid_of(token: &str) -> String {
-    jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
-}
-
-pub async fn jwks(app: &TestApp) -> JwkSet {
-    app.client
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-/// Waits for the node to re-read its keys folder (every second in these tests).
-pub async fn until_published(app: &TestApp, kid: &str) -> JwkSet {
-    for _ in 0..100 {
-        let set = jwks(app).await;
-        if set.find(kid).is_some() {
-            return set;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{kid} was never published");
-}
+use crate::support::{Backend, keys_command, kid_of, new_kid, spawn_app_with, until_published};
 
 fn verify(set: &JwkSet, token: &str) {
     let header = jsonwebtoken::decode_header(token).unwrap();
@@ -57,15 +16,6 @@ fn verify(set: &JwkSet, token: &str) {
     let mut validation = Validation::new(header.alg);
     validation.set_audience(&["sesame"]);
     jsonwebtoken::decode::<Value>(token, &key, &validation).expect("verifies against the JWKS");
-}
-
-pub fn new_kid(output: &str) -> String {
-    output
-        .split_whitespace()
-        .nth(3)
-        .unwrap()
-        .trim_end_matches(':')
-        .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,7 +33,7 @@ async fn after_a_rotation_old_tokens_verify_and_new_ones_carry_the_new_kid() {
         &["rotate", "--activate-in", "0"],
     ));
     assert_ne!(kid, old_kid);
-    let set = until_published(&app, &kid).await;
+    let set = until_published(&app.base, &kid).await;
 
     // The retired key stays published and the old token is still good, here and downstream.
     assert!(
@@ -118,7 +68,7 @@ async fn a_rotated_key_is_published_before_it_signs() {
     let old_kid = kid_of(first["access_token"].as_str().unwrap());
 
     let kid = new_kid(&keys_command(&app.keys_dir, &["rotate"]));
-    let set = until_published(&app, &kid).await;
+    let set = until_published(&app.base, &kid).await;
     assert!(set.find(&old_kid).is_some());
 
     let pair = app.login("+447700900124").await;

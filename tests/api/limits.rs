@@ -3,14 +3,14 @@
 //! "Abuse limits"). Windows are shortened to seconds, and the app's clock is moved past them
 //! to observe recovery.
 
-use std::time::Duration;
-
 use futures::future::join_all;
 use reqwest::{Response, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp, assert_error, spawn_app_with};
-use crate::on_both_backends;
+use crate::support::{
+    Backend, TestApp, WINDOW, assert_error, assert_rate_limited, on_both_backends, pass_window,
+    refused_limits, spawn_app_with,
+};
 
 const NUMBER: &str = "+447700900123";
 
@@ -29,29 +29,6 @@ on_both_backends!(
     premium_rate_and_fixed_lines_get_no_sms,
 );
 
-/// Every limit's window, in seconds, in these tests.
-pub const WINDOW: &str = "3";
-
-/// Moves the app's clock past every window of `WINDOW` seconds. On Redis too the window is the
-/// app's: entries are scored by the app's time, and its TTLs only reclaim space.
-pub fn pass_window(app: &TestApp) {
-    app.clock.advance(Duration::from_secs(3));
-}
-
-/// Asserts `429 rate_limited` and returns its `Retry-After`.
-pub async fn assert_rate_limited(response: Response) -> u64 {
-    let retry_after: u64 = response
-        .headers()
-        .get("retry-after")
-        .expect("a Retry-After header")
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
-    retry_after
-}
-
 /// `POST /v1/otp/start` with an `X-Forwarded-For` header.
 pub async fn start_forwarded(app: &TestApp, number: &str, forwarded_for: &str) -> Response {
     app.client
@@ -61,18 +38,6 @@ pub async fn start_forwarded(app: &TestApp, number: &str, forwarded_for: &str) -
         .send()
         .await
         .unwrap()
-}
-
-/// The `limit` of every audited refusal, oldest first.
-pub async fn refused_limits(app: &TestApp) -> Vec<String> {
-    app.sql_texts("select detail from audit_events where action = 'login.refused' order by id")
-        .await
-        .iter()
-        .map(|detail| {
-            let detail: serde_json::Value = serde_json::from_str(detail).unwrap();
-            detail["limit"].as_str().unwrap().to_owned()
-        })
-        .collect()
 }
 
 async fn the_resend_cooldown_refuses_with_an_honest_retry_after(backend: Backend) {

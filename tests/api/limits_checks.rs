@@ -6,11 +6,10 @@ use futures::future::join_all;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    ADMIN_KEY, Backend, TestApp, assert_error, spawn_app, spawn_app_with, spawn_node_like,
+use crate::support::{
+    ADMIN_KEY, Backend, TestApp, WINDOW, assert_error, assert_rate_limited, on_both_backends,
+    pass_window, refused_limits, spawn_app, spawn_app_with, spawn_node_like, wrong_code,
 };
-use crate::limits::{WINDOW, assert_rate_limited, pass_window, refused_limits};
-use crate::on_both_backends;
 
 const NUMBER: &str = "+447700900123";
 
@@ -20,14 +19,6 @@ on_both_backends!(
     the_long_lockout_ends_by_admin_or_by_its_window,
     unknown_numbers_look_like_employees_when_anonymous_login_is_off,
 );
-
-fn wrong_code(right: &str) -> &'static str {
-    if right == "000000" {
-        "000001"
-    } else {
-        "000000"
-    }
-}
 
 /// Moves the app's clock `secs` seconds forward (a lock's end without the wait).
 fn pass_secs(app: &TestApp, secs: u64) {
@@ -103,20 +94,20 @@ async fn failed_checks_lock_the_number_with_growing_backoff_across_codes(backend
     app.start_login(NUMBER).await;
     let code = app.sink.last_code(NUMBER);
     for _ in 0..2 {
-        let response = app.exchange_code(NUMBER, wrong_code(&code)).await;
+        let response = app.exchange_code(NUMBER, &wrong_code(&code)).await;
         assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
     }
     // A new code does not reset the count: its first wrong check is the third failure.
     app.start_login(NUMBER).await;
     let code = app.sink.last_code(NUMBER);
-    let response = app.exchange_code(NUMBER, wrong_code(&code)).await;
+    let response = app.exchange_code(NUMBER, &wrong_code(&code)).await;
     assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
     // Locked: even the right code is refused, and costs no attempt.
     let retry_after = assert_rate_limited(app.exchange_code(NUMBER, &code).await).await;
     assert!((1..=2).contains(&retry_after), "{retry_after}");
 
     pass_secs(&app, 2);
-    let response = app.exchange_code(NUMBER, wrong_code(&code)).await;
+    let response = app.exchange_code(NUMBER, &wrong_code(&code)).await;
     assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
     // The fourth failure locks twice as long.
     let retry_after = assert_rate_limited(app.exchange_code(NUMBER, &code).await).await;
@@ -132,7 +123,7 @@ async fn failed_checks_lock_the_number_with_growing_backoff_across_codes(backend
     // A success forgets the failures: one wrong code no longer locks.
     app.start_login(NUMBER).await;
     let code = app.sink.last_code(NUMBER);
-    let response = app.exchange_code(NUMBER, wrong_code(&code)).await;
+    let response = app.exchange_code(NUMBER, &wrong_code(&code)).await;
     assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
     assert_eq!(
         app.exchange_code(NUMBER, &code).await.status(),
@@ -157,7 +148,7 @@ async fn the_long_lockout_ends_by_admin_or_by_its_window(backend: Backend) {
         app.start_login(number).await;
         let code = app.sink.last_code(number);
         for _ in 0..3 {
-            let response = app.exchange_code(number, wrong_code(&code)).await;
+            let response = app.exchange_code(number, &wrong_code(&code)).await;
             assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
         }
         let retry_after = assert_rate_limited(app.exchange_code(number, &code).await).await;
@@ -250,7 +241,7 @@ async fn unknown_numbers_look_like_employees_when_anonymous_login_is_off(backend
 
     // Checks answer alike, and no code ever logs the stranger in.
     let code = app.sink.last_code(employee);
-    let wrong = wrong_code(&code);
+    let wrong = &wrong_code(&code);
     let for_employee = observable(app.exchange_code(employee, wrong).await).await;
     let for_stranger = observable(app.exchange_code(stranger, wrong).await).await;
     assert_eq!(for_employee.0, StatusCode::BAD_REQUEST);
@@ -292,7 +283,7 @@ async fn limits_hold_across_two_nodes() {
 
     // A wrong code on one node locks the number on the other.
     let code = first.sink.last_code(NUMBER);
-    let response = first.exchange_code(NUMBER, wrong_code(&code)).await;
+    let response = first.exchange_code(NUMBER, &wrong_code(&code)).await;
     assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
     assert_rate_limited(second.exchange_code(NUMBER, &code).await).await;
 

@@ -2,8 +2,10 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, assert_error, spawn_app, spawn_app_with, spawn_node_like};
-use crate::on_both_backends;
+use crate::support::{
+    Backend, assert_error, claims_of, on_both_backends, spawn_app, spawn_app_with, spawn_node_like,
+    wrong_code,
+};
 
 const NUMBER: &str = "+447700900123";
 
@@ -119,7 +121,7 @@ async fn wrong_codes_exhaust_the_challenge(backend: Backend) {
     let app = spawn_app_with(backend, &[("SESAME_OTP_MAX_ATTEMPTS", "3")]).await;
     app.start_login(NUMBER).await;
     let code = app.sink.last_code(NUMBER);
-    let wrong = if code == "000000" { "000001" } else { "000000" };
+    let wrong = &wrong_code(&code);
 
     for _ in 0..3 {
         assert_error(
@@ -188,7 +190,7 @@ async fn employees_get_employee_claims_and_others_anonymous(backend: Backend) {
     let record: Value = response.json().await.unwrap();
 
     let pair = app.login(employee).await;
-    let claims = crate::token_validation::claims_of(pair["access_token"].as_str().unwrap());
+    let claims = claims_of(pair["access_token"].as_str().unwrap());
     assert_eq!(claims["kind"], "employee");
     assert_eq!(claims["permissions"], json!({"employee": ["full"]}));
     assert_eq!(claims["user_id"], record["id"]);
@@ -205,7 +207,7 @@ async fn employees_get_employee_claims_and_others_anonymous(backend: Backend) {
     );
 
     let pair = app.login(NUMBER).await;
-    let claims = crate::token_validation::claims_of(pair["access_token"].as_str().unwrap());
+    let claims = claims_of(pair["access_token"].as_str().unwrap());
     assert_eq!(claims["kind"], "anonymous");
     assert_eq!(claims["permissions"], json!({}));
     assert!(claims.get("user_id").is_none());
@@ -219,7 +221,7 @@ async fn employees_get_employee_claims_and_others_anonymous(backend: Backend) {
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let pair = app.login(employee).await;
-    let claims = crate::token_validation::claims_of(pair["access_token"].as_str().unwrap());
+    let claims = claims_of(pair["access_token"].as_str().unwrap());
     assert_eq!(claims["kind"], "anonymous");
 }
 

@@ -1,27 +1,23 @@
 //! End-to-end tests: the real server on a random port, over HTTP, on both backends.
 
-mod helpers;
+mod support;
 
 mod admin;
-mod admin_helpers;
 mod api_keys;
 mod audit;
 mod binary;
 mod console;
-mod console_helpers;
 mod console_import;
 mod console_overview;
 mod console_pages;
 mod demo;
+mod docs;
 mod downstream;
-mod downstream_helpers;
 mod employees;
 mod errors;
-mod fake_provider;
 mod import;
 mod introspection;
 mod keys;
-mod lifecycle_helpers;
 mod limits;
 mod limits_checks;
 mod login;

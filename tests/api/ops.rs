@@ -7,10 +7,10 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use crate::helpers::{
-    ADMIN_KEY, Backend, Sink, TestApp, assert_error, postgres_url, spawn_app, spawn_app_with,
+use crate::support::{
+    ADMIN_KEY, Backend, SesameProcess, Sink, TestApp, assert_error, on_both_backends, postgres_url,
+    spawn_app, spawn_app_with,
 };
-use crate::on_both_backends;
 
 on_both_backends!(ready_when_dependencies_answer, metrics_move_with_traffic);
 
@@ -116,8 +116,13 @@ fn sample(text: &str, name: &str, labels: &[&str]) -> f64 {
         .sum()
 }
 
-async fn scrape(app: &TestApp) -> String {
-    let response = get(app, "/metrics").await;
+async fn scrape(sesame: &SesameProcess) -> String {
+    let response = sesame
+        .client
+        .get(sesame.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
         response.headers()["content-type"]
@@ -128,11 +133,28 @@ async fn scrape(app: &TestApp) -> String {
     response.text().await.unwrap()
 }
 
-// The recorder is global to the test process, where other tests run too: counters are compared
-// before and after this test's traffic, and can only have grown by at least that much.
+/// `POST /oauth/token` with an OTP grant, expecting `status`.
+async fn exchange(sesame: &SesameProcess, number: &str, code: &str, status: StatusCode) {
+    let response = sesame
+        .client
+        .post(sesame.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "otp"),
+            ("phone_number", number),
+            ("code", code),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), status);
+}
+
+// The metrics recorder is global to a process, and this test process runs many apps at once:
+// the counters are read from a `sesame` process of this test's own, which only this test's
+// traffic moves, so every delta is exact.
 async fn metrics_move_with_traffic(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let before = scrape(&app).await;
+    let sesame = SesameProcess::spawn(backend).await;
+    let before = scrape(&sesame).await;
     let healthz = [
         "sesame_http_requests_total",
         "route=\"/healthz\"",
@@ -140,35 +162,63 @@ async fn metrics_move_with_traffic(backend: Backend) {
         "method=\"GET\"",
     ];
     for _ in 0..3 {
-        get(&app, "/healthz").await;
+        let response = sesame
+            .client
+            .get(sesame.url("/healthz"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
     }
-    app.login("+447700900123").await;
-    let wrong = app.exchange_code("+447700900123", "000000").await;
-    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
-    let after = scrape(&app).await;
+    let number = "+447700900123";
+    let response = sesame
+        .client
+        .post(sesame.url("/v1/otp/start"))
+        .json(&json!({ "phone_number": number }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let code = sesame.sink.last_code(number);
+    exchange(&sesame, number, &code, StatusCode::OK).await;
+    // The challenge is used up: the same code now finds none.
+    exchange(&sesame, number, &code, StatusCode::BAD_REQUEST).await;
+    let after = scrape(&sesame).await;
 
     let delta =
         |name: &str, labels: &[&str]| sample(&after, name, labels) - sample(&before, name, labels);
-    assert!(delta(healthz[0], &healthz[1..]) >= 3.0, "{after}");
-    assert!(
-        delta(
-            "sesame_http_requests_total",
-            &["route=\"/oauth/token\"", "status=\"400\""]
-        ) >= 1.0
-    );
-    assert!(
+    assert_eq!(delta(healthz[0], &healthz[1..]), 3.0, "{after}");
+    for (status, count) in [("200", 1.0), ("400", 1.0)] {
+        let labels = ["route=\"/oauth/token\"", &format!("status=\"{status}\"")];
+        assert_eq!(
+            delta("sesame_http_requests_total", &labels),
+            count,
+            "{after}"
+        );
+    }
+    assert_eq!(
         delta(
             "sesame_http_request_duration_seconds_count",
             &["route=\"/v1/otp/start\"", "status=\"202\""]
-        ) >= 1.0,
+        ),
+        1.0,
         "latency histogram per route and status: {after}"
     );
     assert!(after.contains("sesame_http_request_duration_seconds_bucket{"));
     assert!(after.contains("# TYPE sesame_http_request_duration_seconds histogram"));
     assert!(after.contains("# HELP sesame_verifications_total "));
-    assert!(delta("sesame_verifications_total", &["outcome=\"accepted\""]) >= 1.0);
-    assert!(delta("sesame_verifications_total", &["outcome=\"no_challenge\""]) >= 1.0);
-    assert!(delta("sesame_tokens_issued_total", &["grant=\"otp\""]) >= 1.0);
+    let outcome = |name: &str| format!("outcome=\"{name}\"");
+    assert_eq!(
+        delta("sesame_verifications_total", &[&outcome("accepted")]),
+        1.0
+    );
+    assert_eq!(
+        delta("sesame_verifications_total", &[&outcome("no_challenge")]),
+        1.0
+    );
+    assert_eq!(delta("sesame_verifications_total", &[]), 2.0, "{after}");
+    assert_eq!(delta("sesame_tokens_issued_total", &["grant=\"otp\""]), 1.0);
+    assert_eq!(delta("sesame_tokens_issued_total", &[]), 1.0, "{after}");
 }
 
 /// Every operation the contract names. The router and the document are built from the same

@@ -9,12 +9,10 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::admin_helpers::sesame_cli;
-use crate::helpers::{ADMIN_KEY, Backend, TestApp, assert_error, spawn_app_with};
-use crate::lifecycle_helpers::text;
-use crate::on_both_backends;
-use crate::revocation_feed::read_feed;
-use crate::token_validation::claims_of;
+use crate::support::{
+    ADMIN_KEY, Backend, TestApp, assert_error, claims_of, on_both_backends, read_feed, sesame_cli,
+    spawn_app_with, text,
+};
 
 on_both_backends!(
     a_session_never_passes_to_the_next_holder_of_its_number,

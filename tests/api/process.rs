@@ -3,22 +3,18 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Sink, fresh_postgres_database, redis_url};
-
-fn sesame(env: &HashMap<&str, String>, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sesame"));
-    command.env_clear().envs(env).args(args);
-    command
-}
+use crate::support::{
+    Sink, free_port, fresh_postgres_database, jwks, new_kid, redis_url, sesame_command, wait_ready,
+};
 
 fn run(env: &HashMap<&str, String>, args: &[&str]) -> Output {
-    sesame(env, args).output().unwrap()
+    sesame_command(env, args).output().unwrap()
 }
 
 fn scratch() -> PathBuf {
@@ -123,7 +119,7 @@ fn production_refuses_development_settings_naming_each() {
 #[test]
 fn check_config_reports_what_it_found() {
     let folder = scratch();
-    let output = sesame(&HashMap::new(), &["check-config"])
+    let output = sesame_command(HashMap::<String, String>::new(), &["check-config"])
         .current_dir(&folder)
         .output()
         .unwrap();
@@ -151,30 +147,11 @@ fn check_config_reports_what_it_found() {
     );
 }
 
-async fn wait_ready(client: &reqwest::Client, base: &str, child: &mut Child) {
-    for _ in 0..200 {
-        if let Ok(response) = client.get(format!("{base}/readyz")).send().await {
-            if response.status() == StatusCode::OK {
-                return;
-            }
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("sesame exited: {status}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("sesame never became ready");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_requests_and_exits_0() {
     let sink = Sink::slow(Duration::from_secs(2));
     let sink_url = sink.spawn().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut env = production(&generated_keys());
     env.insert("SESAME_LISTEN", format!("127.0.0.1:{port}"));
     env.insert("SESAME_DATABASE_URL", fresh_postgres_database().await);
@@ -185,7 +162,7 @@ async fn sigterm_finishes_in_flight_requests_and_exits_0() {
     );
     env.insert("SESAME_SMS_WEBHOOK_URL", sink_url);
     env.insert("SESAME_LOG_FORMAT", "json".into());
-    let mut child = sesame(&env, &[])
+    let mut child = sesame_command(&env, &[])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -293,16 +270,12 @@ fn child_exit(mut child: Child) -> (Option<i32>, String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_reloads_the_keys_folder_at_once() {
     let folder = scratch();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let env = HashMap::from([
         ("SESAME_LISTEN", format!("127.0.0.1:{port}")),
         ("SESAME_KEYS_RELOAD_INTERVAL", "3600".to_owned()),
     ]);
-    let mut child = sesame(&env, &[])
+    let mut child = sesame_command(&env, &[])
         .current_dir(&folder)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -312,37 +285,19 @@ async fn sighup_reloads_the_keys_folder_at_once() {
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&client, &base, &mut child).await;
 
-    let rotated = sesame(&env, &["keys", "rotate"])
+    let rotated = sesame_command(&env, &["keys", "rotate"])
         .current_dir(&folder)
         .output()
         .unwrap();
     assert!(rotated.status.success(), "{rotated:?}");
     let stdout = String::from_utf8(rotated.stdout).unwrap();
-    let kid = stdout
-        .split_whitespace()
-        .nth(3)
-        .unwrap()
-        .trim_end_matches(':')
-        .to_owned();
+    let kid = new_kid(&stdout);
     let pid = i32::try_from(child.id()).unwrap();
     assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
 
     let mut published = false;
     for _ in 0..100 {
-        let jwks: Value = client
-            .get(format!("{base}/.well-known/jwks.json"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if jwks["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|key| key["kid"] == kid.as_str())
-        {
+        if jwks(&base).await.find(&kid).is_some() {
             published = true;
             break;
         }

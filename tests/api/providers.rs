@@ -4,47 +4,14 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::fake_provider::{
-    FakeProvider, PLIVO_FROM, PLIVO_ID, Reply, TWILIO_FROM, TWILIO_SID, code_in,
+use crate::support::{
+    FakeProvider, PLIVO_FROM, PLIVO_ID, Reply, TWILIO_FROM, TWILIO_SID, TestApp, app_with,
+    assert_error, code_in,
 };
-use crate::helpers::{Backend, TestApp, assert_error, spawn_app_with};
 
 const NUMBER: &str = "+447700900123";
 const MESSAGES: &str = "/Messages.json";
 const PLIVO: &str = "/Message/";
-
-/// The app on the embedded backend with `providers`, all pointed at `fake`. Backoff is short
-/// and the per-attempt deadline is one and a half seconds, so the hang tests stay quick.
-pub async fn app_with(providers: &str, fake: &FakeProvider, extra: &[(&str, &str)]) -> TestApp {
-    app_on(Backend::Embedded, providers, fake, extra).await
-}
-
-pub async fn app_on(
-    backend: Backend,
-    providers: &str,
-    fake: &FakeProvider,
-    extra: &[(&str, &str)],
-) -> TestApp {
-    let mut vars: Vec<(&str, String)> = vec![
-        ("SESAME_SMS_PROVIDER", providers.to_owned()),
-        ("SESAME_SMS_TIMEOUT_MS", "1500".to_owned()),
-        ("SESAME_SMS_RETRY_BASE_MS", "10".to_owned()),
-        // These tests start the same number again and again: no resend cooldown.
-        ("SESAME_OTP_RESEND_AFTER", "0".to_owned()),
-    ];
-    vars.extend(fake.twilio_vars());
-    vars.extend(fake.plivo_vars());
-    vars.extend(
-        extra
-            .iter()
-            .map(|(name, value)| (*name, (*value).to_owned())),
-    );
-    let pairs: Vec<(&str, &str)> = vars
-        .iter()
-        .map(|(name, value)| (*name, value.as_str()))
-        .collect();
-    spawn_app_with(backend, &pairs).await
-}
 
 fn server_error() -> Reply {
     Reply::Status(

@@ -7,10 +7,10 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, assert_error, spawn_stoppable};
-use crate::lifecycle_helpers::{FIXED_NUMBERS, spawn_app_with_fixed_numbers as spawn, text};
-use crate::on_both_backends;
-use crate::token_validation::{claims_of, forge};
+use crate::support::{
+    Backend, FIXED_NUMBERS, TestApp, assert_error, claims_of, forge, on_both_backends,
+    spawn_app_with_fixed_numbers as spawn, spawn_stoppable, text,
+};
 
 const NUMBER: &str = FIXED_NUMBERS[0];
 

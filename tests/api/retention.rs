@@ -5,9 +5,10 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
-use crate::helpers::{Backend, TestApp};
-use crate::lifecycle_helpers::{FIXED_NUMBERS, spawn_app_with_fixed_numbers as spawn, text};
-use crate::on_both_backends;
+use crate::support::{
+    Backend, FIXED_NUMBERS, TestApp, claim, on_both_backends,
+    spawn_app_with_fixed_numbers as spawn, text,
+};
 
 on_both_backends!(
     ended_sessions_and_old_audit_events_are_swept,
@@ -58,7 +59,7 @@ async fn ended_sessions_and_old_audit_events_are_swept(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
-    let revoked_sid = crate::lifecycle_helpers::claim(text(&revoked, "access_token"), "sid");
+    let revoked_sid = claim(text(&revoked, "access_token"), "sid");
     let of_revoked = format!("select count(*) from tokens where session_id = '{revoked_sid}'");
     assert_eq!(count(&app, "select count(*) from sessions").await, 2);
     assert_eq!(count(&app, &of_revoked).await, 2);

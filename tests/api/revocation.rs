@@ -5,12 +5,10 @@ use std::collections::HashSet;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::admin_helpers::sesame_cli;
-use crate::helpers::{ADMIN_KEY, Backend, TestApp, assert_error};
-use crate::lifecycle_helpers::{
-    FIXED_CODE, FIXED_NUMBERS, claim, spawn_app_with_fixed_numbers as spawn, text,
+use crate::support::{
+    ADMIN_KEY, Backend, FIXED_CODE, FIXED_NUMBERS, TestApp, assert_error, claim, on_both_backends,
+    sesame_cli, spawn_app_with_fixed_numbers as spawn, text,
 };
-use crate::on_both_backends;
 
 on_both_backends!(
     the_revocation_endpoint_kills_the_session_at_once,

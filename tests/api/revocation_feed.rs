@@ -6,49 +6,12 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{ADMIN_KEY, Backend, TestApp, assert_error};
-use crate::lifecycle_helpers::{FIXED_NUMBERS, claim, spawn_app_with_fixed_numbers as spawn, text};
-use crate::on_both_backends;
-use crate::token_validation::claims_of;
+use crate::support::{
+    ADMIN_KEY, Backend, FIXED_NUMBERS, TestApp, assert_error, claim, claims_of, feed_page,
+    on_both_backends, read_feed, spawn_app_with_fixed_numbers as spawn, text,
+};
 
 on_both_backends!(the_feed_lists_revocations_with_a_working_cursor);
-
-pub async fn feed_page(app: &TestApp, key: &str, query: &str) -> Value {
-    let response = app
-        .client
-        .get(app.url(&format!("/v1/revocations{query}")))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
-}
-
-/// Follows the feed from `since` with pages of `limit`, until a page comes back short.
-pub async fn read_feed(
-    app: &TestApp,
-    key: &str,
-    since: Option<&str>,
-    limit: usize,
-) -> (Vec<Value>, String) {
-    let mut items = Vec::new();
-    let mut since = since.map(str::to_owned);
-    loop {
-        let query = match &since {
-            Some(cursor) => format!("?limit={limit}&since={cursor}"),
-            None => format!("?limit={limit}"),
-        };
-        let page = feed_page(app, key, &query).await;
-        let batch = page["items"].as_array().unwrap().clone();
-        since = Some(page["next"].as_str().unwrap().to_owned());
-        let done = batch.len() < limit;
-        items.extend(batch);
-        if done {
-            return (items, since.unwrap_or_default());
-        }
-    }
-}
 
 /// Reads the whole feed once the app's clock has passed its lag (one second in this test).
 async fn read_feed_after_lag(

@@ -7,10 +7,10 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, assert_error, spawn_node_with, try_spawn_node_with};
-use crate::lifecycle_helpers::{FIXED_NUMBERS, spawn_app_with_fixed_numbers as spawn, text};
-use crate::on_both_backends;
-use crate::token_validation::claims_of;
+use crate::support::{
+    Backend, FIXED_NUMBERS, TestApp, assert_error, claims_of, on_both_backends,
+    spawn_app_with_fixed_numbers as spawn, spawn_node_with, text, try_spawn_node_with,
+};
 
 on_both_backends!(
     a_session_ends_at_its_absolute_lifetime,

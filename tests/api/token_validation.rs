@@ -1,71 +1,14 @@
 //! Access tokens are rejected unless every check of RFC 8725 passes.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
-use crate::on_both_backends;
+use crate::support::{
+    Backend, TestApp, claims_of, forge, header_of, keyed_with_the_public_key, on_both_backends,
+    spawn_app, spawn_app_with, unsigned,
+};
 
 const NUMBER: &str = "+447700900123";
-
-/// The claims of a JWT, read without verification (tests only).
-pub fn claims_of(token: &str) -> Value {
-    let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
-}
-
-pub fn header_of(token: &str) -> Value {
-    let header = token.split('.').next().unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap()
-}
-
-/// The app's own signing key, so a test can forge tokens that differ in one claim only.
-fn signing_key(app: &TestApp) -> (String, EncodingKey) {
-    let entry = std::fs::read_dir(&app.keys_dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .find(|path| path.extension().is_some_and(|ext| ext == "pem"))
-        .unwrap();
-    let kid = entry.file_stem().unwrap().to_str().unwrap().to_owned();
-    let key = EncodingKey::from_ed_pem(&std::fs::read(&entry).unwrap()).unwrap();
-    (kid, key)
-}
-
-pub fn forge(app: &TestApp, claims: &Value, typ: &str, kid: Option<&str>) -> String {
-    let (own_kid, key) = signing_key(app);
-    let mut header = Header::new(Algorithm::EdDSA);
-    header.typ = Some(typ.to_owned());
-    header.kid = Some(kid.map(str::to_owned).unwrap_or(own_kid));
-    jsonwebtoken::encode(&header, claims, &key).unwrap()
-}
-
-/// `alg: none`: the token with its signature dropped.
-pub fn unsigned(token: &str) -> String {
-    let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"at+jwt"}"#);
-    let payload = token.split('.').nth(1).unwrap();
-    format!("{none_header}.{payload}.")
-}
-
-/// The token's claims signed HS256 with the public key from the JWKS, as raw bytes and as its
-/// base64url text (the classic key-confusion attack).
-pub async fn keyed_with_the_public_key(app: &TestApp, token: &str) -> [String; 2] {
-    let jwk = serde_json::to_value(&crate::keys::jwks(app).await.keys[0]).unwrap();
-    let public = jwk["x"].as_str().unwrap().to_owned();
-    let mut header = Header::new(Algorithm::HS256);
-    header.typ = Some("at+jwt".into());
-    header.kid = header_of(token)["kid"].as_str().map(str::to_owned);
-    let claims = claims_of(token);
-    [
-        URL_SAFE_NO_PAD.decode(&public).unwrap(),
-        public.into_bytes(),
-    ]
-    .map(|secret| {
-        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&secret)).unwrap()
-    })
-}
 
 async fn assert_rejected(app: &TestApp, token: &str, why: &str) {
     let response = app.me(token).await;

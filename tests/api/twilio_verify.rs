@@ -5,11 +5,10 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::fake_provider::{FakeProvider, Reply, VERIFY_SID};
-use crate::helpers::{Backend, assert_error};
-use crate::limits::{assert_rate_limited, refused_limits};
-use crate::on_both_backends;
-use crate::providers::app_on;
+use crate::support::{
+    Backend, FakeProvider, Reply, VERIFY_SID, app_on, assert_error, assert_rate_limited,
+    on_both_backends, refused_limits, wrong_code,
+};
 
 const NUMBER: &str = "+447700900123";
 const CHECK: &str = "/VerificationCheck";
@@ -21,13 +20,6 @@ on_both_backends!(
     a_locked_number_is_refused_before_twilio_is_asked,
     a_new_start_replaces_the_previous_challenge,
 );
-
-/// Another code than `code` of the same length.
-fn wrong(code: &str) -> String {
-    code.bytes()
-        .map(|digit| char::from(b'0' + (digit - b'0' + 1) % 10))
-        .collect()
-}
 
 async fn twilio_issues_the_code_and_sesame_issues_the_tokens(backend: Backend) {
     let fake = FakeProvider::spawn().await;
@@ -50,7 +42,7 @@ async fn twilio_issues_the_code_and_sesame_issues_the_tokens(backend: Backend) {
 
     let code = fake.verify_code(NUMBER);
     assert_error(
-        app.exchange_code(NUMBER, &wrong(&code)).await,
+        app.exchange_code(NUMBER, &wrong_code(&code)).await,
         StatusCode::BAD_REQUEST,
         "invalid_grant",
     )
@@ -130,7 +122,7 @@ async fn wrong_codes_count_against_sesames_limit(backend: Backend) {
 
     for _ in 0..3 {
         assert_error(
-            app.exchange_code(NUMBER, &wrong(&code)).await,
+            app.exchange_code(NUMBER, &wrong_code(&code)).await,
             StatusCode::BAD_REQUEST,
             "invalid_grant",
         )
@@ -180,7 +172,7 @@ async fn a_locked_number_is_refused_before_twilio_is_asked(backend: Backend) {
     let code = fake.verify_code(NUMBER);
     for _ in 0..2 {
         assert_error(
-            app.exchange_code(NUMBER, &wrong(&code)).await,
+            app.exchange_code(NUMBER, &wrong_code(&code)).await,
             StatusCode::BAD_REQUEST,
             "invalid_grant",
         )
@@ -205,7 +197,7 @@ async fn a_new_start_replaces_the_previous_challenge(backend: Backend) {
     assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
     let code = fake.verify_code(NUMBER);
     for _ in 0..2 {
-        app.exchange_code(NUMBER, &wrong(&code)).await;
+        app.exchange_code(NUMBER, &wrong_code(&code)).await;
     }
     // A fresh start brings fresh attempts.
     assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);

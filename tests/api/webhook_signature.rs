@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use ring::hmac;
 use serde_json::Value;
 
-use crate::helpers::{Backend, spawn_app_with};
+use crate::support::{Backend, spawn_app_with};
 
 const NUMBER: &str = "+447700900123";
 

@@ -1,12 +1,10 @@
 //! Downstream APIs verify our tokens with a standard JWT library and the published JWKS.
 
-use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
-use crate::on_both_backends;
+use crate::support::{Backend, TestApp, jwks, on_both_backends, spawn_app, spawn_app_with};
 
 on_both_backends!(
     issued_tokens_verify_against_the_jwks,
@@ -14,20 +12,7 @@ on_both_backends!(
 );
 
 async fn verify_with_jwks(app: &TestApp, token: &str, audience: &str) -> Value {
-    let response = app
-        .client
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        response.headers()["cache-control"]
-            .to_str()
-            .unwrap()
-            .contains("max-age")
-    );
-    let jwks: JwkSet = response.json().await.unwrap();
+    let jwks = jwks(&app.base).await;
     let header = jsonwebtoken::decode_header(token).unwrap();
     let jwk = jwks
         .find(header.kid.as_deref().unwrap())

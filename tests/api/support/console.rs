@@ -3,7 +3,7 @@
 
 use reqwest::{Response, StatusCode};
 
-use crate::helpers::TestApp;
+use super::TestApp;
 
 /// The console's Content-Security-Policy, exactly.
 pub const CONSOLE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \

@@ -6,17 +6,13 @@ use std::time::{Duration, Instant};
 
 use axum::routing::get;
 use axum::{Json, Router};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
-use ring::signature::Ed25519KeyPair;
 use serde_json::{Value, json};
 use sesame_verify::{Claims, Verifier, require_introspection, require_permission};
 
-use crate::helpers::{Backend, Serving, TestApp, spawn_app_with, spawn_stoppable};
-use crate::keys::kid_of;
-use crate::lifecycle_helpers::fixed_numbers_var;
-use crate::revocation_feed::feed_page;
-use crate::token_validation::claims_of;
+use super::{
+    Backend, Serving, TestApp, feed_page, fixed_numbers_var, spawn_app_with, spawn_stoppable,
+};
 
 /// How often the verifier polls the revocation feed in these tests.
 pub const POLL: Duration = Duration::from_millis(200);
@@ -149,28 +145,4 @@ pub async fn following_the_feed(app: &TestApp, key: &str) -> Verifier {
         .build()
         .await
         .unwrap()
-}
-
-impl TestApp {
-    /// `POST /v1/logout` with `access`, expecting `204`.
-    pub async fn logout(&self, access: &str) {
-        let response = self
-            .client
-            .post(self.url("/v1/logout"))
-            .bearer_auth(access)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    }
-}
-
-/// The claims of `token` signed with a key Sesame never had, under the same `kid`.
-pub fn foreign_key_token(token: &str) -> String {
-    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
-    let mut header = Header::new(Algorithm::EdDSA);
-    header.typ = Some("at+jwt".into());
-    header.kid = Some(kid_of(token));
-    let key = EncodingKey::from_ed_der(pkcs8.as_ref());
-    jsonwebtoken::encode(&header, &claims_of(token), &key).unwrap()
 }

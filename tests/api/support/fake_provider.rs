@@ -13,6 +13,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
 
+use super::{Backend, TestApp, spawn_app_with};
+
 pub const TWILIO_SID: &str = "ACfake0123456789";
 pub const TWILIO_TOKEN: &str = "twilio-auth-token-secret";
 pub const TWILIO_FROM: &str = "+15005550006";
@@ -267,4 +269,37 @@ fn basic_auth_is(headers: &HeaderMap, user: &str, password: &str) -> bool {
         .get("authorization")
         .and_then(|value| value.to_str().ok())
         == Some(format!("Basic {expected}").as_str())
+}
+
+/// The app on the embedded backend with `providers`, all pointed at `fake`. Backoff is short
+/// and the per-attempt deadline is one and a half seconds, so the hang tests stay quick.
+pub async fn app_with(providers: &str, fake: &FakeProvider, extra: &[(&str, &str)]) -> TestApp {
+    app_on(Backend::Embedded, providers, fake, extra).await
+}
+
+pub async fn app_on(
+    backend: Backend,
+    providers: &str,
+    fake: &FakeProvider,
+    extra: &[(&str, &str)],
+) -> TestApp {
+    let mut vars: Vec<(&str, String)> = vec![
+        ("SESAME_SMS_PROVIDER", providers.to_owned()),
+        ("SESAME_SMS_TIMEOUT_MS", "1500".to_owned()),
+        ("SESAME_SMS_RETRY_BASE_MS", "10".to_owned()),
+        // These tests start the same number again and again: no resend cooldown.
+        ("SESAME_OTP_RESEND_AFTER", "0".to_owned()),
+    ];
+    vars.extend(fake.twilio_vars());
+    vars.extend(fake.plivo_vars());
+    vars.extend(
+        extra
+            .iter()
+            .map(|(name, value)| (*name, (*value).to_owned())),
+    );
+    let pairs: Vec<(&str, &str)> = vars
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    spawn_app_with(backend, &pairs).await
 }

@@ -1,10 +1,11 @@
-//! Admin-side helpers: direct database reads, admin calls, imports, API keys and the CLI.
+//! Admin-side helpers: direct database reads, admin calls, imports, API keys, the revocation
+//! feed and the CLI.
 
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use crate::helpers::{ADMIN_KEY, TestApp};
+use super::{ADMIN_KEY, TestApp};
 
 impl TestApp {
     /// Runs `query` directly on the app's database and returns its one text column, for
@@ -104,6 +105,35 @@ impl TestApp {
             }
         }
     }
+
+    /// Creates an API key with `role` over the admin API and returns the secret.
+    pub async fn api_key(&self, role: &str) -> String {
+        let created = self.create_api_key(&format!("{role}-key"), role).await;
+        created["key"].as_str().unwrap().to_owned()
+    }
+
+    async fn connect_database(&self) -> sqlx::AnyConnection {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyConnection::connect(&self.vars["SESAME_DATABASE_URL"])
+            .await
+            .unwrap()
+    }
+
+    /// Runs one counting query (`select count(*) …`) straight against the app's database.
+    pub async fn count_rows(&self, sql: &str) -> i64 {
+        let mut connection = self.connect_database().await;
+        let row = sqlx::query(sql).fetch_one(&mut connection).await.unwrap();
+        let count: i64 = sqlx::Row::try_get(&row, 0).unwrap();
+        connection.close().await.unwrap();
+        count
+    }
+
+    /// Runs one statement straight against the app's database, as another component would.
+    pub async fn execute_sql(&self, sql: &str) {
+        let mut connection = self.connect_database().await;
+        sqlx::query(sql).execute(&mut connection).await.unwrap();
+        connection.close().await.unwrap();
+    }
 }
 
 /// Runs `sesame <args>` against the app's database.
@@ -115,4 +145,41 @@ pub fn sesame_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
         .env("SESAME_KEYS_DIR", app.keys_dir.as_os_str())
         .output()
         .unwrap()
+}
+
+pub async fn feed_page(app: &TestApp, key: &str, query: &str) -> Value {
+    let response = app
+        .client
+        .get(app.url(&format!("/v1/revocations{query}")))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+/// Follows the feed from `since` with pages of `limit`, until a page comes back short.
+pub async fn read_feed(
+    app: &TestApp,
+    key: &str,
+    since: Option<&str>,
+    limit: usize,
+) -> (Vec<Value>, String) {
+    let mut items = Vec::new();
+    let mut since = since.map(str::to_owned);
+    loop {
+        let query = match &since {
+            Some(cursor) => format!("?limit={limit}&since={cursor}"),
+            None => format!("?limit={limit}"),
+        };
+        let page = feed_page(app, key, &query).await;
+        let batch = page["items"].as_array().unwrap().clone();
+        since = Some(page["next"].as_str().unwrap().to_owned());
+        let done = batch.len() < limit;
+        items.extend(batch);
+        if done {
+            return (items, since.unwrap_or_default());
+        }
+    }
 }

@@ -1,19 +1,15 @@
-//! Spawns the real Sesame on a random port, with its own database and Redis key prefix, and a
-//! webhook sink that receives the messages it sends.
+//! Spawns the real Sesame in this process on a random port, with its own database, Redis key
+//! prefix, keys folder and a webhook sink that receives the messages it sends.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Json;
-use axum::extract::State;
-use axum::routing::post;
-use reqwest::{Response, StatusCode};
-use serde_json::{Value, json};
 use sesame::{Application, Config};
 use sqlx::Connection;
 use uuid::Uuid;
+
+use super::Sink;
 
 /// Which stores the app under test runs on. Every behaviour is tested on both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,29 +18,6 @@ pub enum Backend {
     Embedded,
     /// Postgres + Redis: production. A missing service fails the test, never skips it.
     Production,
-}
-
-/// Runs each named `async fn(Backend)` as two tests, one per backend.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::helpers::Backend::Embedded).await
-                }
-            )*
-        }
-        mod production {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::helpers::Backend::Production).await
-                }
-            )*
-        }
-    };
 }
 
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789";
@@ -56,61 +29,6 @@ pub fn postgres_url() -> String {
 
 pub fn redis_url() -> String {
     std::env::var("SESAME_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-/// Messages the app under test sent through its webhook provider.
-#[derive(Clone, Default)]
-pub struct Sink {
-    messages: Arc<Mutex<Vec<Value>>>,
-    /// How long the sink holds each request before answering (a slow provider).
-    delay: Duration,
-}
-
-impl Sink {
-    /// A sink that records each message at once and answers after `delay`.
-    pub fn slow(delay: Duration) -> Self {
-        Self {
-            delay,
-            ..Self::default()
-        }
-    }
-
-    pub fn messages(&self) -> Vec<Value> {
-        self.messages.lock().unwrap().clone()
-    }
-
-    pub fn messages_to(&self, number: &str) -> Vec<Value> {
-        self.messages()
-            .into_iter()
-            .filter(|message| message["to"] == number)
-            .collect()
-    }
-
-    /// The code of the newest message to `number`.
-    pub fn last_code(&self, number: &str) -> String {
-        let messages = self.messages_to(number);
-        let message = messages
-            .last()
-            .unwrap_or_else(|| panic!("no message to {number}"));
-        message["code"].as_str().unwrap().to_owned()
-    }
-
-    /// Serves the sink on a random port and returns its URL.
-    pub async fn spawn(&self) -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let app = axum::Router::new()
-            .route("/", post(receive))
-            .with_state(self.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        format!("http://{address}/")
-    }
-}
-
-async fn receive(State(sink): State<Sink>, Json(message): Json<Value>) -> Json<Value> {
-    sink.messages.lock().unwrap().push(message);
-    tokio::time::sleep(sink.delay).await;
-    Json(json!({ "ok": true }))
 }
 
 pub struct TestApp {
@@ -138,7 +56,7 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
 
 /// The variables of a fresh app on `backend` (its own database, Redis prefix, keys folder and
 /// webhook sink), overridden by `overrides`.
-async fn test_config(
+pub(super) async fn test_config(
     backend: Backend,
     overrides: &[(&str, &str)],
 ) -> (HashMap<String, String>, Sink, PathBuf) {
@@ -316,117 +234,4 @@ pub async fn fresh_postgres_database() -> String {
         .unwrap();
     let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap();
     format!("{base}/{name}")
-}
-
-impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
-        self.client
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// POSTs `body` as is, with this `Content-Type`.
-    pub async fn post_raw(
-        &self,
-        path: &str,
-        content_type: &str,
-        body: impl Into<reqwest::Body>,
-    ) -> Response {
-        self.client
-            .post(self.url(path))
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
-        self.client
-            .post(self.url(path))
-            .form(form)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// GETs `path` and parses its JSON body.
-    pub async fn get_json(&self, path: &str) -> Value {
-        let response = self.client.get(self.url(path)).send().await.unwrap();
-        response.json().await.unwrap()
-    }
-
-    pub async fn get_bearer(&self, path: &str, token: &str) -> Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub async fn start_login(&self, number: &str) -> Response {
-        self.post_json("/v1/otp/start", &json!({ "phone_number": number }))
-            .await
-    }
-
-    pub async fn exchange_code(&self, number: &str, code: &str) -> Response {
-        self.post_form(
-            "/oauth/token",
-            &[
-                ("grant_type", "otp"),
-                ("phone_number", number),
-                ("code", code),
-            ],
-        )
-        .await
-    }
-
-    /// Logs `number` in end to end and returns the token response.
-    pub async fn login(&self, number: &str) -> Value {
-        let response = self.start_login(number).await;
-        assert_eq!(response.status(), StatusCode::ACCEPTED);
-        let code = self.sink.last_code(number);
-        let response = self.exchange_code(number, &code).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.unwrap()
-    }
-
-    pub async fn me(&self, access_token: &str) -> Response {
-        self.get_bearer("/v1/me", access_token).await
-    }
-
-    pub async fn put_employee(&self, external_id: &str, body: &Value) -> Response {
-        self.client
-            .put(self.url(&format!("/admin/v1/employees/{external_id}")))
-            .bearer_auth(ADMIN_KEY)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
-    }
-}
-
-/// Asserts a JSON error with the contract's shape and returns its body.
-pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> Value {
-    assert_eq!(response.status(), status, "unexpected status");
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        content_type.starts_with("application/json"),
-        "{content_type}"
-    );
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"], code, "{body}");
-    assert!(body["error_description"].is_string(), "{body}");
-    body
 }

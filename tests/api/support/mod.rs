@@ -1,0 +1,51 @@
+//! Everything the end-to-end tests share: the app under test and its clients, fake SMS
+//! providers, the `sesame` binary, tokens, codes and limits. Test files import from here only,
+//! never from each other.
+
+mod admin;
+mod app;
+mod client;
+mod codes;
+mod console;
+mod downstream;
+mod fake_provider;
+mod limits;
+mod process;
+mod sink;
+mod tokens;
+
+pub use admin::*;
+pub use app::*;
+pub use client::*;
+pub use codes::*;
+pub use console::*;
+pub use downstream::*;
+pub use fake_provider::*;
+pub use limits::*;
+pub use process::*;
+pub use sink::*;
+pub use tokens::*;
+
+/// Runs each named `async fn(Backend)` as two tests, one per backend.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Backend::Embedded).await
+                }
+            )*
+        }
+        mod production {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Backend::Production).await
+                }
+            )*
+        }
+    };
+}
+
+pub(crate) use on_both_backends;
