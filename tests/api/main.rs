@@ -18,6 +18,7 @@ mod downstream_helpers;
 mod employees;
 mod errors;
 mod fake_provider;
+mod hostile_bytes;
 mod import;
 mod introspection;
 mod keys;
