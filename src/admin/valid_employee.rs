@@ -34,9 +34,11 @@ pub enum FieldProblem {
 impl FieldProblem {
     pub fn message(&self) -> String {
         match self {
-            Self::ExternalId => format!("external_id must be 1 to {MAX_EXTERNAL_ID} characters"),
-            Self::Name => format!("name must be 1 to {MAX_NAME} characters"),
-            Self::Email => format!("email must be at most {MAX_EMAIL} characters"),
+            Self::ExternalId => {
+                format!("external_id must be 1 to {MAX_EXTERNAL_ID} characters (no NUL)")
+            }
+            Self::Name => format!("name must be 1 to {MAX_NAME} characters (no NUL)"),
+            Self::Email => format!("email must be at most {MAX_EMAIL} characters (no NUL)"),
             Self::PhoneNumber => "phone_number is not a valid phone number".to_owned(),
             Self::TestNumber => "phone_number is a test number (SESAME_TEST_NUMBERS): \
                                  an active employee cannot have it"
@@ -55,6 +57,11 @@ impl From<FieldProblem> for Error {
     }
 }
 
+/// 1 to `max` characters, none of them NUL (which Postgres cannot store in text).
+fn fits(field: &str, max: usize) -> bool {
+    !field.is_empty() && field.chars().count() <= max && !field.contains('\0')
+}
+
 impl ValidEmployee {
     /// Checks every field; on failure returns every problem, in field order.
     pub fn parse(
@@ -66,15 +73,15 @@ impl ValidEmployee {
     ) -> Result<Self, Vec<FieldProblem>> {
         let mut problems = Vec::new();
         let external_id = external_id.trim();
-        if external_id.is_empty() || external_id.chars().count() > MAX_EXTERNAL_ID {
+        if !fits(external_id, MAX_EXTERNAL_ID) {
             problems.push(FieldProblem::ExternalId);
         }
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME {
+        if !fits(name, MAX_NAME) {
             problems.push(FieldProblem::Name);
         }
         let email = email.map(str::trim).filter(|email| !email.is_empty());
-        if email.is_some_and(|email| email.chars().count() > MAX_EMAIL) {
+        if email.is_some_and(|email| !fits(email, MAX_EMAIL)) {
             problems.push(FieldProblem::Email);
         }
         let number = PhoneNumber::parse(phone_number);

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use axum::http::request::Parts;
@@ -18,20 +18,29 @@ use crate::store::ApiKeyRole;
 use crate::tokens::{AccessClaims, ClientInfo};
 
 /// A JSON body (`application/json`); any rejection is `400 invalid_request` (or `413`).
-#[derive(axum::extract::FromRequest)]
-#[from_request(via(axum::Json), rejection(Error))]
 pub struct JsonBody<T>(pub T);
 
-impl From<JsonRejection> for Error {
-    fn from(rejection: JsonRejection) -> Self {
-        match rejection {
-            JsonRejection::BytesRejection(bytes) => bytes_rejection(bytes),
-            JsonRejection::MissingJsonContentType(_) => Error::InvalidRequest(
+impl<T, S> FromRequest<S> for JsonBody<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let RawBody { media_type, bytes } = RawBody::from_request(request, state).await?;
+        if media_type.as_deref() != Some("application/json") {
+            return Err(Error::InvalidRequest(
                 "the body must be JSON (Content-Type: application/json)".into(),
-            ),
-            other => Error::InvalidRequest(other.body_text()),
+            ));
         }
+        json(&bytes).map(Self)
     }
+}
+
+fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(bytes)
+        .map_err(|err| Error::InvalidRequest(format!("invalid JSON body: {err}")))
 }
 
 /// Query parameters; any rejection is `400 invalid_request`.
@@ -45,7 +54,8 @@ impl From<QueryRejection> for Error {
     }
 }
 
-/// A body of any type, with its media type, for routes that accept several formats.
+/// A body of any type, with its media type, for routes that accept several formats. A form or
+/// JSON body with a NUL or invalid UTF-8 is refused here, below every body extractor.
 pub struct RawBody {
     pub media_type: Option<String>,
     pub bytes: Bytes,
@@ -59,6 +69,7 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(bytes_rejection)?;
+        super::hostile::screen_body(media_type.as_deref(), &bytes)?;
         Ok(Self { media_type, bytes })
     }
 }
@@ -86,8 +97,7 @@ where
         let value = match media_type.as_deref() {
             Some("application/x-www-form-urlencoded") => serde_urlencoded::from_bytes(&bytes)
                 .map_err(|err| Error::InvalidRequest(format!("invalid form body: {err}")))?,
-            Some("application/json") => serde_json::from_slice(&bytes)
-                .map_err(|err| Error::InvalidRequest(format!("invalid JSON body: {err}")))?,
+            Some("application/json") => json(&bytes)?,
             _ => {
                 return Err(Error::InvalidRequest(
                     "the body must be application/x-www-form-urlencoded or application/json".into(),

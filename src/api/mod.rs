@@ -1,7 +1,7 @@
 //! HTTP layer: each resource's module declares its routes with their OpenAPI description
 //! (`routes()`); this module merges them, splits out the router and the document, and adds
 //! the shared middleware (request ids, tracing, metrics, deadline, body limit, panic safety,
-//! CORS, security headers, JSON fallbacks). `/demo` is declared only when `SESAME_DEMO` enables
+//! CORS, security headers, JSON fallbacks, hostile bytes). `/demo` is declared only when `SESAME_DEMO` enables
 //! it, so it is neither served nor documented otherwise. The admin console (`crate::console`)
 //! is merged here too, outside the OpenAPI document.
 
@@ -9,6 +9,7 @@ mod admin;
 mod client_ip;
 mod demo;
 mod extract;
+pub(crate) mod hostile;
 mod introspect;
 mod logout;
 mod me;
@@ -80,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(from_fn(hostile::screen_uri))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(from_fn_with_state(deadline, middleware::deadline))
         .layer(from_fn(middleware::record_metrics))

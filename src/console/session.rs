@@ -175,6 +175,7 @@ where
 
 /// A urlencoded form body; a malformed one is a `400` page.
 pub fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, PageError> {
+    crate::api::hostile::screen_body(Some("application/x-www-form-urlencoded"), bytes)?;
     serde_urlencoded::from_bytes(bytes)
         .map_err(|err| PageError::Service(Error::InvalidRequest(format!("invalid form: {err}"))))
 }

@@ -15,6 +15,7 @@ mod docs;
 mod downstream;
 mod employees;
 mod errors;
+mod hostile_bytes;
 mod import;
 mod introspection;
 mod keys;
