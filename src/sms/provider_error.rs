@@ -43,14 +43,15 @@ pub async fn failure(
     }
 }
 
-/// At most 200 characters, without `code`.
+/// At most 200 characters, without `code`: blanked out before the cut, so a code the cut
+/// would split leaves no digits behind.
 fn scrub(message: &str, code: &str) -> String {
-    let message: String = message.chars().take(200).collect();
-    if code.is_empty() {
-        message
+    let message = if code.is_empty() {
+        message.to_owned()
     } else {
         message.replace(code, "[code]")
-    }
+    };
+    message.chars().take(200).collect()
 }
 
 #[cfg(test)]
@@ -65,5 +66,16 @@ mod tests {
         );
         assert_eq!(scrub("anything", ""), "anything");
         assert_eq!(scrub(&"x".repeat(500), "1").len(), 200);
+    }
+
+    #[test]
+    fn a_code_across_the_cut_is_blanked_out_before_the_cut() {
+        let message = format!("{}123456 echoed", "x".repeat(197));
+        let scrubbed = scrub(&message, "123456");
+        assert_eq!(scrubbed.chars().count(), 200);
+        assert!(
+            !scrubbed.contains('1'),
+            "part of the code is logged: {scrubbed}"
+        );
     }
 }

@@ -66,6 +66,7 @@ async fn production_serves_the_demo_only_when_asked() {
         ("SESAME_ENV", "production"),
         ("SESAME_ISSUER", "https://login.example.com"),
         ("SESAME_OTP_SECRET", "an-otp-secret-shared-by-every-node"),
+        ("SESAME_SMS_WEBHOOK_SECRET", "a-webhook-secret"),
     ];
     for (demo, expected) in [("", StatusCode::NOT_FOUND), ("true", StatusCode::OK)] {
         let mut vars = production.to_vec();

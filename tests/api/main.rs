@@ -23,6 +23,7 @@ mod limits;
 mod limits_checks;
 mod login;
 mod ops;
+mod phone_spellings;
 mod principal;
 mod process;
 mod providers;

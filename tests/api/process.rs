@@ -10,7 +10,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::{
-    Sink, free_port, fresh_postgres_database, jwks, new_kid, redis_url, sesame_command, wait_ready,
+    Sink, free_port, fresh_postgres_database, jwks, new_kid, postgres_url, redis_url,
+    sesame_command, wait_ready,
 };
 
 fn run(env: &HashMap<&str, String>, args: &[&str]) -> Output {
@@ -42,6 +43,7 @@ fn production(keys_dir: &Path) -> HashMap<&'static str, String> {
         ),
         ("SESAME_SMS_PROVIDER", "webhook".to_owned()),
         ("SESAME_SMS_WEBHOOK_URL", "http://127.0.0.1:1/".to_owned()),
+        ("SESAME_SMS_WEBHOOK_SECRET", "a-webhook-secret".to_owned()),
     ])
 }
 
@@ -113,6 +115,118 @@ fn production_refuses_development_settings_naming_each() {
         "SESAME_OTP_SECRET",
     ] {
         assert!(stderr.contains(&format!("- {name}:")), "{name}: {stderr}");
+    }
+}
+
+/// A variable set (`Some`) or removed (`None`).
+type Change<'a> = (&'a str, Option<&'a str>);
+
+/// Settings that weaken production: a code sent in the clear or unsigned, a short OTP secret,
+/// a provider's endpoint replaced, any web page allowed by CORS, a brake window shortened.
+/// Start-up refuses each (naming only it), and `check-config` reports it the same way.
+#[test]
+fn production_refuses_weakening_settings_at_start_and_in_check_config() {
+    let keys_dir = generated_keys();
+    let twilio = [
+        ("SESAME_SMS_PROVIDER", Some("twilio")),
+        ("SESAME_TWILIO_ACCOUNT_SID", Some("AC0123")),
+        ("SESAME_TWILIO_AUTH_TOKEN", Some("twilio-token")),
+        ("SESAME_TWILIO_FROM", Some("+15005550006")),
+        ("SESAME_TWILIO_BASE_URL", Some("http://127.0.0.1:1")),
+    ];
+    let plivo = [
+        ("SESAME_SMS_PROVIDER", Some("plivo")),
+        ("SESAME_PLIVO_AUTH_ID", Some("MA0123")),
+        ("SESAME_PLIVO_AUTH_TOKEN", Some("plivo-token")),
+        ("SESAME_PLIVO_FROM", Some("+15005550006")),
+        ("SESAME_PLIVO_BASE_URL", Some("http://127.0.0.1:1")),
+    ];
+    let cases: Vec<(&str, Vec<Change>)> = vec![
+        (
+            "SESAME_SMS_WEBHOOK_URL",
+            vec![(
+                "SESAME_SMS_WEBHOOK_URL",
+                Some("http://sms.example.com/send"),
+            )],
+        ),
+        (
+            "SESAME_SMS_WEBHOOK_SECRET",
+            vec![("SESAME_SMS_WEBHOOK_SECRET", None)],
+        ),
+        (
+            "SESAME_OTP_SECRET",
+            vec![("SESAME_OTP_SECRET", Some("0123456789abcdef0123456789abcde"))],
+        ),
+        ("SESAME_TWILIO_BASE_URL", twilio.to_vec()),
+        ("SESAME_PLIVO_BASE_URL", plivo.to_vec()),
+        (
+            "SESAME_CORS_ORIGINS",
+            vec![("SESAME_CORS_ORIGINS", Some("https://app.example.com, *"))],
+        ),
+        (
+            "SESAME_HOURLY_WINDOW",
+            vec![("SESAME_HOURLY_WINDOW", Some("60"))],
+        ),
+        (
+            "SESAME_DAILY_WINDOW",
+            vec![("SESAME_DAILY_WINDOW", Some("3600"))],
+        ),
+        (
+            "SESAME_OTP_RESEND_AFTER",
+            vec![("SESAME_OTP_RESEND_AFTER", Some("5"))],
+        ),
+        (
+            "SESAME_VERIFY_BACKOFF_BASE",
+            vec![("SESAME_VERIFY_BACKOFF_BASE", Some("1"))],
+        ),
+        (
+            "SESAME_VERIFY_BACKOFF_MAX",
+            vec![("SESAME_VERIFY_BACKOFF_MAX", Some("60"))],
+        ),
+        (
+            "SESAME_VERIFY_LOCKOUT_WINDOW",
+            vec![("SESAME_VERIFY_LOCKOUT_WINDOW", Some("3600"))],
+        ),
+        (
+            "SESAME_REVOCATION_FEED_LAG",
+            vec![("SESAME_REVOCATION_FEED_LAG", Some("1"))],
+        ),
+    ];
+    for (name, changes) in cases {
+        let mut env = production(&keys_dir);
+        for (variable, value) in changes {
+            match value {
+                Some(value) => env.insert(variable, value.to_owned()),
+                None => env.remove(variable),
+            };
+        }
+        let output = run(&env, &[]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{name}: started anyway");
+        assert!(
+            stderr.contains("SESAME_ENV=production refuses to start"),
+            "{name}: {stderr}"
+        );
+        assert!(stderr.contains(&format!("- {name}:")), "{name}: {stderr}");
+        assert_eq!(
+            stderr.matches("\n  - ").count(),
+            1,
+            "only {name} is at fault: {stderr}"
+        );
+
+        // With stores that answer, the rule is the only failure.
+        env.insert("SESAME_DATABASE_URL", postgres_url());
+        env.insert("SESAME_REDIS_URL", redis_url());
+        let output = run(&env, &["check-config"]);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(!output.status.success(), "{name}: {stdout}");
+        assert_eq!(stdout.matches("FAIL").count(), 1, "{name}: {stdout}");
+        let refused: Vec<&str> = stdout
+            .lines()
+            .filter(|line| line.starts_with("FAIL config"))
+            .collect();
+        assert_eq!(refused.len(), 1, "{name}: {stdout}");
+        assert!(refused[0].contains(&format!("{name}:")), "{name}: {stdout}");
     }
 }
 
