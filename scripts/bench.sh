@@ -61,7 +61,7 @@ start_sesame() {
   local began
   began=$(date +%s%N)
   env -i PATH="$PATH" \
-    SESAME_LISTEN=127.0.0.1:$port SESAME_DATABASE_URL="$1" ${2:+SESAME_REDIS_URL="$2"} \
+    SESAME_LISTEN=127.0.0.1:$port SESAME_METRICS_LISTEN= SESAME_DATABASE_URL="$1" ${2:+SESAME_REDIS_URL="$2"} \
     SESAME_REDIS_KEY_PREFIX="bench$(date +%s%N)" \
     SESAME_KEYS_DIR="$work/keys" SESAME_ADMIN_API_KEY=$admin_key \
     SESAME_SMS_PROVIDER=webhook SESAME_SMS_WEBHOOK_URL="http://$sink/" \

@@ -20,7 +20,7 @@ trap 'stop; rm -rf "$work"' EXIT
 
 # Starts the server in the scratch folder with the given extra variables.
 serve() {
-  (cd "$work" && exec env "$@" SESAME_LISTEN="127.0.0.1:$port" "$binary") >>"$work/server.log" 2>&1 &
+  (cd "$work" && exec env "$@" SESAME_LISTEN="127.0.0.1:$port" SESAME_METRICS_LISTEN= "$binary") >>"$work/server.log" 2>&1 &
   server=$!
   for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return 0

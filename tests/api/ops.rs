@@ -117,7 +117,16 @@ fn sample(text: &str, name: &str, labels: &[&str]) -> f64 {
 }
 
 async fn scrape(app: &TestApp) -> String {
-    let response = get(app, "/metrics").await;
+    let metrics = app
+        .metrics_base
+        .as_ref()
+        .expect("the metrics listener is on");
+    let response = app
+        .client
+        .get(format!("{metrics}/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
         response.headers()["content-type"]
@@ -171,9 +180,40 @@ async fn metrics_move_with_traffic(backend: Backend) {
     assert!(delta("sesame_tokens_issued_total", &["grant=\"otp\""]) >= 1.0);
 }
 
+/// Metrics are read on their own listener only: a caller of the service cannot diff them
+/// around its own requests.
+#[tokio::test]
+async fn metrics_are_served_on_their_own_listener_only() {
+    let app = spawn_app(Backend::Embedded).await;
+    assert!(scrape(&app).await.contains("sesame_http_requests_total"));
+    assert_error(
+        get(&app, "/metrics").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let metrics = app.metrics_base.as_ref().unwrap();
+    let elsewhere = app
+        .client
+        .get(format!("{metrics}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(elsewhere, StatusCode::NOT_FOUND, "not_found").await;
+
+    let off = spawn_app_with(Backend::Embedded, &[("SESAME_METRICS_LISTEN", "")]).await;
+    assert!(off.metrics_base.is_none());
+    assert_error(
+        get(&off, "/metrics").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
+
 /// Every operation the contract names. The router and the document are built from the same
 /// declarations, so what the document lists is what the router serves.
-const CONTRACT_OPERATIONS: [&str; 29] = [
+const CONTRACT_OPERATIONS: [&str; 28] = [
     "POST /v1/otp/start",
     "POST /oauth/token",
     "POST /oauth/revoke",
@@ -198,7 +238,6 @@ const CONTRACT_OPERATIONS: [&str; 29] = [
     "DELETE /admin/v1/api-keys/{id}",
     "GET /healthz",
     "GET /readyz",
-    "GET /metrics",
     "GET /openapi.json",
     // The demo page, on by default in development.
     "GET /demo",
