@@ -102,6 +102,14 @@ const TALLY_FLUSH: Duration = Duration::from_secs(60);
 
 /// Background work of a running node. Add periodic tasks here.
 fn background(state: &AppState, db: &Database, tasks: &mut Tasks) {
+    if let Some(metrics) = crate::telemetry::metrics() {
+        let upkeep = crate::telemetry::METRICS_UPKEEP;
+        tasks.every("drain histogram samples", upkeep, move || {
+            metrics.run_upkeep();
+            std::future::ready(())
+        });
+    }
+
     let tokens = state.tokens.clone();
     let clock = state.clock.clone();
     let period = Duration::from_secs(state.config.ops.keys_reload_interval);
