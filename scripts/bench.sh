@@ -6,14 +6,19 @@
 #
 #   scripts/bench.sh            30 s per measurement
 #   scripts/bench.sh --quick    5 s per measurement, under a minute once the release build is current
+#   scripts/bench.sh --soak     memory under sustained load instead: whole sessions on Postgres +
+#                               Redis for 10 minutes with nothing scraping the metrics; fails
+#                               when the RSS at the end exceeds the RSS at the start by over 10 %
 #
-# BENCH_DURATION, BENCH_CONCURRENCY (default 32) and BENCH_PG_PARAMS (default ?sslmode=disable)
-# override the defaults.
+# BENCH_DURATION, BENCH_CONCURRENCY (default 32), BENCH_PG_PARAMS (default ?sslmode=disable) and
+# BENCH_SOAK_DURATION (seconds, default 600) override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 quick=0
+soak=0
 [ "${1:-}" = "--quick" ] && quick=1
+[ "${1:-}" = "--soak" ] && soak=1
 duration=${BENCH_DURATION:-$([ "$quick" = 1 ] && echo 5 || echo 30)}
 concurrency=${BENCH_CONCURRENCY:-32}
 port=18480
@@ -61,7 +66,7 @@ start_sesame() {
   local began
   began=$(date +%s%N)
   env -i PATH="$PATH" \
-    SESAME_LISTEN=127.0.0.1:$port SESAME_DATABASE_URL="$1" ${2:+SESAME_REDIS_URL="$2"} \
+    SESAME_LISTEN=127.0.0.1:$port SESAME_METRICS_LISTEN= SESAME_DATABASE_URL="$1" ${2:+SESAME_REDIS_URL="$2"} \
     SESAME_REDIS_KEY_PREFIX="bench$(date +%s%N)" \
     SESAME_KEYS_DIR="$work/keys" SESAME_ADMIN_API_KEY=$admin_key \
     SESAME_SMS_PROVIDER=webhook SESAME_SMS_WEBHOOK_URL="http://$sink/" \
@@ -86,6 +91,42 @@ loadgen() {
   target/release/loadgen --base-url "http://127.0.0.1:$port" --sink "$sink" \
     --concurrency "$concurrency" --duration "$duration" "$@" | tail -n 1
 }
+
+# --- Soak: memory under sustained load, nothing scraping ---------------------------------
+# The start is the RSS after a 30 s warm-up of the same load (pools, caches and allocator arenas
+# filled: what a loaded node needs), the end the RSS after the soak. Samples the recorder keeps
+# until they are drained would show as growth between the two.
+if [ "$soak" = 1 ]; then
+  soak_duration=${BENCH_SOAK_DURATION:-600}
+  recreate_db sesame_soak
+  start_sesame "$pg_base/sesame_soak$pg_params" "$redis_url"
+  log "soak: 30 s warm-up of whole sessions at ${concurrency} clients"
+  duration=30
+  loadgen --scenario session --number-offset 50000000 >/dev/null
+  start_rss_mb=$(rss_mb "$sesame_pid")
+  log "soak: RSS ${start_rss_mb} MB; whole sessions for ${soak_duration}s, metrics never scraped"
+  duration=$soak_duration
+  soak_run=$(loadgen --scenario session --number-offset 60000000)
+  end_rss_mb=$(rss_mb "$sesame_pid")
+  stop_sesame
+  python3 - "$soak_run" <<PY
+import json, sys
+run = json.loads(sys.argv[1])
+start, end = float("$start_rss_mb"), float("$end_rss_mb")
+growth = round((end - start) / start * 100, 1)
+print(json.dumps({
+    "soak_seconds": int("$soak_duration"),
+    "sessions_per_s": run["logins_per_s"],
+    "start_rss_mb": start,
+    "end_rss_mb": end,
+    "growth_percent": growth,
+}))
+if growth > 10:
+    print(f"bench: RSS grew {growth} % under the soak (limit 10 %)", file=sys.stderr)
+    sys.exit(1)
+PY
+  exit $?
+fi
 
 # --- Postgres + Redis -------------------------------------------------------------------
 read -r steal_before total_before < <(cpu_ticks)

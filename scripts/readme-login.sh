@@ -25,7 +25,7 @@ trap 'stop; rm -rf "$work"' EXIT
 
 # Starts the server in the scratch folder with the given extra variables.
 serve() {
-  (cd "$work" && exec env "$@" SESAME_LISTEN="127.0.0.1:$port" "$binary") >>"$work/server.log" 2>&1 &
+  (cd "$work" && exec env "$@" SESAME_LISTEN="127.0.0.1:$port" SESAME_METRICS_LISTEN= "$binary") >>"$work/server.log" 2>&1 &
   server=$!
   for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return 0
@@ -104,7 +104,7 @@ stop
 downstream=$(block "## Downstream APIs")
 [ -n "$downstream" ] || { echo "readme-login: no downstream walkthrough in README.md" >&2; exit 1; }
 rm -rf "$work/data" "$work/keys"
-run "export SESAME_LISTEN=127.0.0.1:$port SESAME_ISSUER=http://127.0.0.1:$port
+run "export SESAME_LISTEN=127.0.0.1:$port SESAME_ISSUER=http://127.0.0.1:$port SESAME_METRICS_LISTEN=
      export ORDERS_LISTEN=127.0.0.1:$api_port
      export SENT_LOG=$work/downstream.out
      trap 'kill \$(jobs -p) 2>/dev/null; wait' EXIT

@@ -47,7 +47,7 @@ admin_key="console-tests-admin-key-0123456789"
 # Only these variables: none from the caller's environment, no .env (the cwd is $work).
 sesame() {
   (cd "$work" && exec env $(env | grep -o '^SESAME_[A-Z0-9_]*' | sed 's/^/-u /') \
-    SESAME_LISTEN="127.0.0.1:$port" \
+    SESAME_LISTEN="127.0.0.1:$port" SESAME_METRICS_LISTEN= \
     SESAME_ISSUER="http://127.0.0.1:$port" \
     SESAME_DATABASE_URL="sqlite://$work/sesame.db" \
     SESAME_KEYS_DIR="$work/keys" \

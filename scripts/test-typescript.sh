@@ -83,7 +83,7 @@ start() {
   mkdir -p "$dir"
   # Only the variables given here: none from the caller's environment, no .env (cwd is $dir).
   (cd "$dir" && exec env $(env | grep -o '^SESAME_[A-Z0-9_]*' | sed 's/^/-u /') \
-    SESAME_LISTEN="127.0.0.1:$port" \
+    SESAME_LISTEN="127.0.0.1:$port" SESAME_METRICS_LISTEN= \
     SESAME_ISSUER="http://127.0.0.1:$port" \
     SESAME_DATABASE_URL="sqlite://$dir/sesame.db" \
     SESAME_KEYS_DIR="$dir/keys" \

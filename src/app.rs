@@ -102,6 +102,14 @@ const TALLY_FLUSH: Duration = Duration::from_secs(60);
 
 /// Background work of a running node. Add periodic tasks here.
 fn background(state: &AppState, db: &Database, tasks: &mut Tasks) {
+    if let Some(metrics) = crate::telemetry::metrics() {
+        let upkeep = crate::telemetry::METRICS_UPKEEP;
+        tasks.every("drain histogram samples", upkeep, move || {
+            metrics.run_upkeep();
+            std::future::ready(())
+        });
+    }
+
     let tokens = state.tokens.clone();
     let clock = state.clock.clone();
     let period = Duration::from_secs(state.config.ops.keys_reload_interval);
@@ -161,6 +169,8 @@ fn otp_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
 /// A bound, ready-to-serve Sesame. `build` binds (port 0 picks a free port, as tests do).
 pub struct Application {
     listener: TcpListener,
+    /// `/metrics`, when `SESAME_METRICS_LISTEN` is not off.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     db: Database,
 }
@@ -172,8 +182,16 @@ impl Application {
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("SESAME_LISTEN: cannot listen on {listen}"))?;
+        let metrics_listener =
+            match state.config.ops.metrics_listen {
+                Some(address) => Some(TcpListener::bind(address).await.with_context(|| {
+                    format!("SESAME_METRICS_LISTEN: cannot listen on {address}")
+                })?),
+                None => None,
+            };
         Ok(Self {
             listener,
+            metrics_listener,
             state,
             db,
         })
@@ -181,6 +199,13 @@ impl Application {
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where `/metrics` is served, if anywhere.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
     }
 
     pub fn state(&self) -> &AppState {
@@ -198,6 +223,20 @@ impl Application {
         let mut tasks = Tasks::default();
         background(&state, &self.db, &mut tasks);
         let (stopping, mut stopped) = watch::channel(false);
+        if let Some(listener) = self.metrics_listener {
+            let mut stopped = stopped.clone();
+            let signal = async move {
+                let _ = stopped.wait_for(|stopping| *stopping).await;
+            };
+            let metrics = axum::serve(listener, crate::api::metrics_router())
+                .with_graceful_shutdown(signal)
+                .into_future();
+            tokio::spawn(async move {
+                if let Err(err) = metrics.await {
+                    tracing::warn!(error = %err, "the metrics listener stopped");
+                }
+            });
+        }
         let signal = async move {
             shutdown.await;
             tracing::info!("shutting down: finishing in-flight requests");

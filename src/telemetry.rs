@@ -1,6 +1,7 @@
 //! One place that sets up logging and the metrics recorder.
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
@@ -48,6 +49,10 @@ pub fn init(format: LogFormat) {
 const LATENCY_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
+
+/// How often histogram samples are folded into their buckets. The recorder keeps every raw
+/// sample until then, so a node nobody scrapes would otherwise grow with its traffic.
+pub const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 
 static METRICS: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 

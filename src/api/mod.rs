@@ -13,6 +13,7 @@ pub(crate) mod hostile;
 mod introspect;
 mod logout;
 mod me;
+mod metrics;
 mod middleware;
 mod oauth_revoke;
 mod openapi;
@@ -43,6 +44,7 @@ use crate::app::AppState;
 use crate::error::Error;
 
 pub(crate) use extract::Client;
+pub use metrics::metrics_router;
 
 /// Bodies are small JSON or form documents; anything larger is refused with `413` (the
 /// employee import sets its own, larger limit).

@@ -1,5 +1,5 @@
-//! Operator endpoints: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`
-//! (docs/contract-notes.md, "Operations").
+//! Operator endpoints of the service port: `/healthz`, `/readyz`, `/openapi.json`
+//! (docs/contract-notes.md, "Operations"). `/metrics` has its own listener (`metrics.rs`).
 
 use std::time::Duration;
 
@@ -31,7 +31,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(healthz))
         .routes(routes!(readyz))
-        .routes(routes!(metrics))
         .routes(routes!(openapi))
 }
 
@@ -54,23 +53,6 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>> {
     } else {
         Err(Error::Unavailable)
     }
-}
-
-/// Prometheus text exposition of every metric of this process.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses(
-    (status = 200, description = "Prometheus text format", content_type = "text/plain; version=0.0.4", body = String),
-))]
-pub async fn metrics() -> impl IntoResponse {
-    let text = crate::telemetry::metrics()
-        .map(|handle| {
-            handle.run_upkeep();
-            handle.render()
-        })
-        .unwrap_or_default();
-    (
-        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        text,
-    )
 }
 
 /// This API's OpenAPI 3.1 description.

@@ -1,5 +1,7 @@
 //! Operations: logs, HTTP hygiene, key reloading, shutdown (docs/contract-notes.md, "Operations").
 
+use std::net::SocketAddr;
+
 use super::{ConfigError, Vars};
 use crate::telemetry::LogFormat;
 
@@ -14,6 +16,8 @@ pub struct OpsConfig {
     pub keys_reload_interval: u64,
     /// Seconds in-flight requests and background tasks get to finish after SIGTERM.
     pub shutdown_timeout: u64,
+    /// Where Prometheus scrapes `/metrics`, apart from the service port; `None` = not served.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl OpsConfig {
@@ -24,6 +28,16 @@ impl OpsConfig {
             cors_origins: vars.list("SESAME_CORS_ORIGINS"),
             keys_reload_interval: vars.parse_in("SESAME_KEYS_RELOAD_INTERVAL", 60, 1..=86_400)?,
             shutdown_timeout: vars.parse_in("SESAME_SHUTDOWN_TIMEOUT", 30, 1..=3_600)?,
+            metrics_listen: metrics_listen(vars)?,
         })
+    }
+}
+
+/// `SESAME_METRICS_LISTEN`: unset = the loopback default; set but empty = off.
+fn metrics_listen(vars: &Vars) -> Result<Option<SocketAddr>, ConfigError> {
+    const NAME: &str = "SESAME_METRICS_LISTEN";
+    match vars.0.get(NAME) {
+        Some(value) if value.trim().is_empty() => Ok(None),
+        _ => vars.parse(NAME, "127.0.0.1:9100").map(Some),
     }
 }

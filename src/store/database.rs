@@ -14,6 +14,11 @@ static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 /// How long a pooled connection may sit unused before it is pinged ahead of its next query.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
 
+/// How long a request waits for a Postgres connection. sqlx keeps retrying a refused connection
+/// until this deadline, so it is how long a request takes to fail while Postgres is down; a
+/// node whose pool is busy this long is overloaded, and answering `503` sheds the load.
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(750);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Postgres,
@@ -50,6 +55,7 @@ impl Database {
             DatabaseUrl::Postgres(url) => {
                 let pool = options
                     .max_connections(max_connections)
+                    .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
                     .connect(url.expose())
                     .await?;
                 (pool, Backend::Postgres)

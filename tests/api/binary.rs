@@ -17,6 +17,7 @@ async fn the_binary_serves_on_the_embedded_default_in_an_empty_folder() {
         .current_dir(&folder)
         .env_clear()
         .env("SESAME_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SESAME_METRICS_LISTEN", "127.0.0.1:0")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

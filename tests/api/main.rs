@@ -27,6 +27,7 @@ mod phone_spellings;
 mod principal;
 mod process;
 mod providers;
+mod recovery;
 mod refresh;
 mod retention;
 mod revocation;

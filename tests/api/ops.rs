@@ -116,10 +116,10 @@ fn sample(text: &str, name: &str, labels: &[&str]) -> f64 {
         .sum()
 }
 
-async fn scrape(sesame: &SesameProcess) -> String {
-    let response = sesame
-        .client
-        .get(sesame.url("/metrics"))
+/// The text of `/metrics` on the metrics listener at `base`.
+async fn scrape(client: &reqwest::Client, base: &str) -> String {
+    let response = client
+        .get(format!("{base}/metrics"))
         .send()
         .await
         .unwrap();
@@ -154,7 +154,7 @@ async fn exchange(sesame: &SesameProcess, number: &str, code: &str, status: Stat
 // traffic moves, so every delta is exact.
 async fn metrics_move_with_traffic(backend: Backend) {
     let sesame = SesameProcess::spawn(backend).await;
-    let before = scrape(&sesame).await;
+    let before = scrape(&sesame.client, &sesame.metrics_base).await;
     let healthz = [
         "sesame_http_requests_total",
         "route=\"/healthz\"",
@@ -183,7 +183,7 @@ async fn metrics_move_with_traffic(backend: Backend) {
     exchange(&sesame, number, &code, StatusCode::OK).await;
     // The challenge is used up: the same code now finds none.
     exchange(&sesame, number, &code, StatusCode::BAD_REQUEST).await;
-    let after = scrape(&sesame).await;
+    let after = scrape(&sesame.client, &sesame.metrics_base).await;
 
     let delta =
         |name: &str, labels: &[&str]| sample(&after, name, labels) - sample(&before, name, labels);
@@ -221,9 +221,44 @@ async fn metrics_move_with_traffic(backend: Backend) {
     assert_eq!(delta("sesame_tokens_issued_total", &[]), 1.0, "{after}");
 }
 
+/// Metrics are read on their own listener only: a caller of the service cannot diff them
+/// around its own requests.
+#[tokio::test]
+async fn metrics_are_served_on_their_own_listener_only() {
+    let app = spawn_app(Backend::Embedded).await;
+    let metrics = app.metrics_base.as_ref().expect("the metrics listener is on");
+    assert!(
+        scrape(&app.client, metrics)
+            .await
+            .contains("sesame_http_requests_total")
+    );
+    assert_error(
+        get(&app, "/metrics").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let elsewhere = app
+        .client
+        .get(format!("{metrics}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(elsewhere, StatusCode::NOT_FOUND, "not_found").await;
+
+    let off = spawn_app_with(Backend::Embedded, &[("SESAME_METRICS_LISTEN", "")]).await;
+    assert!(off.metrics_base.is_none());
+    assert_error(
+        get(&off, "/metrics").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
+
 /// Every operation the contract names. The router and the document are built from the same
 /// declarations, so what the document lists is what the router serves.
-const CONTRACT_OPERATIONS: [&str; 29] = [
+const CONTRACT_OPERATIONS: [&str; 28] = [
     "POST /v1/otp/start",
     "POST /oauth/token",
     "POST /oauth/revoke",
@@ -248,7 +283,6 @@ const CONTRACT_OPERATIONS: [&str; 29] = [
     "DELETE /admin/v1/api-keys/{id}",
     "GET /healthz",
     "GET /readyz",
-    "GET /metrics",
     "GET /openapi.json",
     // The demo page, on by default in development.
     "GET /demo",

@@ -30,6 +30,7 @@ fn production(keys_dir: &Path) -> HashMap<&'static str, String> {
     HashMap::from([
         ("SESAME_ENV", "production".to_owned()),
         ("SESAME_LISTEN", "127.0.0.1:0".to_owned()),
+        ("SESAME_METRICS_LISTEN", "127.0.0.1:0".to_owned()),
         (
             "SESAME_DATABASE_URL",
             "postgres://sesame@127.0.0.1:1/sesame".to_owned(),
@@ -387,6 +388,7 @@ async fn sighup_reloads_the_keys_folder_at_once() {
     let port = free_port();
     let env = HashMap::from([
         ("SESAME_LISTEN", format!("127.0.0.1:{port}")),
+        ("SESAME_METRICS_LISTEN", "127.0.0.1:0".to_owned()),
         ("SESAME_KEYS_RELOAD_INTERVAL", "3600".to_owned()),
     ]);
     let mut child = sesame_command(&env, &[])

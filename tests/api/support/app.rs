@@ -33,6 +33,8 @@ pub fn redis_url() -> String {
 
 pub struct TestApp {
     pub base: String,
+    /// The metrics listener's base URL, when it is on.
+    pub metrics_base: Option<String>,
     pub client: reqwest::Client,
     pub sink: Sink,
     pub backend: Backend,
@@ -66,6 +68,7 @@ pub(super) async fn test_config(
     let keys_dir = scratch.join("keys");
     let mut vars: HashMap<String, String> = [
         ("SESAME_LISTEN", "127.0.0.1:0".to_owned()),
+        ("SESAME_METRICS_LISTEN", "127.0.0.1:0".to_owned()),
         ("SESAME_KEYS_DIR", keys_dir.display().to_string()),
         ("SESAME_SMS_PROVIDER", "webhook".to_owned()),
         ("SESAME_SMS_WEBHOOK_URL", sink_url),
@@ -190,9 +193,13 @@ async fn try_start_with_vars(
     let clock = sesame::Clock::system();
     let application = Application::build(config, clock.clone()).await?;
     let address = application.local_addr().unwrap();
+    let metrics_base = application
+        .metrics_addr()
+        .map(|address| format!("http://{address}"));
     let serving = tokio::spawn(application.run_until_stopped(shutdown));
     let app = TestApp {
         base: format!("http://{address}"),
+        metrics_base,
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()

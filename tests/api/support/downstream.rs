@@ -29,6 +29,7 @@ fn own_issuer(extra: &[(&str, &str)]) -> Vec<(String, String)> {
     drop(listener);
     let mut vars: Vec<(String, String)> = [
         ("SESAME_LISTEN", address.to_string()),
+        ("SESAME_METRICS_LISTEN", "127.0.0.1:0".to_owned()),
         ("SESAME_ISSUER", format!("http://{address}")),
         ("SESAME_TEST_NUMBERS", fixed_numbers_var()),
         ("SESAME_REVOCATION_FEED_LAG", "1".to_owned()),

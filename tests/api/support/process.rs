@@ -49,6 +49,8 @@ pub fn free_port() -> u16 {
 /// prefix, keys and sink); killed when dropped.
 pub struct SesameProcess {
     pub base: String,
+    /// The metrics listener's base URL.
+    pub metrics_base: String,
     pub client: reqwest::Client,
     pub sink: Sink,
     child: Child,
@@ -59,6 +61,11 @@ impl SesameProcess {
         let (mut vars, sink, _) = test_config(backend, &[]).await;
         let port = free_port();
         vars.insert("SESAME_LISTEN".into(), format!("127.0.0.1:{port}"));
+        let metrics_port = free_port();
+        vars.insert(
+            "SESAME_METRICS_LISTEN".into(),
+            format!("127.0.0.1:{metrics_port}"),
+        );
         let mut child = sesame_command(&vars, &[])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -69,6 +76,7 @@ impl SesameProcess {
         wait_ready(&client, &base, &mut child).await;
         Self {
             base,
+            metrics_base: format!("http://127.0.0.1:{metrics_port}"),
             client,
             sink,
             child,
