@@ -16,6 +16,7 @@ mod demo;
 mod downstream;
 mod downstream_helpers;
 mod employees;
+mod enumeration;
 mod errors;
 mod fake_provider;
 mod import;
