@@ -63,16 +63,21 @@ pub async fn start_forwarded(app: &TestApp, number: &str, forwarded_for: &str) -
         .unwrap()
 }
 
-/// The `limit` of every audited refusal, oldest first.
+/// The `limit` of every audited refusal, oldest first, once per request it stands for.
 pub async fn refused_limits(app: &TestApp) -> Vec<String> {
-    app.sql_texts("select detail from audit_events where action = 'login.refused' order by id")
-        .await
-        .iter()
-        .map(|detail| {
-            let detail: serde_json::Value = serde_json::from_str(detail).unwrap();
-            detail["limit"].as_str().unwrap().to_owned()
-        })
-        .collect()
+    app.sql_texts(
+        "select cast(occurrences as text) || ' ' || detail from audit_events
+         where action = 'login.refused' order by id",
+    )
+    .await
+    .iter()
+    .flat_map(|row| {
+        let (occurrences, detail) = row.split_once(' ').unwrap();
+        let detail: serde_json::Value = serde_json::from_str(detail).unwrap();
+        let limit = detail["limit"].as_str().unwrap().to_owned();
+        std::iter::repeat_n(limit, occurrences.parse().unwrap())
+    })
+    .collect()
 }
 
 async fn the_resend_cooldown_refuses_with_an_honest_retry_after(backend: Backend) {

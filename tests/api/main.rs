@@ -31,6 +31,7 @@ mod principal;
 mod process;
 mod providers;
 mod refresh;
+mod refusals;
 mod revocation;
 mod revocation_feed;
 mod session_lifetime;
