@@ -9,6 +9,10 @@
 #   scripts/bench.sh --soak     memory under sustained load instead: whole sessions on Postgres +
 #                               Redis for 10 minutes with nothing scraping the metrics; fails
 #                               when the RSS at the end exceeds the RSS at the start by over 10 %
+#   scripts/bench.sh --enumeration
+#                               also compares, with SESAME_ALLOW_ANONYMOUS=false, how fast starts
+#                               answer for employees and for strangers (median and p90 of each:
+#                               the two should match, so timing does not tell who is an employee)
 #
 # BENCH_DURATION, BENCH_CONCURRENCY (default 32), BENCH_PG_PARAMS (default ?sslmode=disable) and
 # BENCH_SOAK_DURATION (seconds, default 600) override the defaults.
@@ -17,8 +21,15 @@ cd "$(dirname "$0")/.."
 
 quick=0
 soak=0
-[ "${1:-}" = "--quick" ] && quick=1
-[ "${1:-}" = "--soak" ] && soak=1
+enumeration=0
+for arg in "$@"; do
+  case $arg in
+    --quick) quick=1 ;;
+    --soak) soak=1 ;;
+    --enumeration) enumeration=1 ;;
+    *) echo "usage: $0 [--quick] [--soak] [--enumeration]" >&2; exit 2 ;;
+  esac
+done
 duration=${BENCH_DURATION:-$([ "$quick" = 1 ] && echo 5 || echo 30)}
 concurrency=${BENCH_CONCURRENCY:-32}
 port=18480
@@ -73,6 +84,7 @@ start_sesame() {
     SESAME_SMS_HOURLY_CAP=1000000 SESAME_SMS_DAILY_CAP=1000000 \
     SESAME_IP_HOURLY_CAP=10000000 SESAME_IP_VERIFY_HOURLY_CAP=10000000 \
     SESAME_SMS_COUNTRY_HOURLY_BUDGET=10000000 SESAME_OTP_RESEND_AFTER=0 \
+    ${BENCH_ALLOW_ANONYMOUS:+SESAME_ALLOW_ANONYMOUS=$BENCH_ALLOW_ANONYMOUS} \
     RUST_LOG=warn target/release/sesame >"$work/sesame.log" 2>&1 &
   sesame_pid=$!
   until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do
@@ -154,6 +166,63 @@ log "JWKS"
 jwks=$(loadgen --scenario jwks)
 stop_sesame
 
+# --- enumeration: employees' and strangers' starts with anonymous login off ----------------
+enumeration_json=null
+if [ "$enumeration" = 1 ]; then
+  recreate_db sesame_bench_enum
+  BENCH_ALLOW_ANONYMOUS=false start_sesame "$pg_base/sesame_bench_enum$pg_params" "$redis_url"
+  log "enumeration: 40 starts each for employees and strangers, one at a time"
+  python3 - "$port" "$sink" "$admin_key" >"$work/enumeration.json" <<'PY'
+import http.client, http.server, json, statistics, sys, threading, time
+port, sink, admin_key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+class Sink(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"ok":true}')
+    def log_message(self, *args):
+        pass
+
+host, sink_port = sink.split(":")
+threading.Thread(target=http.server.ThreadingHTTPServer((host, int(sink_port)), Sink).serve_forever,
+                 daemon=True).start()
+conn = http.client.HTTPConnection("127.0.0.1", port)
+
+def call(method, path, body, headers={}):
+    started = time.perf_counter()
+    conn.request(method, path, json.dumps(body), {"content-type": "application/json", **headers})
+    response = conn.getresponse()
+    response.read()
+    return response.status, (time.perf_counter() - started) * 1000
+
+employees = [f"+4477009{n:05d}" for n in range(40)]
+strangers = [f"+4477009{n:05d}" for n in range(50000, 50040)]
+for n, number in enumerate(employees):
+    status, _ = call("PUT", f"/admin/v1/employees/BENCH-{n}", {"phone_number": number, "name": "Bench"},
+                     {"authorization": f"Bearer {admin_key}"})
+    assert status in (200, 201), status
+times = {"employee": [], "stranger": []}
+# Interleaved, so both paths see the same state of the machine.
+for employee, stranger in zip(employees, strangers):
+    for kind, number in (("employee", employee), ("stranger", stranger)):
+        status, ms = call("POST", "/v1/otp/start", {"phone_number": number})
+        assert status == 202, (kind, status)
+        times[kind].append(ms)
+summary = {}
+for kind, samples in times.items():
+    deciles = statistics.quantiles(samples, n=10)
+    summary[f"{kind}_median_ms"] = round(statistics.median(samples), 2)
+    summary[f"{kind}_p90_ms"] = round(deciles[8], 2)
+print(json.dumps(summary))
+PY
+  enumeration_json=$(cat "$work/enumeration.json")
+  log "enumeration: $enumeration_json"
+  stop_sesame
+fi
+
 # --- pgbench: one-row INSERT per transaction at the same concurrency ----------------------
 recreate_db sesame_pgbench
 psql "$pg_base/sesame_pgbench" -qc 'create table inserts (id bigserial primary key, v text not null)'
@@ -195,6 +264,7 @@ summary = {
                for name, step in run["steps"].items() if step["errors"]},
     "concurrency": $concurrency,
     "duration_s": $duration,
+    "enumeration": $enumeration_json,
     "cpu_steal_pct": round(100 * ($steal_after - $steal_before) / max(1, $total_after - $total_before), 1),
 }
 print(json.dumps(summary))

@@ -85,8 +85,7 @@ impl Clock {
 
 /// Measures how long something takes. A duration is not wall-clock time: it must not jump
 /// when the system clock is set or when a test moves the [`Clock`], so it is read from
-/// tokio's monotonic clock, the one `tokio::time::sleep` waits on (a measured send and the
-/// decoy wait that imitates it share one timebase, paused or not).
+/// tokio's monotonic clock, the one `tokio::time::sleep` waits on (paused or not).
 #[derive(Debug, Clone, Copy)]
 pub struct Stopwatch(tokio::time::Instant);
 

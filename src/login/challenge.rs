@@ -25,22 +25,23 @@ pub struct Challenges {
     hasher: CodeHasher,
 }
 
-/// A stored challenge's code on its way out: sent by [`Outgoing::send`].
-pub enum Outgoing<'a> {
+/// A stored challenge's code on its way out: sent by [`Outgoing::send`]. It owns what it
+/// needs, so it can be sent after the request has been answered.
+pub enum Outgoing {
     /// Sesame's code, in the message its senders deliver.
     Message {
-        sender: &'a dyn Sender,
+        sender: Arc<dyn Sender>,
         message: Message,
     },
     /// The provider sends (and will check) a code of its own.
     Provider {
-        verifier: &'a dyn Verifier,
-        to: &'a PhoneNumber,
+        verifier: Arc<dyn Verifier>,
+        to: PhoneNumber,
         channel: Channel,
     },
 }
 
-impl Outgoing<'_> {
+impl Outgoing {
     pub async fn send(&self) -> Result<(), SendError> {
         match self {
             Self::Message { sender, message } => sender.send(message).await,
@@ -91,27 +92,27 @@ impl Challenges {
     }
 
     /// Replaces any live challenge of `number` with a new one and returns its code's way out.
-    pub async fn issue<'a>(
-        &'a self,
-        number: &'a PhoneNumber,
+    pub async fn issue(
+        &self,
+        number: &PhoneNumber,
         channel: Channel,
         now_ms: i64,
-    ) -> Result<Outgoing<'a>> {
+    ) -> Result<Outgoing> {
         Ok(match &self.delivery {
             Delivery::Sesame { sender, text } => {
                 let code = code::generate(self.config.otp.length);
                 self.put(number, &self.hasher.digest(number, &code), now_ms)
                     .await?;
                 Outgoing::Message {
-                    sender: sender.as_ref(),
+                    sender: sender.clone(),
                     message: text.message(number.as_str(), channel, code.expose_secret()),
                 }
             }
             Delivery::Provider(verifier) => {
                 self.put(number, ISSUED_BY_PROVIDER, now_ms).await?;
                 Outgoing::Provider {
-                    verifier: verifier.as_ref(),
-                    to: number,
+                    verifier: verifier.clone(),
+                    to: number.clone(),
                     channel,
                 }
             }

@@ -1,6 +1,7 @@
 //! Abuse limits around a login (docs/contract-notes.md, "Abuse limits"): who may be sent a
 //! code and how often, how often codes may be checked, and the lock after repeated failures.
-//! Every refusal is audited and counted in `sesame_rate_limit_refusals_total{limit}`.
+//! Every refusal is counted in `sesame_rate_limit_refusals_total{limit}` and audited once per
+//! client, reason and minute (a loop of refused requests writes one row a minute).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -68,9 +69,26 @@ impl Limits {
         }
     }
 
-    /// Records one code request against every send limit: the client IP's hourly cap, then
-    /// the number's resend cooldown and hourly and daily caps, then the global hourly budget
-    /// of its country calling code.
+    /// Records one code request against the client IP's hourly cap. It comes first, before
+    /// the number is even screened, so that a client's refused requests are limited too.
+    pub async fn admit_ip_start(
+        &self,
+        number: &PhoneNumber,
+        ip: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        let Some(address) = ip else {
+            return Ok(());
+        };
+        let limits = self.limits();
+        let attempt = Attempt::new(number, ip, now);
+        let window = Window::new(IP_STARTS, limits.ip_hourly_cap, limits.hour);
+        self.admit(&attempt, &ip_tag(address), &[("ip_hourly", window)])
+            .await
+    }
+
+    /// Records one code request against the send limits of the number: its resend cooldown
+    /// and hourly and daily caps, then the global hourly budget of its country calling code.
     pub async fn admit_start(
         &self,
         number: &PhoneNumber,
@@ -79,11 +97,6 @@ impl Limits {
     ) -> Result<Reservation> {
         let limits = self.limits();
         let attempt = Attempt::new(number, ip, now);
-        if let Some(address) = ip {
-            let window = Window::new(IP_STARTS, limits.ip_hourly_cap, limits.hour);
-            self.admit(&attempt, &ip_tag(address), &[("ip_hourly", window)])
-                .await?;
-        }
         let mut number_windows = vec![
             (
                 "number_hourly",
@@ -234,8 +247,9 @@ impl Limits {
         }
     }
 
-    /// Audits and counts a refusal, then hands the error back. A failed audit write is logged
-    /// but does not turn the refusal into a server error.
+    /// Counts a refusal and audits it in aggregate (one row per client, limit and minute),
+    /// then hands the error back. A failed audit write is logged but does not turn the
+    /// refusal into a server error.
     async fn refuse(&self, attempt: &Attempt<'_>, limit: &'static str, error: Error) -> Error {
         metrics::counter!("sesame_rate_limit_refusals_total", "limit" => limit).increment(1);
         let retry_after = match &error {
@@ -252,7 +266,10 @@ impl Limits {
             ip: attempt.ip,
             detail: Some(detail.to_string()),
         };
-        if let Err(err) = self.db.append_audit(&event).await {
+        let source = attempt.ip.map_or_else(|| "-".to_owned(), ip_tag);
+        let minute = attempt.now.div_euclid(60) * 60;
+        let key = format!("login.refused|{minute}|{source}|{limit}");
+        if let Err(err) = self.db.append_audit_aggregated(&event, &key).await {
             tracing::error!(error = %err, "could not audit a refusal");
         }
         error

@@ -1,11 +1,10 @@
 //! A login, step by step: `start` (screen the number, admit it within the limits, issue a
 //! challenge, deliver its code) and `verify` (admit the check, check the code, let it log in).
 //! Each step is its own type: `Limits` (abuse limits and their refusals), `Challenges` (codes
-//! and the store), `LoginGate` (who may log in) and `SendTimer` (the decoy's timing).
+//! and the store) and `LoginGate` (who may log in).
 
 mod challenge;
 mod code;
-mod decoy;
 mod gate;
 mod limits;
 mod screening;
@@ -14,6 +13,7 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 use serde::Serialize;
+use tracing::Instrument;
 
 pub use challenge::{Challenges, Outgoing};
 pub use code::{CodeHasher, generate as generate_code, is_well_formed};
@@ -21,13 +21,11 @@ pub use gate::LoginGate;
 pub(crate) use limits::ip_tag;
 pub use limits::{Limits, Reservation};
 
-use crate::clock::Stopwatch;
 use crate::config::Config;
 use crate::domain::{Actor, AuditAction, PhoneNumber};
 use crate::error::{Error, Result};
-use crate::sms::{Channel, Delivery};
+use crate::sms::{Channel, Delivery, SendError};
 use crate::store::{AuditEvent, ChallengeCheck, CodeCheck, Database, Ephemeral};
-use decoy::SendTimer;
 
 /// A test number logs in with a fixed code, so it must never be an active employee's number:
 /// start-up and `check-config` refuse a configuration where one is.
@@ -58,7 +56,6 @@ pub struct LoginService {
     challenges: Challenges,
     limits: Limits,
     gate: LoginGate,
-    decoy: SendTimer,
 }
 
 impl LoginService {
@@ -73,7 +70,6 @@ impl LoginService {
             challenges: Challenges::new(config.clone(), ephemeral.clone(), delivery, hasher),
             limits: Limits::new(config.clone(), db.clone(), ephemeral),
             gate: LoginGate::new(&config, db.clone()),
-            decoy: SendTimer::default(),
             config,
             db,
         }
@@ -99,13 +95,25 @@ impl LoginService {
             self.challenges.issue_fixed(number, code, now_ms).await?;
             return Ok(self.started(channel));
         }
+        self.limits.admit_ip_start(number, ip, now).await?;
         self.limits.screen(number, channel, ip, now).await?;
         let reservation = self.limits.admit_start(number, ip, now).await?;
         let outgoing = self.challenges.issue(number, channel, now_ms).await?;
-        if let Err(err) = self.deliver(number, &outgoing).await {
-            // Nothing was sent: the start costs no place in the limits.
-            self.limits.withdraw(&reservation).await;
-            return Err(err);
+        if self.config.allow_anonymous {
+            if let Err(err) = deliver(&outgoing).await {
+                // Nothing was sent: the start costs no place in the limits.
+                self.limits.withdraw(&reservation).await;
+                return Err(err.into());
+            }
+        } else if self.gate.may_log_in(number).await? {
+            // Sent after the answer, which therefore comes at the same point for employees
+            // and for numbers that are sent nothing: neither its status nor its timing tells
+            // them apart. A failure is for operators (log and metric) and keeps its place in
+            // the limits, as a stranger's start does.
+            let send = async move {
+                let _ = deliver(&outgoing).await;
+            };
+            tokio::spawn(send.in_current_span());
         }
         Ok(self.started(channel))
     }
@@ -149,21 +157,6 @@ impl LoginService {
             expires_in: self.config.otp.ttl,
             resend_after: self.config.otp.resend_after,
         }
-    }
-
-    /// Sends the code when `number` may log in; otherwise waits about as long as a send takes,
-    /// so the answer's timing does not tell employees apart.
-    async fn deliver(&self, number: &PhoneNumber, outgoing: &Outgoing<'_>) -> Result<()> {
-        if !self.gate.may_log_in(number).await? {
-            self.decoy.imitate().await;
-            return Ok(());
-        }
-        let stopwatch = Stopwatch::start();
-        outgoing.send().await.inspect_err(|err| {
-            tracing::warn!(provider = outgoing.provider(), error = %err, "delivery failed");
-        })?;
-        self.decoy.observe(stopwatch.elapsed());
-        Ok(())
     }
 
     /// Counts the check's outcome and audits a failure, which answers `invalid_grant` (the
@@ -218,4 +211,18 @@ impl LoginService {
             .await?;
         Ok(())
     }
+}
+
+/// Sends a code, logging and counting a failure in
+/// `sesame_deliveries_failed_total{reason}`.
+async fn deliver(outgoing: &Outgoing) -> std::result::Result<(), SendError> {
+    outgoing.send().await.inspect_err(|err| {
+        let reason = match err {
+            SendError::InvalidNumber => "invalid_number",
+            SendError::Rejected(_) => "rejected",
+            SendError::Transient(_) => "failed",
+        };
+        metrics::counter!("sesame_deliveries_failed_total", "reason" => reason).increment(1);
+        tracing::warn!(provider = outgoing.provider(), error = %err, "delivery failed");
+    })
 }

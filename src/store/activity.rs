@@ -69,7 +69,7 @@ impl Database {
     /// Refused login requests (`login.refused`) per hour since `since`.
     pub async fn refusals_per_hour(&self, since: i64) -> Result<Vec<(i64, i64)>> {
         self.per_hour(
-            "select at / 3600 as hour, count(*) as n from audit_events
+            "select at / 3600 as hour, cast(sum(occurrences) as bigint) as n from audit_events
              where at >= $1 and action = $2 group by at / 3600",
             since,
             Some(AuditAction::LoginRefused.as_str()),

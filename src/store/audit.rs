@@ -28,6 +28,8 @@ pub struct AuditRecord {
     pub subject: Option<String>,
     pub ip: Option<String>,
     pub detail: Option<String>,
+    /// How many requests the event stands for (more than one for aggregated refusals).
+    pub occurrences: i64,
 }
 
 /// Filters over the audit log, newest first; every field narrows the result.
@@ -49,6 +51,31 @@ pub struct AuditQuery<'a> {
 impl Database {
     pub async fn append_audit(&self, event: &AuditEvent<'_>) -> Result<()> {
         insert_audit_events(&self.pool, std::slice::from_ref(event)).await
+    }
+
+    /// Appends `event`, or counts one more occurrence of the event already stored under
+    /// `aggregate_key` (one row per key: an upsert, so concurrent requests add up).
+    pub async fn append_audit_aggregated(
+        &self,
+        event: &AuditEvent<'_>,
+        aggregate_key: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "insert into audit_events (at, actor, action, subject, ip, detail, aggregate_key)
+             values ($1, $2, $3, $4, $5, $6, $7)
+             on conflict (aggregate_key)
+             do update set occurrences = audit_events.occurrences + 1",
+        )
+        .bind(event.at)
+        .bind(event.actor.to_string())
+        .bind(event.action.as_str())
+        .bind(event.subject)
+        .bind(event.ip)
+        .bind(event.detail.as_deref())
+        .bind(aggregate_key)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// One page of the audit log, newest first.
@@ -82,7 +109,8 @@ impl Database {
             filter("at <", Bind::Int(until));
         }
         let mut sql =
-            "select id, at, actor, action, subject, ip, detail from audit_events".to_owned();
+            "select id, at, actor, action, subject, ip, detail, occurrences from audit_events"
+                .to_owned();
         if !conditions.is_empty() {
             sql.push_str(" where ");
             sql.push_str(&conditions.join(" and "));
@@ -106,6 +134,7 @@ impl Database {
                     subject: row.try_get("subject")?,
                     ip: row.try_get("ip")?,
                     detail: row.try_get("detail")?,
+                    occurrences: row.try_get("occurrences")?,
                 })
             })
             .collect()

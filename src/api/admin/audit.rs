@@ -51,6 +51,9 @@ pub struct AuditItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub detail: Option<Value>,
+    /// How many requests the event stands for: `1`, except for `login.refused`, audited once
+    /// per client, reason and minute (`time` is the first of them).
+    pub count: i64,
 }
 
 impl From<AuditRecord> for AuditItem {
@@ -66,6 +69,7 @@ impl From<AuditRecord> for AuditItem {
             detail: record
                 .detail
                 .map(|detail| serde_json::from_str(&detail).unwrap_or(Value::String(detail))),
+            count: record.occurrences,
         }
     }
 }

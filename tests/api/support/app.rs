@@ -242,3 +242,15 @@ pub async fn fresh_postgres_database() -> String {
     let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap();
     format!("{base}/{name}")
 }
+
+/// Waits until `done` holds, for work the app does after answering (a background send).
+/// Panics after ten seconds: a bound against hanging, not a measure of speed.
+pub async fn eventually(done: impl Fn() -> bool) {
+    for _ in 0..1_000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the expected background work did not happen");
+}

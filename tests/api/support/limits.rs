@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use reqwest::{Response, StatusCode};
+use serde_json::Value;
 
 use super::{TestApp, assert_error};
 
@@ -30,14 +31,32 @@ pub async fn assert_rate_limited(response: Response) -> u64 {
     retry_after
 }
 
-/// The `limit` of every audited refusal, oldest first.
+/// The `limit` of every audited refusal, oldest first, once per request it stands for.
 pub async fn refused_limits(app: &TestApp) -> Vec<String> {
-    app.sql_texts("select detail from audit_events where action = 'login.refused' order by id")
-        .await
+    app.sql_texts(
+        "select cast(occurrences as text) || ' ' || detail from audit_events
+         where action = 'login.refused' order by id",
+    )
+    .await
+    .iter()
+    .flat_map(|row| {
+        let (occurrences, detail) = row.split_once(' ').unwrap();
+        let detail: serde_json::Value = serde_json::from_str(detail).unwrap();
+        let limit = detail["limit"].as_str().unwrap().to_owned();
+        std::iter::repeat_n(limit, occurrences.parse().unwrap())
+    })
+    .collect()
+}
+
+/// The parts of a response an observer can compare (not `date` or `x-request-id`).
+pub async fn observable(response: Response) -> (StatusCode, Vec<(String, String)>, Value) {
+    let status = response.status();
+    let mut headers: Vec<(String, String)> = response
+        .headers()
         .iter()
-        .map(|detail| {
-            let detail: serde_json::Value = serde_json::from_str(detail).unwrap();
-            detail["limit"].as_str().unwrap().to_owned()
-        })
-        .collect()
+        .filter(|(name, _)| !matches!(name.as_str(), "date" | "x-request-id"))
+        .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_owned()))
+        .collect();
+    headers.sort();
+    (status, headers, response.json().await.unwrap())
 }
