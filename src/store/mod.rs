@@ -21,6 +21,7 @@ mod import;
 mod memory;
 mod memory_limits;
 mod redis;
+mod redis_connection;
 mod redis_limits;
 mod revocations;
 mod rotation;

@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 use redis::Script;
-use redis::aio::ConnectionManager;
+
+use super::redis_connection::RedisConnection;
 
 use super::redis_limits::{ADMIT, LOCK};
 use super::{Admission, ChallengeCheck, CodeCheck, Ephemeral, OnSuccess, Result, Window};
@@ -68,7 +69,7 @@ return max - attempts
 
 #[derive(Clone)]
 pub struct RedisEphemeral {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     prefix: String,
     check_challenge: Script,
     count_attempt: Script,
@@ -76,8 +77,7 @@ pub struct RedisEphemeral {
 
 impl RedisEphemeral {
     pub async fn connect(url: &SecretUrl, prefix: &str) -> Result<Self> {
-        let client = redis::Client::open(url.expose())?;
-        let connection = ConnectionManager::new(client).await?;
+        let connection = RedisConnection::open(url).await?;
         Ok(Self {
             connection,
             prefix: prefix.to_owned(),

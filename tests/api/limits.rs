@@ -10,11 +10,11 @@ use reqwest::{Response, StatusCode};
 use serde_json::json;
 
 use crate::helpers::{Backend, TestApp, assert_error, spawn_app_with};
-use crate::on_both_backends;
+use crate::on_every_backend;
 
 const NUMBER: &str = "+447700900123";
 
-on_both_backends!(
+on_every_backend!(
     the_resend_cooldown_refuses_with_an_honest_retry_after,
     the_hourly_cap_per_number_trips_and_recovers,
     the_daily_cap_per_number_trips_and_recovers,

@@ -10,11 +10,11 @@ use crate::helpers::{
     ADMIN_KEY, Backend, TestApp, assert_error, spawn_app, spawn_app_with, spawn_node_like,
 };
 use crate::limits::{WINDOW, assert_rate_limited, pass_window, refused_limits};
-use crate::on_both_backends;
+use crate::on_every_backend;
 
 const NUMBER: &str = "+447700900123";
 
-on_both_backends!(
+on_every_backend!(
     the_ip_check_cap_trips_and_recovers,
     failed_checks_lock_the_number_with_growing_backoff_across_codes,
     the_long_lockout_ends_by_admin_or_by_its_window,

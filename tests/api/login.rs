@@ -3,11 +3,11 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, assert_error, spawn_app, spawn_app_with, spawn_node_like};
-use crate::on_both_backends;
+use crate::on_every_backend;
 
 const NUMBER: &str = "+447700900123";
 
-on_both_backends!(
+on_every_backend!(
     a_full_login_issues_a_pair_that_opens_v1_me,
     numbers_are_normalised_before_anything_else,
     json_token_requests_work_like_forms,

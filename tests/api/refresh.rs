@@ -9,12 +9,12 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, assert_error, spawn_stoppable};
 use crate::lifecycle_helpers::{FIXED_NUMBERS, spawn_app_with_fixed_numbers as spawn, text};
-use crate::on_both_backends;
+use crate::on_every_backend;
 use crate::token_validation::{claims_of, forge};
 
 const NUMBER: &str = FIXED_NUMBERS[0];
 
-on_both_backends!(
+on_every_backend!(
     a_refresh_rotates_the_pair_within_the_session,
     bad_refresh_requests_are_refused,
     a_retry_inside_the_grace_window_gets_the_identical_pair,
