@@ -25,6 +25,7 @@ mod lifecycle_helpers;
 mod limits;
 mod limits_checks;
 mod login;
+mod nodes;
 mod ops;
 mod principal;
 mod process;
