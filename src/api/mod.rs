@@ -19,6 +19,7 @@ mod ops;
 mod otp;
 mod page;
 mod revocation_feed;
+mod revocation_stream;
 mod token;
 mod wellknown;
 
@@ -60,6 +61,7 @@ fn routes(demo: bool) -> OpenApiRouter<AppState> {
         .merge(wellknown::routes())
         .merge(introspect::routes())
         .merge(revocation_feed::routes())
+        .merge(revocation_stream::routes())
         .merge(admin::routes())
         .merge(ops::routes());
     if demo {

@@ -33,6 +33,7 @@ mod providers;
 mod refresh;
 mod revocation;
 mod revocation_feed;
+mod revocation_stream;
 mod session_lifetime;
 mod token_validation;
 mod twilio_verify;

@@ -1,5 +1,6 @@
 //! Three `sesame` processes on one Postgres database and the Redis Cluster: any node answers
-//! any request, and what one node does holds on the others.
+//! any request, what one node does holds on the others, and a revocation made on one node is
+//! pushed to streams open on the others.
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -13,6 +14,7 @@ use crate::helpers::{
     ADMIN_KEY, Backend, Sink, TestApp, fresh_postgres_database, redis_cluster_url,
 };
 use crate::lifecycle_helpers::{claim, text};
+use crate::revocation_stream::EventStream;
 
 const NUMBER: &str = "+447700900123";
 /// The per-number and per-IP caps the nodes share.
@@ -158,7 +160,9 @@ async fn three_nodes_share_codes_sessions_and_revocations() {
         "the reuse revoked the whole session"
     );
 
-    // A revocation made on A is refused at once on B and C.
+    // A revocation made on A is refused at once on B and C, and pushed within a second to
+    // a stream open on B.
+    let mut stream = EventStream::open(b, ADMIN_KEY, None).await;
     let fresh = b.login("+447700900124").await;
     let access = text(&fresh, "access_token");
     assert_eq!(b.me(access).await.status(), StatusCode::OK);
@@ -167,6 +171,7 @@ async fn three_nodes_share_codes_sessions_and_revocations() {
         .admin_post(&format!("/admin/v1/sessions/{sid}/revoke"))
         .await;
     assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    stream.until_session(&sid, Duration::from_secs(1)).await;
     for node in [b, c] {
         assert_eq!(node.introspect(access).await["active"], false);
         assert_ne!(

@@ -173,7 +173,7 @@ async fn metrics_move_with_traffic(backend: Backend) {
 
 /// Every operation the contract names. The router and the document are built from the same
 /// declarations, so what the document lists is what the router serves.
-const CONTRACT_OPERATIONS: [&str; 29] = [
+const CONTRACT_OPERATIONS: [&str; 30] = [
     "POST /v1/otp/start",
     "POST /oauth/token",
     "POST /oauth/revoke",
@@ -183,6 +183,7 @@ const CONTRACT_OPERATIONS: [&str; 29] = [
     "GET /.well-known/openid-configuration",
     "POST /oauth/introspect",
     "GET /v1/revocations",
+    "GET /v1/revocations/stream",
     "GET /admin/v1/employees",
     "PUT /admin/v1/employees/{external_id}",
     "POST /admin/v1/employees/{external_id}/disable",
@@ -233,6 +234,11 @@ async fn every_route_of_the_contract_is_documented_in_openapi() {
         error_ref
     );
     assert!(start["requestBody"].is_object());
+    let stream = &document["paths"]["/v1/revocations/stream"]["get"]["responses"]["200"];
+    assert!(
+        stream["content"]["text/event-stream"].is_object(),
+        "{stream}"
+    );
     let token = &document["paths"]["/oauth/token"]["post"]["requestBody"]["content"];
     assert!(token["application/x-www-form-urlencoded"].is_object());
     for (path, operations) in document["paths"].as_object().unwrap() {
