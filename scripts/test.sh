@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: every unit test of the workspace (Sesame and sesame-verify), the
 # documentation examples, the end-to-end suite against the embedded backends (SQLite +
-# in-process store) and against Postgres + Redis (started here if installed but down), then
+# in-process store), against Postgres + Redis (started here if installed but down) and against
+# Postgres + a Redis Cluster (3 masters + 3 replicas started here on spare ports), then
 # the TypeScript clients' tests and the admin console in Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,10 @@ psql "$pg_url" -Atc "select datname from pg_database where datname like 'sesame\
   done | psql "$pg_url" -q >/dev/null 2>&1 || true
 # Criterion benches run once in test mode; they take no libtest flags, hence the variable.
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+cluster_dir=$(mktemp -d)
+trap 'rm -f "$log"; scripts/redis-cluster.sh stop "$cluster_dir"' EXIT
+SESAME_TEST_REDIS_CLUSTER_URL=$(scripts/redis-cluster.sh start "$cluster_dir")
+export SESAME_TEST_REDIS_CLUSTER_URL
 set +e
 RUST_TEST_THREADS="${TEST_THREADS:-6}" cargo test --workspace --all-targets "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

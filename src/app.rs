@@ -15,7 +15,9 @@ use crate::clock::Clock;
 use crate::config::{Config, Environment};
 use crate::login::{CodeHasher, LoginService};
 use crate::sms::{self, SendTally};
-use crate::store::{Database, Ephemeral, Health, MemoryEphemeral, RedisEphemeral};
+use crate::store::{
+    Database, Ephemeral, Health, MemoryEphemeral, RedisEphemeral, RevocationSignal,
+};
 use crate::tasks::Tasks;
 use crate::tokens::{KeySet, TokenService};
 
@@ -33,6 +35,8 @@ pub struct AppState {
     pub clock: Clock,
     /// This node's codes sent, stored every minute for the admin console.
     pub tally: SendTally,
+    /// Wakes revocation streams when any node commits a revocation.
+    pub revocation_signal: RevocationSignal,
 }
 
 impl AppState {
@@ -85,6 +89,7 @@ impl AppState {
             tokens: tokens.clone(),
         });
         let state = Self {
+            revocation_signal: RevocationSignal::new(&config.database_url),
             admin: Arc::new(admin),
             health,
             config,

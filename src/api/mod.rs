@@ -21,6 +21,7 @@ mod ops;
 mod otp;
 mod page;
 mod revocation_feed;
+mod revocation_stream;
 mod token;
 mod wellknown;
 
@@ -63,6 +64,7 @@ fn routes(demo: bool) -> OpenApiRouter<AppState> {
         .merge(wellknown::routes())
         .merge(introspect::routes())
         .merge(revocation_feed::routes())
+        .merge(revocation_stream::routes())
         .merge(admin::routes())
         .merge(ops::routes());
     if demo {

@@ -12,7 +12,7 @@ use super::extract::{IntrospectKey, QueryParams};
 use super::page;
 use crate::app::AppState;
 use crate::error::{ErrorBody, Result};
-use crate::store::FeedPosition;
+use crate::store::{FeedItem, FeedPosition};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(revocations))
@@ -38,6 +38,17 @@ pub struct FeedEntry {
     pub jti: Option<String>,
     pub revoked_at: i64,
     pub expires_at: i64,
+}
+
+impl From<FeedItem> for FeedEntry {
+    fn from(item: FeedItem) -> Self {
+        Self {
+            sid: item.sid,
+            jti: item.jti,
+            revoked_at: item.revoked_at,
+            expires_at: item.expires_at,
+        }
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -76,15 +87,7 @@ pub async fn revocations(
     let items = state.tokens.revocation_feed(&after, now, limit).await?;
     let next = page::encode(items.last().map_or(&after, |last| &last.position))?;
     Ok(Json(Feed {
-        items: items
-            .into_iter()
-            .map(|item| FeedEntry {
-                sid: item.sid,
-                jti: item.jti,
-                revoked_at: item.revoked_at,
-                expires_at: item.expires_at,
-            })
-            .collect(),
+        items: items.into_iter().map(FeedEntry::from).collect(),
         next,
     }))
 }

@@ -1,11 +1,10 @@
 //! Redis ephemeral store: shared by every node. Keys carry the number as a `{hash tag}` so
 //! one number's keys stay on one Redis Cluster slot.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use redis::Script;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use super::redis_connection::RedisConnection;
 
 use super::redis_limits::{ADMIT, LOCK};
 use super::{Admission, ChallengeCheck, CodeCheck, Ephemeral, OnSuccess, Result, Window};
@@ -68,22 +67,9 @@ attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 return max - attempts
 ";
 
-/// How long one connection attempt, and one command, may take.
-const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
-
-/// A request that needs Redis fails within a second while it is down, and the first request
-/// after it is back reconnects: one connection attempt per reconnection, no retries with
-/// backoff for requests to wait behind, and no command waits on a dead socket.
-fn connection_config() -> ConnectionManagerConfig {
-    ConnectionManagerConfig::new()
-        .set_number_of_retries(0)
-        .set_connection_timeout(REDIS_TIMEOUT)
-        .set_response_timeout(REDIS_TIMEOUT)
-}
-
 #[derive(Clone)]
 pub struct RedisEphemeral {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     prefix: String,
     check_challenge: Script,
     count_attempt: Script,
@@ -91,8 +77,7 @@ pub struct RedisEphemeral {
 
 impl RedisEphemeral {
     pub async fn connect(url: &SecretUrl, prefix: &str) -> Result<Self> {
-        let client = redis::Client::open(url.expose())?;
-        let connection = ConnectionManager::new_with_config(client, connection_config()).await?;
+        let connection = RedisConnection::open(url).await?;
         Ok(Self {
             connection,
             prefix: prefix.to_owned(),

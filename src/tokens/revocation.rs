@@ -84,6 +84,17 @@ impl TokenService {
         Ok(self.db.revocation_feed(after, until, now, limit).await?)
     }
 
+    /// Like `revocation_feed` without the lag: everything committed by now, for a stream
+    /// that keeps its cursor behind the lag itself.
+    pub async fn revocations_now(
+        &self,
+        after: &FeedPosition,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<FeedItem>> {
+        Ok(self.db.revocation_feed(after, now, now, limit).await?)
+    }
+
     /// The session of an access or refresh token we signed, expired or not (an expired access
     /// token may still log its session out); `None` for anything else.
     fn owner_of(&self, token: &str) -> Option<TokenOwner> {

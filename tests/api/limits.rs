@@ -8,13 +8,13 @@ use reqwest::{Response, StatusCode};
 use serde_json::json;
 
 use crate::support::{
-    Backend, TestApp, WINDOW, assert_error, assert_rate_limited, on_both_backends, pass_window,
+    Backend, TestApp, WINDOW, assert_error, assert_rate_limited, on_every_backend, pass_window,
     refused_limits, spawn_app_with,
 };
 
 const NUMBER: &str = "+447700900123";
 
-on_both_backends!(
+on_every_backend!(
     the_resend_cooldown_refuses_with_an_honest_retry_after,
     the_hourly_cap_per_number_trips_and_recovers,
     the_daily_cap_per_number_trips_and_recovers,

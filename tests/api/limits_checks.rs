@@ -4,16 +4,17 @@
 
 use futures::future::join_all;
 use reqwest::{Response, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::{
-    ADMIN_KEY, Backend, TestApp, WINDOW, assert_error, assert_rate_limited, observable,
-    on_both_backends, pass_window, refused_limits, spawn_app, spawn_app_with, spawn_node_like, wrong_code,
+    ADMIN_KEY, Backend, TestApp, WINDOW, assert_error, assert_rate_limited, eventually, observable,
+    on_every_backend, pass_window, refused_limits, spawn_app, spawn_app_with, spawn_node_like,
+    wrong_code,
 };
 
 const NUMBER: &str = "+447700900123";
 
-on_both_backends!(
+on_every_backend!(
     the_ip_check_cap_trips_and_recovers,
     failed_checks_lock_the_number_with_growing_backoff_across_codes,
     the_long_lockout_ends_by_admin_or_by_its_window,
@@ -211,7 +212,7 @@ async fn unknown_numbers_look_like_employees_when_anonymous_login_is_off(backend
     assert_eq!(for_employee.0, StatusCode::ACCEPTED);
     assert_eq!(for_stranger, for_employee);
     // The employee's code is sent after the answer.
-    crate::helpers::eventually(|| app.sink.messages_to(employee).len() == 1).await;
+    eventually(|| app.sink.messages_to(employee).len() == 1).await;
     assert!(app.sink.messages_to(stranger).is_empty());
 
     // Starting again hits the same cooldown.

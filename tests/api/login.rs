@@ -3,13 +3,13 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::{
-    Backend, assert_error, claims_of, on_both_backends, spawn_app, spawn_app_with, spawn_node_like,
+    Backend, assert_error, claims_of, on_every_backend, spawn_app, spawn_app_with, spawn_node_like,
     wrong_code,
 };
 
 const NUMBER: &str = "+447700900123";
 
-on_both_backends!(
+on_every_backend!(
     a_full_login_issues_a_pair_that_opens_v1_me,
     numbers_are_normalised_before_anything_else,
     json_token_requests_work_like_forms,

@@ -118,11 +118,7 @@ fn sample(text: &str, name: &str, labels: &[&str]) -> f64 {
 
 /// The text of `/metrics` on the metrics listener at `base`.
 async fn scrape(client: &reqwest::Client, base: &str) -> String {
-    let response = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap();
+    let response = client.get(format!("{base}/metrics")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
         response.headers()["content-type"]
@@ -226,7 +222,10 @@ async fn metrics_move_with_traffic(backend: Backend) {
 #[tokio::test]
 async fn metrics_are_served_on_their_own_listener_only() {
     let app = spawn_app(Backend::Embedded).await;
-    let metrics = app.metrics_base.as_ref().expect("the metrics listener is on");
+    let metrics = app
+        .metrics_base
+        .as_ref()
+        .expect("the metrics listener is on");
     assert!(
         scrape(&app.client, metrics)
             .await
@@ -258,7 +257,7 @@ async fn metrics_are_served_on_their_own_listener_only() {
 
 /// Every operation the contract names. The router and the document are built from the same
 /// declarations, so what the document lists is what the router serves.
-const CONTRACT_OPERATIONS: [&str; 28] = [
+const CONTRACT_OPERATIONS: [&str; 29] = [
     "POST /v1/otp/start",
     "POST /oauth/token",
     "POST /oauth/revoke",
@@ -268,6 +267,7 @@ const CONTRACT_OPERATIONS: [&str; 28] = [
     "GET /.well-known/openid-configuration",
     "POST /oauth/introspect",
     "GET /v1/revocations",
+    "GET /v1/revocations/stream",
     "GET /admin/v1/employees",
     "PUT /admin/v1/employees/{external_id}",
     "POST /admin/v1/employees/{external_id}/disable",
@@ -317,6 +317,11 @@ async fn every_route_of_the_contract_is_documented_in_openapi() {
         error_ref
     );
     assert!(start["requestBody"].is_object());
+    let stream = &document["paths"]["/v1/revocations/stream"]["get"]["responses"]["200"];
+    assert!(
+        stream["content"]["text/event-stream"].is_object(),
+        "{stream}"
+    );
     let token = &document["paths"]["/oauth/token"]["post"]["requestBody"]["content"];
     assert!(token["application/x-www-form-urlencoded"].is_object());
     for (path, operations) in document["paths"].as_object().unwrap() {

@@ -8,13 +8,13 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::{
-    Backend, FIXED_NUMBERS, TestApp, assert_error, claims_of, forge, on_both_backends,
+    Backend, FIXED_NUMBERS, TestApp, assert_error, claims_of, forge, on_every_backend,
     spawn_app_with_fixed_numbers as spawn, spawn_stoppable, text,
 };
 
 const NUMBER: &str = FIXED_NUMBERS[0];
 
-on_both_backends!(
+on_every_backend!(
     a_refresh_rotates_the_pair_within_the_session,
     bad_refresh_requests_are_refused,
     a_retry_inside_the_grace_window_gets_the_identical_pair,

@@ -6,7 +6,9 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{Backend, assert_error, assert_rate_limited, on_both_backends, spawn_app_with};
+use crate::support::{
+    Backend, assert_error, assert_rate_limited, on_both_backends, spawn_app_with,
+};
 
 on_both_backends!(
     refused_starts_are_audited_once_per_client_reason_and_minute,

@@ -18,6 +18,8 @@ pub enum Backend {
     Embedded,
     /// Postgres + Redis: production. A missing service fails the test, never skips it.
     Production,
+    /// Postgres + a Redis Cluster (the one scripts/test.sh starts).
+    Cluster,
 }
 
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789";
@@ -29,6 +31,17 @@ pub fn postgres_url() -> String {
 
 pub fn redis_url() -> String {
     std::env::var("SESAME_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// The nodes of the Redis Cluster the tests run on, as `SESAME_REDIS_URL` lists them. Unset
+/// fails the test, never skips it.
+pub fn redis_cluster_url() -> String {
+    std::env::var("SESAME_TEST_REDIS_CLUSTER_URL").unwrap_or_else(|_| {
+        panic!(
+            "SESAME_TEST_REDIS_CLUSTER_URL is not set: run scripts/test.sh, or start a cluster \
+             with `scripts/redis-cluster.sh start DIR` and export its output in that variable"
+        )
+    })
 }
 
 pub struct TestApp {
@@ -91,12 +104,16 @@ pub(super) async fn test_config(
                 format!("sqlite://{}", db.display()),
             );
         }
-        Backend::Production => {
+        Backend::Production | Backend::Cluster => {
             vars.insert(
                 "SESAME_DATABASE_URL".into(),
                 fresh_postgres_database().await,
             );
-            vars.insert("SESAME_REDIS_URL".into(), redis_url());
+            let redis = match backend {
+                Backend::Cluster => redis_cluster_url(),
+                _ => redis_url(),
+            };
+            vars.insert("SESAME_REDIS_URL".into(), redis);
             vars.insert(
                 "SESAME_REDIS_KEY_PREFIX".into(),
                 format!("sesame-test-{}", Uuid::new_v4().simple()),

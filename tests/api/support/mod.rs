@@ -9,6 +9,7 @@ mod codes;
 mod console;
 mod dependency_servers;
 mod downstream;
+mod events;
 mod fake_provider;
 mod limits;
 mod process;
@@ -22,6 +23,7 @@ pub use codes::*;
 pub use console::*;
 pub use dependency_servers::*;
 pub use downstream::*;
+pub use events::*;
 pub use fake_provider::*;
 pub use limits::*;
 pub use process::*;
@@ -51,3 +53,20 @@ macro_rules! on_both_backends {
 }
 
 pub(crate) use on_both_backends;
+
+/// Runs each named `async fn(Backend)` on both backends and on Postgres + a Redis Cluster.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        $crate::support::on_both_backends!($($name),*);
+        mod cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Backend::Cluster).await
+                }
+            )*
+        }
+    };
+}
+
+pub(crate) use on_every_backend;

@@ -1,0 +1,53 @@
+//! The pushed revocation feed (`GET /v1/revocations/stream`, Server-Sent Events).
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use crate::support::{
+    ADMIN_KEY, Backend, EventStream, assert_error, on_both_backends, revoked_session, spawn_app,
+};
+
+on_both_backends!(a_stream_replays_pushes_and_resumes_from_its_last_id);
+
+async fn a_stream_replays_pushes_and_resumes_from_its_last_id(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app
+        .client
+        .get(app.url("/v1/revocations/stream"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let response = app
+        .client
+        .get(app.url("/v1/revocations/stream?since=not-a-cursor"))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
+
+    // Revoked before the stream opens and older than the feed's lag: replayed, with an id
+    // past it. Revoked while the stream is open: pushed.
+    let key = app.api_key("introspect").await;
+    let before = revoked_session(&app, "+447700900201").await;
+    app.clock.advance(Duration::from_secs(10));
+    let mut stream = EventStream::open(&app, &key, None).await;
+    let replayed = stream.until_session(&before, Duration::from_secs(10)).await;
+    let during = revoked_session(&app, "+447700900202").await;
+    stream.until_session(&during, Duration::from_secs(10)).await;
+    drop(stream);
+
+    // Revoked while disconnected: a stream resuming from an id gets what followed it, and
+    // nothing before it.
+    let missed = revoked_session(&app, "+447700900203").await;
+    let mut resumed = EventStream::open(&app, &key, Some(&replayed.id)).await;
+    let first = resumed.next_within(Duration::from_secs(10)).await.unwrap();
+    assert_ne!(first.data["sid"], before.as_str(), "resumed after it");
+    if first.data["sid"] != missed.as_str() {
+        resumed
+            .until_session(&missed, Duration::from_secs(10))
+            .await;
+    }
+}
