@@ -15,7 +15,10 @@
 #                               the two should match, so timing does not tell who is an employee)
 #
 # BENCH_DURATION, BENCH_CONCURRENCY (default 32), BENCH_PG_PARAMS (default ?sslmode=disable) and
-# BENCH_SOAK_DURATION (seconds, default 600) override the defaults.
+# BENCH_SOAK_DURATION (seconds, default 600) override the defaults. SESAME_BIN and LOADGEN_BIN
+# run prebuilt binaries instead of building this tree (to compare two builds with one load
+# generator). Ports are picked free at run time and the databases are named after this run, so
+# runs beside each other do not collide.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,8 +35,15 @@ for arg in "$@"; do
 done
 duration=${BENCH_DURATION:-$([ "$quick" = 1 ] && echo 5 || echo 30)}
 concurrency=${BENCH_CONCURRENCY:-32}
-port=18480
-sink=127.0.0.1:18481
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+sink=127.0.0.1:$(free_port)
+sesame_bin=${SESAME_BIN:-target/release/sesame}
+loadgen_bin=${LOADGEN_BIN:-target/release/loadgen}
+bench_db=sesame_bench_$$
+pgbench_db=sesame_pgbench_$$
+soak_db=sesame_soak_$$
+enumeration_db=sesame_enumeration_$$
 pg_admin=${SESAME_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 pg_base=${pg_admin%/*}
 # Sesame and pgbench both talk to Postgres over loopback without TLS: encryption there costs
@@ -47,6 +57,9 @@ sesame_pid=
 cleanup() {
   [ -n "$sesame_pid" ] && kill "$sesame_pid" 2>/dev/null && wait "$sesame_pid" 2>/dev/null
   rm -rf "$work"
+  for db in "$bench_db" "$pgbench_db" "$soak_db" "$enumeration_db"; do
+    psql "$pg_admin" -qc "drop database if exists $db" >/dev/null 2>&1 || true
+  done
 }
 trap cleanup EXIT
 
@@ -58,7 +71,9 @@ cpu_ticks() { awk '/^cpu / { total = 0; for (i = 2; i <= NF; i++) total += $i; p
 # keeps it, so no sampler has to run beside the load and take CPU from it).
 rss_mb() { awk -v field="${2:-VmRSS}:" '$1 == field { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
-cargo build --release --quiet --bin sesame --bin loadgen
+if [ -z "${SESAME_BIN:-}" ] || [ -z "${LOADGEN_BIN:-}" ]; then
+  cargo build --release --quiet --bin sesame --bin loadgen
+fi
 scripts/services.sh >/dev/null
 
 recreate_db() {
@@ -85,7 +100,7 @@ start_sesame() {
     SESAME_IP_HOURLY_CAP=10000000 SESAME_IP_VERIFY_HOURLY_CAP=10000000 \
     SESAME_SMS_COUNTRY_HOURLY_BUDGET=10000000 SESAME_OTP_RESEND_AFTER=0 \
     ${BENCH_ALLOW_ANONYMOUS:+SESAME_ALLOW_ANONYMOUS=$BENCH_ALLOW_ANONYMOUS} \
-    RUST_LOG=warn target/release/sesame >"$work/sesame.log" 2>&1 &
+    RUST_LOG=warn "$sesame_bin" >"$work/sesame.log" 2>&1 &
   sesame_pid=$!
   until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do
     kill -0 "$sesame_pid" 2>/dev/null || { cat "$work/sesame.log" >&2; exit 1; }
@@ -100,7 +115,7 @@ stop_sesame() {
 }
 
 loadgen() {
-  target/release/loadgen --base-url "http://127.0.0.1:$port" --sink "$sink" \
+  "$loadgen_bin" --base-url "http://127.0.0.1:$port" --sink "$sink" \
     --concurrency "$concurrency" --duration "$duration" "$@" | tail -n 1
 }
 
@@ -110,8 +125,8 @@ loadgen() {
 # until they are drained would show as growth between the two.
 if [ "$soak" = 1 ]; then
   soak_duration=${BENCH_SOAK_DURATION:-600}
-  recreate_db sesame_soak
-  start_sesame "$pg_base/sesame_soak$pg_params" "$redis_url"
+  recreate_db "$soak_db"
+  start_sesame "$pg_base/$soak_db$pg_params" "$redis_url"
   log "soak: 30 s warm-up of whole sessions at ${concurrency} clients"
   duration=30
   loadgen --scenario session --number-offset 50000000 >/dev/null
@@ -142,24 +157,24 @@ fi
 
 # --- Postgres + Redis -------------------------------------------------------------------
 read -r steal_before total_before < <(cpu_ticks)
-recreate_db sesame_bench
-start_sesame "$pg_base/sesame_bench$pg_params" "$redis_url"
+recreate_db "$bench_db"
+start_sesame "$pg_base/$bench_db$pg_params" "$redis_url"
 pg_startup_ms=$startup_ms
 sleep 1
 idle_rss_mb=$(rss_mb "$sesame_pid")
 log "postgres+redis: started in ${pg_startup_ms} ms, idle RSS ${idle_rss_mb} MB; logins (start + token) for ${duration}s at ${concurrency} clients"
 login=$(loadgen --scenario login --number-offset 0)
 loaded_rss_mb=$(rss_mb "$sesame_pid" VmHWM)
-settle_db "$pg_base/sesame_bench"
+settle_db "$pg_base/$bench_db"
 log "whole sessions (start, token, me, refresh, logout)"
 session=$(loadgen --scenario session --number-offset 40000000)
-settle_db "$pg_base/sesame_bench"
+settle_db "$pg_base/$bench_db"
 log "refresh rotation"
 refresh=$(loadgen --scenario refresh --number-offset 10000000)
 introspect_key=$(curl -sf -X POST "http://127.0.0.1:$port/admin/v1/api-keys" \
   -H "authorization: Bearer $admin_key" -H 'content-type: application/json' \
   -d '{"name": "bench", "role": "introspect"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
-settle_db "$pg_base/sesame_bench"
+settle_db "$pg_base/$bench_db"
 log "introspection"
 introspect=$(loadgen --scenario introspect --api-key "$introspect_key" --number-offset 20000000)
 log "JWKS"
@@ -169,8 +184,8 @@ stop_sesame
 # --- enumeration: employees' and strangers' starts with anonymous login off ----------------
 enumeration_json=null
 if [ "$enumeration" = 1 ]; then
-  recreate_db sesame_bench_enum
-  BENCH_ALLOW_ANONYMOUS=false start_sesame "$pg_base/sesame_bench_enum$pg_params" "$redis_url"
+  recreate_db "$enumeration_db"
+  BENCH_ALLOW_ANONYMOUS=false start_sesame "$pg_base/$enumeration_db$pg_params" "$redis_url"
   log "enumeration: 40 starts each for employees and strangers, one at a time"
   python3 - "$port" "$sink" "$admin_key" >"$work/enumeration.json" <<'PY'
 import http.client, http.server, json, statistics, sys, threading, time
@@ -224,12 +239,12 @@ PY
 fi
 
 # --- pgbench: one-row INSERT per transaction at the same concurrency ----------------------
-recreate_db sesame_pgbench
-psql "$pg_base/sesame_pgbench" -qc 'create table inserts (id bigserial primary key, v text not null)'
+recreate_db "$pgbench_db"
+psql "$pg_base/$pgbench_db" -qc 'create table inserts (id bigserial primary key, v text not null)'
 echo "insert into inserts (v) values ('x');" >"$work/insert.sql"
 log "pgbench INSERT ceiling"
 pgbench_tps=$(pgbench -n -c "$concurrency" -j 2 -T "$duration" -f "$work/insert.sql" \
-  "$pg_base/sesame_pgbench$pg_params" 2>/dev/null | awk '/^tps/ { print $3; exit }')
+  "$pg_base/$pgbench_db$pg_params" 2>/dev/null | awk '/^tps/ { print $3; exit }')
 
 # --- embedded default ---------------------------------------------------------------------
 start_sesame "sqlite://$work/sesame.db" ""
