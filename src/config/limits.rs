@@ -14,6 +14,9 @@ pub struct LimitsConfig {
     pub ip_verify_hourly_cap: u32,
     /// Codes sent per country calling code per hour, across all numbers: the SMS-pumping brake.
     pub country_hourly_budget: u32,
+    /// Codes sent per hour across every number and country: the brake when pumping spreads
+    /// over many countries.
+    pub global_hourly_budget: u32,
     /// ISO 3166 alpha-2 codes; empty means every country.
     pub allowed_countries: Vec<String>,
     /// Networks whose `X-Forwarded-For` is believed.
@@ -41,6 +44,7 @@ impl LimitsConfig {
             ip_hourly_cap: vars.parse_in("SESAME_IP_HOURLY_CAP", 30, CAP)?,
             ip_verify_hourly_cap: vars.parse_in("SESAME_IP_VERIFY_HOURLY_CAP", 100, CAP)?,
             country_hourly_budget: vars.parse_in("SESAME_SMS_COUNTRY_HOURLY_BUDGET", 1_000, CAP)?,
+            global_hourly_budget: vars.parse_in("SESAME_SMS_GLOBAL_HOURLY_BUDGET", 2_000, CAP)?,
             allowed_countries: vars
                 .list("SESAME_ALLOWED_COUNTRIES")
                 .into_iter()

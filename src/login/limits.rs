@@ -15,13 +15,16 @@ use crate::error::{Error, Result};
 use crate::sms::Channel;
 use crate::store::{Admission, AuditEvent, Database, Ephemeral, OnSuccess, Window};
 
-/// Window names; keys are `{tag}:window:{name}`, the tag being the number, `ip:…` or `cc:…`.
+/// Window names; keys are `{tag}:window:{name}`, the tag being the number, `ip:…`, `cc:…` or
+/// [`GLOBAL`].
 /// The resend cooldown, emptied by a successful login.
 const RESEND: &str = "resend";
 const SENT_HOUR: &str = "sent_hour";
 const SENT_DAY: &str = "sent_day";
 const IP_STARTS: &str = "starts";
 const IP_CHECKS: &str = "checks";
+/// The tag of the send budget over all numbers and countries.
+const GLOBAL: &str = "global";
 
 pub struct Limits {
     config: Arc<Config>,
@@ -88,7 +91,8 @@ impl Limits {
     }
 
     /// Records one code request against the send limits of the number: its resend cooldown
-    /// and hourly and daily caps, then the global hourly budget of its country calling code.
+    /// and hourly and daily caps, then the hourly budget of its country calling code, then the
+    /// hourly budget over all countries.
     pub async fn admit_start(
         &self,
         number: &PhoneNumber,
@@ -131,6 +135,18 @@ impl Limits {
                 calling_code = number.calling_code(),
                 budget = limits.country_hourly_budget,
                 "sms country budget exceeded: sending stopped"
+            );
+            self.withdraw(&reservation).await;
+            return Err(err);
+        }
+        let budget = Window::new(SENT_HOUR, limits.global_hourly_budget, limits.hour);
+        let admitted = self
+            .admit(&attempt, GLOBAL, &[("global_budget", budget)])
+            .await;
+        if let Err(err) = admitted {
+            tracing::error!(
+                budget = limits.global_hourly_budget,
+                "sms global budget exceeded: sending stopped"
             );
             self.withdraw(&reservation).await;
             return Err(err);
@@ -241,6 +257,7 @@ impl Limits {
             self.ephemeral
                 .withdraw(&reservation.country, &[SENT_HOUR], member)
                 .await,
+            self.ephemeral.withdraw(GLOBAL, &[SENT_HOUR], member).await,
         ];
         for err in withdrawn.into_iter().filter_map(Result::err) {
             tracing::warn!(error = %err, "could not withdraw a send reservation");

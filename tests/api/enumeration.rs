@@ -30,7 +30,10 @@ async fn start(app: &TestApp, number: &str, channel: &str) -> reqwest::Response 
 
 // The metrics recorder is global to the test process: counters are compared before and after.
 async fn failures_counted(app: &TestApp, reason: &str) -> f64 {
-    let metrics = app.metrics_base.as_ref().expect("the metrics listener is on");
+    let metrics = app
+        .metrics_base
+        .as_ref()
+        .expect("the metrics listener is on");
     let text = app
         .client
         .get(format!("{metrics}/metrics"))

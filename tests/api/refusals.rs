@@ -7,12 +7,13 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::support::{
-    Backend, assert_error, assert_rate_limited, on_both_backends, spawn_app_with,
+    Backend, assert_error, assert_rate_limited, on_both_backends, refused_limits, spawn_app_with,
 };
 
 on_both_backends!(
     refused_starts_are_audited_once_per_client_reason_and_minute,
     the_ip_limit_applies_before_screening,
+    the_global_budget_stops_sending_to_every_country,
 );
 
 /// Outside an allow-list of `GB`.
@@ -74,4 +75,31 @@ async fn the_ip_limit_applies_before_screening(backend: Backend) {
     assert_rate_limited(app.start_login(FOREIGN).await).await;
     assert_rate_limited(app.start_login(NUMBER).await).await;
     assert!(app.sink.messages().is_empty());
+}
+
+async fn the_global_budget_stops_sending_to_every_country(backend: Backend) {
+    let app = spawn_app_with(backend, &[("SESAME_SMS_GLOBAL_HOURLY_BUDGET", "3")]).await;
+    let numbers = [
+        "+447700900101",
+        "+447700900102",
+        "+12015550123",
+        "+12015550124",
+        "+33612345678",
+    ];
+    let responses = join_all(numbers.iter().map(|number| app.start_login(number))).await;
+    let admitted = responses
+        .iter()
+        .filter(|response| response.status() == StatusCode::ACCEPTED)
+        .count();
+    assert_eq!(admitted, 3);
+    for response in responses {
+        if response.status() != StatusCode::ACCEPTED {
+            assert_rate_limited(response).await;
+        }
+    }
+    assert_eq!(app.sink.messages().len(), 3);
+    assert_eq!(
+        refused_limits(&app).await,
+        ["global_budget", "global_budget"]
+    );
 }
