@@ -13,9 +13,15 @@ if [ -z "$dir" ] || { [ "$command" != start ] && [ "$command" != stop ]; }; then
 fi
 
 if [ "$command" = stop ]; then
+  pids=()
   for pidfile in "$dir"/*.pid; do
     [ -e "$pidfile" ] || continue
-    kill "$(cat "$pidfile")" 2>/dev/null || true
+    pids+=("$(cat "$pidfile")")
+  done
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # A node writes its files as it exits: wait for that before removing them.
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   done
   rm -rf "$dir"
   exit 0
