@@ -7,6 +7,7 @@ mod admin_helpers;
 mod api_keys;
 mod audit;
 mod binary;
+mod connections;
 mod console;
 mod console_helpers;
 mod console_import;
