@@ -1,6 +1,6 @@
 //! Building the application from its configuration, and serving it.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -228,38 +228,37 @@ impl Application {
         let mut tasks = Tasks::default();
         background(&state, &self.db, &mut tasks);
         let (stopping, mut stopped) = watch::channel(false);
+        let limits = crate::serve::Limits {
+            header_read_timeout: Duration::from_secs(state.config.ops.header_read_timeout),
+            max_connections: state.config.ops.max_connections,
+        };
         if let Some(listener) = self.metrics_listener {
-            let mut stopped = stopped.clone();
-            let signal = async move {
-                let _ = stopped.wait_for(|stopping| *stopping).await;
-            };
-            let metrics = axum::serve(listener, crate::api::metrics_router())
-                .with_graceful_shutdown(signal)
-                .into_future();
-            tokio::spawn(async move {
-                if let Err(err) = metrics.await {
-                    tracing::warn!(error = %err, "the metrics listener stopped");
-                }
-            });
+            let metrics = crate::api::metrics_router();
+            tokio::spawn(crate::serve::serve(
+                listener,
+                metrics,
+                limits,
+                stopped.clone(),
+            ));
         }
-        let signal = async move {
+        tokio::spawn(async move {
             shutdown.await;
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = stopping.send(true);
-        };
-        let server = axum::serve(
+        });
+        let server = crate::serve::serve(
             self.listener,
-            crate::api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal)
-        .into_future();
+            crate::api::router(state.clone()),
+            limits,
+            stopped.clone(),
+        );
         // A client that never finishes its request must not keep the process alive.
         let drain_limit = async move {
             let _ = stopped.wait_for(|stopping| *stopping).await;
             tokio::time::sleep(deadline).await;
         };
         tokio::select! {
-            served = server => served?,
+            () = server => {}
             () = drain_limit => tracing::warn!("in-flight requests did not finish in time"),
         }
         tasks.stop(deadline).await;

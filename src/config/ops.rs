@@ -18,6 +18,10 @@ pub struct OpsConfig {
     pub shutdown_timeout: u64,
     /// Where Prometheus scrapes `/metrics`, apart from the service port; `None` = not served.
     pub metrics_listen: Option<SocketAddr>,
+    /// Seconds a connection gets to send a request head before it is closed.
+    pub header_read_timeout: u64,
+    /// Connections served at once per listener; more wait in the kernel's listen queue.
+    pub max_connections: u32,
 }
 
 impl OpsConfig {
@@ -29,6 +33,8 @@ impl OpsConfig {
             keys_reload_interval: vars.parse_in("SESAME_KEYS_RELOAD_INTERVAL", 60, 1..=86_400)?,
             shutdown_timeout: vars.parse_in("SESAME_SHUTDOWN_TIMEOUT", 30, 1..=3_600)?,
             metrics_listen: metrics_listen(vars)?,
+            header_read_timeout: vars.parse_in("SESAME_HEADER_READ_TIMEOUT", 10, 1..=300)?,
+            max_connections: vars.parse_in("SESAME_MAX_CONNECTIONS", 1_000, 1..=1_000_000)?,
         })
     }
 }
