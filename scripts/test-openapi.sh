@@ -85,11 +85,12 @@ TOML
 
 echo "== Schemathesis $version against $base/openapi.json"
 status=0
-"$venv/bin/schemathesis" --config-file "$work/schemathesis.toml" run "$base/openapi.json" \
+# From the temporary folder, where Schemathesis keeps its example database.
+(cd "$work" && "$venv/bin/schemathesis" --config-file "$work/schemathesis.toml" run "$base/openapi.json" \
   --checks all --phases examples,coverage,fuzzing,stateful \
   --max-examples "${OPENAPI_MAX_EXAMPLES:-30}" --seed "${OPENAPI_SEED:-1}" \
   --workers 2 --suppress-health-check all \
-  --report junit --report-junit-path "$work/junit.xml" || status=1
+  --report junit --report-junit-path "$work/junit.xml") || status=1
 if [ "$status" -ne 0 ]; then
   echo "--- sesame.log (last lines)"
   tail -n 30 "$work/sesame.log"
