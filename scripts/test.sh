@@ -2,8 +2,9 @@
 # The test command: every unit test of the workspace (Sesame and sesame-verify), the
 # documentation examples, the end-to-end suite against the embedded backends (SQLite +
 # in-process store), against Postgres + Redis (started here if installed but down) and against
-# Postgres + a Redis Cluster (3 masters + 3 replicas started here on spare ports), then
-# the TypeScript clients' tests and the admin console in Chromium.
+# Postgres + a Redis Cluster (3 masters + 3 replicas started here on spare ports), then the
+# TypeScript clients' tests, the admin console in Chromium and the OpenAPI document
+# (Schemathesis).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/services.sh
@@ -40,13 +41,18 @@ typescript=${PIPESTATUS[0]}
 # The admin console in Chromium; its last line is `console: N passed, N failed`.
 scripts/test-console.sh 2>&1 | tee -a "$log"
 console=${PIPESTATUS[0]}
+# The OpenAPI document against the server (Schemathesis); its last line is
+# `openapi: N passed, N failed`.
+scripts/test-openapi.sh 2>&1 | tee -a "$log"
+openapi=${PIPESTATUS[0]}
 set -e
 # The benches print after the last test binary; close with the totals of every test run.
 awk '/^test result:/ { passed += $4; failed += $6 }
-     /^(typescript|console): [0-9]+ passed, [0-9]+ failed$/ { passed += $2; failed += $4 }
+     /^(typescript|console|openapi): [0-9]+ passed, [0-9]+ failed$/ { passed += $2; failed += $4 }
      END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
 # An `a && b` list that fails does not stop a `set -e` script; say the failure outright.
-if [ "$status" -ne 0 ] || [ "$typescript" -ne 0 ] || [ "$console" -ne 0 ]; then
+if [ "$status" -ne 0 ] || [ "$typescript" -ne 0 ] || [ "$console" -ne 0 ] ||
+  [ "$openapi" -ne 0 ]; then
   exit 1
 fi
 

@@ -26,13 +26,27 @@ pub struct IntrospectRequest {
     pub token: SecretString,
 }
 
-/// `{"active": false}` and nothing else for a token that is not live (RFC 7662 §2.2).
+/// A live token's claims with `active: true`, or exactly `{"active": false}` (RFC 7662 §2.2).
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct Introspection {
+#[serde(untagged)]
+pub enum Introspection {
+    Active(Box<LiveToken>),
+    Inactive(InactiveToken),
+}
+
+/// A live token: `active` is `true`, with its claims.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LiveToken {
     pub active: bool,
-    /// Only when `active` is true.
     #[serde(flatten)]
-    pub token: Option<ActiveToken>,
+    pub token: ActiveToken,
+}
+
+/// A token that is not live: `active` is `false` and nothing else is said.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InactiveToken {
+    pub active: bool,
 }
 
 /// OAuth 2.0 token introspection (RFC 7662): whether a token is live, and what it says.
@@ -65,9 +79,12 @@ pub async fn introspect(
         .await?;
     Ok((
         [(CACHE_CONTROL, "no-store"), (PRAGMA, "no-cache")],
-        Json(Introspection {
-            active: token.is_some(),
-            token,
+        Json(match token {
+            Some(token) => Introspection::Active(Box::new(LiveToken {
+                active: true,
+                token,
+            })),
+            None => Introspection::Inactive(InactiveToken { active: false }),
         }),
     ))
 }

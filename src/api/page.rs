@@ -14,12 +14,20 @@ pub fn encode<T: Serialize>(position: &T) -> Result<String> {
     Ok(URL_SAFE_NO_PAD.encode(json))
 }
 
-pub fn decode<T: DeserializeOwned>(cursor: &str) -> Result<T> {
+fn decode<T: DeserializeOwned>(cursor: &str) -> Result<T> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|json| serde_json::from_slice(&json).ok())
         .ok_or_else(|| Error::InvalidRequest("cursor is not one this API returned".into()))
+}
+
+/// The position a cursor parameter stands for; absent or empty is the first page (`None`).
+pub fn position<T: DeserializeOwned>(cursor: Option<&str>) -> Result<Option<T>> {
+    cursor
+        .filter(|cursor| !cursor.is_empty())
+        .map(decode)
+        .transpose()
 }
 
 /// A page size: `limit` within 1..=`max`, `default` when absent.
@@ -40,7 +48,9 @@ const MAX_LIMIT: i64 = 500;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
-    /// The `next` of the previous page; absent = the first page.
+    /// The `next` of the previous page; absent or empty = the first page. Opaque: a cursor
+    /// this API did not return is `400 invalid_request`.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
     /// Page size, 1 to 500 (default 50).
     // Text, not a number: `#[serde(flatten)]` hands query values over as strings.
@@ -69,11 +79,7 @@ impl PageParams {
 
     /// The position the cursor stands for; `None` for the first page.
     pub fn position(&self) -> Result<Option<String>> {
-        self.cursor
-            .as_deref()
-            .filter(|cursor| !cursor.is_empty())
-            .map(decode)
-            .transpose()
+        position(self.cursor.as_deref())
     }
 }
 

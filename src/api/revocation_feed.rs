@@ -22,8 +22,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct FeedQuery {
-    /// The `next` of the previous page; absent = from the beginning. `cursor` is an alias.
+    /// The `next` of the previous page; absent or empty = from the beginning. `cursor` is an
+    /// alias. Opaque: a cursor this API did not return is `400 invalid_request`.
     #[serde(alias = "cursor")]
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub since: Option<String>,
     /// Page size, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
@@ -80,10 +82,7 @@ pub async fn revocations(
 ) -> Result<Json<Feed>> {
     let now = state.clock.now();
     let limit = page::limit(query.limit, 100, 1_000)?;
-    let after = match query.since.as_deref() {
-        Some(since) => page::decode(since)?,
-        None => FeedPosition::start(),
-    };
+    let after = page::position(query.since.as_deref())?.unwrap_or_else(FeedPosition::start);
     let items = state.tokens.revocation_feed(&after, now, limit).await?;
     let next = page::encode(items.last().map_or(&after, |last| &last.position))?;
     Ok(Json(Feed {

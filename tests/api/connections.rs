@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{Backend, TestApp, spawn_app_with};
+use crate::support::{Backend, TestApp, spawn_app_with};
 
 /// Far longer than any timeout under test: only a guard against a hanging test.
 const GUARD: Duration = Duration::from_secs(30);

@@ -25,10 +25,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRequest {
+    /// 1 to 100 characters, not only spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000]*\S[^\u0000]*$"
+    )]
     pub name: String,
     /// `admin`, `introspect` (token introspection and the revocation feed) or `auditor` (the
     /// admin console, read-only; `403` on the JSON admin API).
-    #[schema(example = "introspect")]
+    #[schema(example = "introspect", pattern = "^(admin|introspect|auditor)$")]
     pub role: String,
 }
 

@@ -30,12 +30,32 @@ pub struct AuditParams {
     /// Exact match, e.g. `employee.upserted`.
     pub action: Option<String>,
     /// RFC 3339 or Unix seconds; inclusive.
+    #[param(schema_with = instant_schema)]
     pub since: Option<String>,
     /// RFC 3339 or Unix seconds; exclusive.
+    #[param(schema_with = instant_schema)]
     pub until: Option<String>,
     #[serde(flatten)]
     #[param(ignore)]
     pub page: PageParams,
+}
+
+/// An RFC 3339 time or Unix seconds.
+fn instant_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+    let one_of = OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^-?[0-9]{1,18}$")),
+        )
+        .build();
+    one_of.into()
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -28,9 +28,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct EmployeeRequest {
     #[schema(example = "+44 7700 900123")]
     pub phone_number: String,
-    /// 1 to 256 characters.
+    /// 1 to 256 characters, not only spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        pattern = r"^[^\u0000]*\S[^\u0000]*$"
+    )]
     pub name: String,
     /// At most 320 characters; empty means none.
+    #[schema(max_length = 320)]
     pub email: Option<String>,
     /// `false` disables the employee and revokes their sessions.
     #[serde(default = "active_by_default")]

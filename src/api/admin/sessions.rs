@@ -29,7 +29,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// The `next` of the previous page; absent = the first page.
+    /// The `next` of the previous page; absent or empty = the first page. Opaque: a cursor
+    /// this API did not return is `400 invalid_request`.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
     /// Page size, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
@@ -81,7 +83,7 @@ pub async fn list_sessions(
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<Page<SessionResponse>>> {
     let limit = page::limit(query.limit, 50, 500)?;
-    let after: Option<(i64, String)> = query.cursor.as_deref().map(page::decode).transpose()?;
+    let after: Option<(i64, String)> = page::position(query.cursor.as_deref())?;
     // One more than asked tells whether another page exists.
     let mut sessions = state
         .admin
