@@ -40,9 +40,11 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct StreamQuery {
-    /// Where to start: a `next` of `GET /v1/revocations` or an event's `id`; absent = from
-    /// the beginning. A `Last-Event-ID` header (an event source reconnecting) wins over it.
+    /// Where to start: a `next` of `GET /v1/revocations` or an event's `id`; absent or empty =
+    /// from the beginning. A `Last-Event-ID` header (an event source reconnecting) wins over it.
+    /// Opaque: a cursor this API did not return is `400 invalid_request`.
     #[serde(alias = "cursor")]
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub since: Option<String>,
 }
 
@@ -72,10 +74,8 @@ pub async fn revocation_stream(
         .get("last-event-id")
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
-    let settled = match last_event.or(query.since) {
-        Some(cursor) => page::decode(&cursor)?,
-        None => FeedPosition::start(),
-    };
+    let settled =
+        page::position(last_event.or(query.since).as_deref())?.unwrap_or_else(FeedPosition::start);
     let wake = state.revocation_signal.subscribe().await?;
     let follow = Follow {
         state,
