@@ -49,16 +49,26 @@ export interface UseSesame {
 
 const SesameContext = createContext<SesameClient | null>(null);
 
+/**
+ * What the provider does on mount: calls `client.resume()` each time the app comes back —
+ * React Native's `AppState` turning `active` when given, the page becoming visible otherwise.
+ * Returns the function that stops listening (the effect's clean-up).
+ */
+export function resumeOnReturn(
+  client: Pick<SesameClient, 'resume'>,
+  appState?: AppStateLike,
+): () => void {
+  if (appState) {
+    const subscription = appState.addEventListener('change', (state) => {
+      if (state === 'active') void client.resume();
+    });
+    return () => subscription.remove();
+  }
+  return resumeWhenVisible(client);
+}
+
 export function SesameProvider({ client, appState, children }: SesameProviderProps) {
-  useEffect(() => {
-    if (appState) {
-      const subscription = appState.addEventListener('change', (state) => {
-        if (state === 'active') void client.resume();
-      });
-      return () => subscription.remove();
-    }
-    return resumeWhenVisible(client);
-  }, [client, appState]);
+  useEffect(() => resumeOnReturn(client, appState), [client, appState]);
   return createElement(SesameContext.Provider, { value: client }, children);
 }
 
