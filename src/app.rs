@@ -37,13 +37,20 @@ pub struct AppState {
     pub tally: SendTally,
     /// Wakes revocation streams when any node commits a revocation.
     pub revocation_signal: RevocationSignal,
+    /// Turns true when the node begins to shut down: work that would otherwise never end (an
+    /// event stream) ends then, so shutdown does not wait on it.
+    pub stopping: watch::Receiver<bool>,
 }
 
 impl AppState {
     /// Checks the configuration, connects the stores (running migrations), loads keys and
     /// wires the services; `clock` is the node's one source of time from then on. The
     /// database is returned beside the state for the node's background tasks and shutdown.
-    async fn build(config: Config, clock: Clock) -> anyhow::Result<(Self, Database)> {
+    async fn build(
+        config: Config,
+        clock: Clock,
+        stopping: watch::Receiver<bool>,
+    ) -> anyhow::Result<(Self, Database)> {
         let now = clock.now();
         crate::validate::refuse_problems(&config, now)?;
         // Before any metric is emitted, so none is lost.
@@ -97,6 +104,7 @@ impl AppState {
             tokens,
             clock,
             tally,
+            stopping,
         };
         Ok((state, db))
     }
@@ -178,12 +186,15 @@ pub struct Application {
     metrics_listener: Option<TcpListener>,
     state: AppState,
     db: Database,
+    /// Sets the state's `stopping` when shutdown begins.
+    stop: watch::Sender<bool>,
 }
 
 impl Application {
     pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
         let listen = config.listen;
-        let (state, db) = AppState::build(config, clock).await?;
+        let (stop, stopping) = watch::channel(false);
+        let (state, db) = AppState::build(config, clock, stopping).await?;
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("SESAME_LISTEN: cannot listen on {listen}"))?;
@@ -199,6 +210,7 @@ impl Application {
             metrics_listener,
             state,
             db,
+            stop,
         })
     }
 
@@ -227,7 +239,8 @@ impl Application {
         let deadline = Duration::from_secs(state.config.ops.shutdown_timeout);
         let mut tasks = Tasks::default();
         background(&state, &self.db, &mut tasks);
-        let (stopping, mut stopped) = watch::channel(false);
+        let stopping = self.stop;
+        let mut stopped = state.stopping.clone();
         let limits = crate::serve::Limits {
             header_read_timeout: Duration::from_secs(state.config.ops.header_read_timeout),
             max_connections: state.config.ops.max_connections,

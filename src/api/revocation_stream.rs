@@ -110,7 +110,13 @@ impl Follow {
                 return Some((Ok(event), self));
             }
             if self.started {
-                self.wait().await;
+                // A stream never ends by itself: it ends when the node shuts down, and the
+                // client resumes on another node from its last `id`.
+                let mut stopping = self.state.stopping.clone();
+                tokio::select! {
+                    () = self.wait() => {}
+                    _ = stopping.wait_for(|stopping| *stopping) => return None,
+                }
             }
             self.started = true;
             // A failing database ends the stream; the client resumes from its last `id`.

@@ -6,9 +6,33 @@ use reqwest::StatusCode;
 
 use crate::support::{
     ADMIN_KEY, Backend, EventStream, assert_error, on_both_backends, revoked_session, spawn_app,
+    spawn_stoppable,
 };
 
-on_both_backends!(a_stream_replays_pushes_and_resumes_from_its_last_id);
+on_both_backends!(
+    a_stream_replays_pushes_and_resumes_from_its_last_id,
+    open_streams_end_when_the_node_shuts_down,
+);
+
+/// An open stream never holds up a shutdown: the node ends it (the client resumes elsewhere
+/// from its last `id`) and stops cleanly, long before `SESAME_SHUTDOWN_TIMEOUT` would cut it.
+async fn open_streams_end_when_the_node_shuts_down(backend: Backend) {
+    let (app, stop, serving) =
+        spawn_stoppable(backend, &[("SESAME_SHUTDOWN_TIMEOUT", "600")]).await;
+    let mut stream = EventStream::open(&app, ADMIN_KEY, None).await;
+    revoked_session(&app, "+447700900123").await;
+    assert!(stream.next_within(Duration::from_secs(10)).await.is_some());
+    stop.send(()).unwrap();
+    assert!(
+        stream.ends_within(Duration::from_secs(30)).await,
+        "the stream stayed open after shutdown began"
+    );
+    let stopped = tokio::time::timeout(Duration::from_secs(30), serving).await;
+    assert!(
+        matches!(stopped, Ok(Ok(Ok(())))),
+        "the server did not stop cleanly: {stopped:?}"
+    );
+}
 
 async fn a_stream_replays_pushes_and_resumes_from_its_last_id(backend: Backend) {
     let app = spawn_app(backend).await;

@@ -39,6 +39,12 @@ impl EventStream {
         }
     }
 
+    /// Whether the server ends the stream within `within` (events before the end are skipped).
+    pub async fn ends_within(&mut self, within: Duration) -> bool {
+        let end = async { while let Ok(Some(_)) = self.response.chunk().await {} };
+        tokio::time::timeout(within, end).await.is_ok()
+    }
+
     /// The next event, or `None` when none comes within `within`.
     pub async fn next_within(&mut self, within: Duration) -> Option<Revocation> {
         tokio::time::timeout(within, self.next()).await.ok()
