@@ -255,9 +255,9 @@ stop_sesame
 
 read -r steal_after total_after < <(cpu_ticks)
 
-python3 - "$login" "$session" "$refresh" "$introspect" "$jwks" "$embedded" <<PY
+python3 - "$login" "$session" "$refresh" "$introspect" "$jwks" "$embedded" "$enumeration_json" <<PY
 import json, sys
-login, session, refresh, introspect, jwks, embedded = (json.loads(a) for a in sys.argv[1:])
+login, session, refresh, introspect, jwks, embedded, enumeration = (json.loads(a) for a in sys.argv[1:])
 pgbench = float("${pgbench_tps:-0}" or 0)
 summary = {
     "logins_per_s": login["logins_per_s"],
@@ -279,7 +279,7 @@ summary = {
                for name, step in run["steps"].items() if step["errors"]},
     "concurrency": $concurrency,
     "duration_s": $duration,
-    "enumeration": $enumeration_json,
+    "enumeration": enumeration,
     "cpu_steal_pct": round(100 * ($steal_after - $steal_before) / max(1, $total_after - $total_before), 1),
 }
 print(json.dumps(summary))
