@@ -80,13 +80,8 @@ impl Limits {
         ip: Option<&str>,
         now: i64,
     ) -> Result<()> {
-        let Some(address) = ip else {
-            return Ok(());
-        };
-        let limits = self.limits();
-        let attempt = Attempt::new(number, ip, now);
-        let window = Window::new(IP_STARTS, limits.ip_hourly_cap, limits.hour);
-        self.admit(&attempt, &ip_tag(address), &[("ip_hourly", window)])
+        let cap = self.limits().ip_hourly_cap;
+        self.admit_ip(number, ip, now, ("ip_hourly", IP_STARTS, cap))
             .await
     }
 
@@ -162,13 +157,26 @@ impl Limits {
         ip: Option<&str>,
         now: i64,
     ) -> Result<()> {
+        let cap = self.limits().ip_verify_hourly_cap;
+        self.admit_ip(number, ip, now, ("ip_verify_hourly", IP_CHECKS, cap))
+            .await
+    }
+
+    /// Records one request against an hourly cap of the client IP: `(limit, window key, cap)`.
+    /// A request without a known client IP (no socket address) is not counted.
+    async fn admit_ip(
+        &self,
+        number: &PhoneNumber,
+        ip: Option<&str>,
+        now: i64,
+        (limit, key, cap): (&'static str, &'static str, u32),
+    ) -> Result<()> {
         let Some(address) = ip else {
             return Ok(());
         };
-        let limits = self.limits();
-        let window = Window::new(IP_CHECKS, limits.ip_verify_hourly_cap, limits.hour);
         let attempt = Attempt::new(number, ip, now);
-        self.admit(&attempt, &ip_tag(address), &[("ip_verify_hourly", window)])
+        let window = Window::new(key, cap, self.limits().hour);
+        self.admit(&attempt, &ip_tag(address), &[(limit, window)])
             .await
     }
 
