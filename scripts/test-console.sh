@@ -45,15 +45,17 @@ binary=$repo/target/debug/sesame
 port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
 admin_key="console-tests-admin-key-0123456789"
 # Only these variables: none from the caller's environment, no .env (the cwd is $work).
+# It replaces the shell it runs in, so call it only in a subshell (`$(sesame …)`, `sesame … &`):
+# then `$!` is Sesame itself, and the clean-up's kill reaches it.
 sesame() {
-  (cd "$work" && exec env $(env | grep -o '^SESAME_[A-Z0-9_]*' | sed 's/^/-u /') \
+  cd "$work" && exec env $(env | grep -o '^SESAME_[A-Z0-9_]*' | sed 's/^/-u /') \
     SESAME_LISTEN="127.0.0.1:$port" SESAME_METRICS_LISTEN= \
     SESAME_ISSUER="http://127.0.0.1:$port" \
     SESAME_DATABASE_URL="sqlite://$work/sesame.db" \
     SESAME_KEYS_DIR="$work/keys" \
     SESAME_ADMIN_API_KEY="$admin_key" \
     SESAME_TEST_NUMBERS="+447700900001=424242" \
-    "$binary" "$@")
+    "$binary" "$@"
 }
 auditor_key=$(sesame api-key create --name auditor --role auditor 2>/dev/null)
 sesame serve >"$work/sesame.log" 2>&1 &
