@@ -229,8 +229,9 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests and
-    /// background tasks finish (each within `SESAME_SHUTDOWN_TIMEOUT`) and closes the pools.
+    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests, codes
+    /// still being sent and background tasks finish (each within `SESAME_SHUTDOWN_TIMEOUT`)
+    /// and closes the pools.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -274,6 +275,7 @@ impl Application {
             () = server => {}
             () = drain_limit => tracing::warn!("in-flight requests did not finish in time"),
         }
+        state.login.finish_background_sends(deadline).await;
         tasks.stop(deadline).await;
         // What was counted since the last flush, before the pool closes.
         if tokio::time::timeout(deadline, state.tally.flush(&self.db))

@@ -10,9 +10,11 @@ mod limits;
 mod screening;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::Serialize;
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 pub use challenge::{Challenges, Outgoing};
@@ -56,6 +58,9 @@ pub struct LoginService {
     challenges: Challenges,
     limits: Limits,
     gate: LoginGate,
+    /// Messages sent after the answer: shutdown waits for them, so a code that was promised
+    /// is not lost with the process.
+    background_sends: TaskTracker,
 }
 
 impl LoginService {
@@ -70,8 +75,22 @@ impl LoginService {
             challenges: Challenges::new(config.clone(), ephemeral.clone(), delivery, hasher),
             limits: Limits::new(config.clone(), db.clone(), ephemeral),
             gate: LoginGate::new(&config, db.clone()),
+            background_sends: TaskTracker::new(),
             config,
             db,
+        }
+    }
+
+    /// Waits, at most `deadline`, for the messages still being sent after their answer (the
+    /// server has stopped taking requests, so no new one begins).
+    pub async fn finish_background_sends(&self, deadline: Duration) {
+        self.background_sends.close();
+        let finished = tokio::time::timeout(deadline, self.background_sends.wait()).await;
+        if finished.is_err() {
+            tracing::warn!(
+                pending = self.background_sends.len(),
+                "codes still being sent at shutdown were abandoned"
+            );
         }
     }
 
@@ -113,7 +132,7 @@ impl LoginService {
             let send = async move {
                 let _ = deliver(&outgoing).await;
             };
-            tokio::spawn(send.in_current_span());
+            self.background_sends.spawn(send.in_current_span());
         }
         Ok(self.started(channel))
     }

@@ -2,10 +2,14 @@
 //! when the provider fails: the code is sent after the answer, and a failure is counted for
 //! operators only (docs/contract-notes.md, "Abuse limits").
 
+use std::time::Duration;
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{FakeProvider, Reply, TestApp, app_with, eventually, observable};
+use crate::support::{
+    Backend, FakeProvider, Reply, Sink, TestApp, app_with, eventually, observable, spawn_stoppable,
+};
 
 const EMPLOYEE: &str = "+447700900200";
 const STRANGER: &str = "+447700900999";
@@ -69,7 +73,7 @@ async fn fails_unseen(providers: &str, channel: &str, replies: Vec<Reply>, reaso
         if counted > before {
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(counted > before, "the failed delivery was not counted");
     // The stranger was never sent anything.
@@ -120,4 +124,35 @@ async fn an_employee_still_gets_the_code() {
         StatusCode::ACCEPTED
     );
     eventually(|| fake.requests_to("/Messages.json").len() == 1).await;
+}
+
+/// The employee's code is sent after its answer; a shutdown right then still delivers it
+/// before the node exits (a code that was promised is not lost with the process).
+#[tokio::test]
+async fn a_code_sent_after_its_answer_is_delivered_before_shutdown() {
+    let provider = Sink::slow(Duration::from_millis(1_500));
+    let url = provider.spawn().await;
+    let (app, stop, serving) = spawn_stoppable(
+        Backend::Embedded,
+        &[
+            ("SESAME_ALLOW_ANONYMOUS", "false"),
+            ("SESAME_SMS_WEBHOOK_URL", url.as_str()),
+        ],
+    )
+    .await;
+    let response = app
+        .put_employee("E-200", &json!({"phone_number": EMPLOYEE, "name": "Ada"}))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+
+    let response = start(&app, EMPLOYEE, "sms").await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(provider.answered(), 0, "answered before its code was sent");
+    stop.send(()).unwrap();
+    serving.await.unwrap().unwrap();
+    assert_eq!(
+        provider.answered(),
+        1,
+        "the node stopped before the code was sent"
+    );
 }

@@ -1,5 +1,6 @@
 //! The webhook SMS provider the app under test sends its messages to.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,6 +15,8 @@ pub struct Sink {
     messages: Arc<Mutex<Vec<Value>>>,
     /// How long the sink holds each request before answering (a slow provider).
     delay: Duration,
+    /// Requests answered: held for the whole delay, so their sender waited for the answer.
+    answered: Arc<AtomicUsize>,
 }
 
 impl Sink {
@@ -23,6 +26,11 @@ impl Sink {
             delay,
             ..Self::default()
         }
+    }
+
+    /// How many messages the sink has answered (a sender that gave up early is not answered).
+    pub fn answered(&self) -> usize {
+        self.answered.load(Ordering::SeqCst)
     }
 
     pub fn messages(&self) -> Vec<Value> {
@@ -60,5 +68,6 @@ impl Sink {
 async fn receive(State(sink): State<Sink>, Json(message): Json<Value>) -> Json<Value> {
     sink.messages.lock().unwrap().push(message);
     tokio::time::sleep(sink.delay).await;
+    sink.answered.fetch_add(1, Ordering::SeqCst);
     Json(json!({ "ok": true }))
 }
