@@ -19,6 +19,9 @@ pub struct LimitsConfig {
     pub global_hourly_budget: u32,
     /// ISO 3166 alpha-2 codes; empty means every country.
     pub allowed_countries: Vec<String>,
+    /// Also send codes to non-geographic calling codes and to ranges the numbering metadata
+    /// does not assign (both favourites of SMS pumping), refused by default.
+    pub allow_unknown_line_types: bool,
     /// Networks whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
     /// Length in seconds of the "hourly" and "daily" windows (shortened only by tests).
@@ -50,6 +53,7 @@ impl LimitsConfig {
                 .into_iter()
                 .map(|code| code.to_ascii_uppercase())
                 .collect(),
+            allow_unknown_line_types: vars.parse("SESAME_SMS_ALLOW_UNKNOWN_LINE_TYPES", "false")?,
             trusted_proxies: vars
                 .list("SESAME_TRUSTED_PROXIES")
                 .iter()

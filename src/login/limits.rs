@@ -62,8 +62,7 @@ impl Limits {
         ip: Option<&str>,
         now: i64,
     ) -> Result<()> {
-        let allowed = &self.limits().allowed_countries;
-        match screening::screen(number, channel, allowed) {
+        match screening::screen(number, channel, self.limits()) {
             None => Ok(()),
             Some((limit, error)) => {
                 let attempt = Attempt::new(number, ip, now);

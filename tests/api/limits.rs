@@ -27,6 +27,7 @@ on_every_backend!(
     a_failed_delivery_starts_no_cooldown,
     countries_outside_the_allow_list_are_refused,
     premium_rate_and_fixed_lines_get_no_sms,
+    satellite_and_unassigned_ranges_get_no_code_unless_allowed,
 );
 
 /// `POST /v1/otp/start` with an `X-Forwarded-For` header.
@@ -347,4 +348,26 @@ async fn premium_rate_and_fixed_lines_get_no_sms(backend: Backend) {
     // The contract's reserved drama range stays accepted.
     assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
     assert_eq!(refused_limits(app).await, ["line_type"; 4]);
+}
+
+async fn satellite_and_unassigned_ranges_get_no_code_unless_allowed(backend: Backend) {
+    // Iridium, and a UK range assigned to no line type.
+    let unlisted = ["+881 6 3123 4567", "+44 1000 123456"];
+    let app = spawn_app_with(backend, &[]).await;
+    for number in unlisted {
+        for channel in ["sms", "voice"] {
+            let body = json!({ "phone_number": number, "channel": channel });
+            let response = app.post_json("/v1/otp/start", &body).await;
+            assert_error(response, StatusCode::BAD_REQUEST, "invalid_phone_number").await;
+        }
+    }
+    assert!(app.sink.messages().is_empty());
+    assert_eq!(refused_limits(&app).await, ["line_type"; 4]);
+
+    let allowed = [("SESAME_SMS_ALLOW_UNKNOWN_LINE_TYPES", "true")];
+    let app = spawn_app_with(backend, &allowed).await;
+    for number in unlisted {
+        assert_eq!(app.start_login(number).await.status(), StatusCode::ACCEPTED);
+    }
+    assert_eq!(app.sink.messages().len(), 2);
 }
