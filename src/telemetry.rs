@@ -106,4 +106,8 @@ fn describe() {
         "sesame_rate_limit_refusals_total",
         "Requests refused by a rate limit, by limit"
     );
+    describe_counter!(
+        "sesame_sms_budget_warnings_total",
+        "Sends that brought an hourly SMS budget to 80%, by budget (country, global)"
+    );
 }

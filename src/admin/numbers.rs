@@ -20,8 +20,9 @@ impl Numbers {
         Self { db, login }
     }
 
-    /// Lifts `number`'s verification lock (the growing backoff or the long lockout) and
-    /// forgets its failed checks, whether or not it was locked; audited.
+    /// Lifts `number`'s verification locks (the growing backoff or the long lockout, of the
+    /// number and of each source), forgets its failed checks and empties its send caps
+    /// (resend cooldown, hourly, daily), whether or not it was locked; audited.
     pub async fn unlock(
         &self,
         actor: &Actor,

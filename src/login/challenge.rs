@@ -127,12 +127,13 @@ impl Challenges {
         Ok(())
     }
 
-    /// Checks `code` against the live challenge of `number`, spending it (and clearing what
-    /// `on_success` names) on a match and counting an attempt otherwise; nothing is checked
-    /// while the number is locked.
+    /// Checks `code` from `source` against the live challenge of `number`, spending it (and
+    /// clearing what `on_success` names) on a match and counting an attempt otherwise; nothing
+    /// is checked while the number is locked for everyone or for `source`.
     pub async fn check(
         &self,
         number: &PhoneNumber,
+        source: &str,
         code: &SecretString,
         now_ms: i64,
         on_success: OnSuccess<'_>,
@@ -141,18 +142,20 @@ impl Challenges {
         if !code::is_well_formed(code.expose_secret(), otp.length) {
             // A code of the wrong shape cannot match; it does not cost an attempt.
             return Ok(self
-                .lock(number, now_ms)
+                .lock(number, source, now_ms)
                 .await?
                 .unwrap_or(CodeCheck::Checked(ChallengeCheck::Missing)));
         }
         match &self.delivery {
             Delivery::Provider(verifier) if self.test_code(number).is_none() => {
-                self.check_with_provider(verifier.as_ref(), number, code, now_ms, on_success)
+                let verifier = verifier.as_ref();
+                self.check_with_provider(verifier, number, source, code, now_ms, on_success)
                     .await
             }
             _ => {
                 let digest = self.hasher.digest(number, code);
-                self.spend(number, &digest, now_ms, on_success).await
+                self.spend(number, source, &digest, now_ms, on_success)
+                    .await
             }
         }
     }
@@ -164,11 +167,12 @@ impl Challenges {
         &self,
         verifier: &dyn Verifier,
         number: &PhoneNumber,
+        source: &str,
         code: &SecretString,
         now_ms: i64,
         on_success: OnSuccess<'_>,
     ) -> Result<CodeCheck> {
-        if let Some(locked) = self.lock(number, now_ms).await? {
+        if let Some(locked) = self.lock(number, source, now_ms).await? {
             return Ok(locked);
         }
         let max_attempts = self.config.otp.max_attempts;
@@ -192,7 +196,7 @@ impl Challenges {
             }));
         }
         let spent = self
-            .spend(number, ISSUED_BY_PROVIDER, now_ms, on_success)
+            .spend(number, source, ISSUED_BY_PROVIDER, now_ms, on_success)
             .await?;
         Ok(match spent {
             CodeCheck::Checked(ChallengeCheck::Accepted) => {
@@ -203,27 +207,38 @@ impl Challenges {
         })
     }
 
-    /// The store's atomic check of `digest`.
+    /// The store's atomic check of `digest` from `source`.
     async fn spend(
         &self,
         number: &PhoneNumber,
+        source: &str,
         digest: &str,
         now_ms: i64,
         on_success: OnSuccess<'_>,
     ) -> Result<CodeCheck> {
         let max_attempts = self.config.otp.max_attempts;
-        Ok(self
-            .ephemeral
-            .check_challenge(number.as_str(), digest, max_attempts, now_ms, on_success)
-            .await?)
+        let check = self.ephemeral.check_challenge(
+            number.as_str(),
+            source,
+            digest,
+            max_attempts,
+            now_ms,
+            on_success,
+        );
+        Ok(check.await?)
     }
 
-    /// `Locked` while `number`'s verification is locked at `now_ms`, for the checks that do
-    /// not go through the store's atomic one.
-    async fn lock(&self, number: &PhoneNumber, now_ms: i64) -> Result<Option<CodeCheck>> {
+    /// `Locked` while `number`'s verification is locked at `now_ms` for everyone or for
+    /// `source`, for the checks that do not go through the store's atomic one.
+    async fn lock(
+        &self,
+        number: &PhoneNumber,
+        source: &str,
+        now_ms: i64,
+    ) -> Result<Option<CodeCheck>> {
         let until = self
             .ephemeral
-            .verification_locked_until(number.as_str(), now_ms.div_euclid(1_000))
+            .verification_locked_until(number.as_str(), source, now_ms.div_euclid(1_000))
             .await?;
         Ok(until.map(|until| CodeCheck::Locked { until }))
     }

@@ -85,8 +85,8 @@ impl Limits {
     }
 
     /// Records one code request against the send limits of the number: its resend cooldown
-    /// and hourly and daily caps, then the hourly budget of its country calling code, then the
-    /// hourly budget over all countries.
+    /// and hourly and daily caps (of which the client's source may use half), then the hourly
+    /// budget of its country calling code, then the hourly budget over all countries.
     pub async fn admit_start(
         &self,
         number: &PhoneNumber,
@@ -95,14 +95,21 @@ impl Limits {
     ) -> Result<Reservation> {
         let limits = self.limits();
         let attempt = Attempt::new(number, ip, now);
+        let hourly = Window::new(SENT_HOUR, limits.sms_hourly_cap, limits.hour);
+        let daily = Window::new(SENT_DAY, limits.sms_daily_cap, limits.day);
+        let mine = attempt.source_prefix();
         let mut number_windows = vec![
+            ("number_hourly", hourly),
+            ("number_daily", daily),
+            // One source cannot use up a number's caps: the rest is left to its other sources
+            // (the number's owner among them).
             (
-                "number_hourly",
-                Window::new(SENT_HOUR, limits.sms_hourly_cap, limits.hour),
+                "number_source_hourly",
+                hourly.share(&mine, half(limits.sms_hourly_cap)),
             ),
             (
-                "number_daily",
-                Window::new(SENT_DAY, limits.sms_daily_cap, limits.day),
+                "number_source_daily",
+                daily.share(&mine, half(limits.sms_daily_cap)),
             ),
         ];
         if self.config.otp.resend_after > 0 {
@@ -116,36 +123,71 @@ impl Limits {
             country: format!("cc:{}", number.calling_code()),
             member: attempt.member.clone(),
         };
-        let budget = Window::new(SENT_HOUR, limits.country_hourly_budget, limits.hour);
-        let admitted = self
-            .admit(
-                &attempt,
-                &reservation.country,
-                &[("country_budget", budget)],
-            )
-            .await;
-        if let Err(err) = admitted {
-            tracing::error!(
-                calling_code = number.calling_code(),
-                budget = limits.country_hourly_budget,
-                "sms country budget exceeded: sending stopped"
-            );
-            self.withdraw(&reservation).await;
-            return Err(err);
-        }
-        let budget = Window::new(SENT_HOUR, limits.global_hourly_budget, limits.hour);
-        let admitted = self
-            .admit(&attempt, GLOBAL, &[("global_budget", budget)])
-            .await;
-        if let Err(err) = admitted {
-            tracing::error!(
-                budget = limits.global_hourly_budget,
-                "sms global budget exceeded: sending stopped"
-            );
-            self.withdraw(&reservation).await;
-            return Err(err);
+        let budgets = [
+            Budget::Country {
+                tag: &reservation.country,
+                calling_code: number.calling_code(),
+            },
+            Budget::Global,
+        ];
+        for budget in budgets {
+            if let Err(err) = self.admit_budget(&attempt, budget).await {
+                self.withdraw(&reservation).await;
+                return Err(err);
+            }
         }
         Ok(reservation)
+    }
+
+    /// Records the attempt in one hourly send budget over many numbers. A refusal logs the
+    /// alert that sending stopped; the admission whose send first brings the budget to
+    /// [`warning_level`] logs a warning and counts it in `sesame_sms_budget_warnings_total`.
+    async fn admit_budget(&self, attempt: &Attempt<'_>, budget: Budget<'_>) -> Result<()> {
+        let limits = self.limits();
+        let (limit, tag, cap) = match budget {
+            Budget::Country { tag, .. } => ("country_budget", tag, limits.country_hourly_budget),
+            Budget::Global => ("global_budget", GLOBAL, limits.global_hourly_budget),
+        };
+        let window = Window::new(SENT_HOUR, cap, limits.hour);
+        let used = match self.admit(attempt, tag, &[(limit, window)]).await {
+            Ok(counts) => counts.first().copied().unwrap_or(0),
+            Err(err) => {
+                match budget {
+                    Budget::Country { calling_code, .. } => tracing::error!(
+                        calling_code,
+                        budget = cap,
+                        "sms country budget exceeded: sending stopped"
+                    ),
+                    Budget::Global => {
+                        tracing::error!(
+                            budget = cap,
+                            "sms global budget exceeded: sending stopped"
+                        );
+                    }
+                }
+                return Err(err);
+            }
+        };
+        if used != warning_level(cap) {
+            return Ok(());
+        }
+        let label = match budget {
+            Budget::Country { calling_code, .. } => {
+                tracing::warn!(
+                    calling_code,
+                    used,
+                    budget = cap,
+                    "sms country budget 80% used"
+                );
+                "country"
+            }
+            Budget::Global => {
+                tracing::warn!(used, budget = cap, "sms global budget 80% used");
+                "global"
+            }
+        };
+        metrics::counter!("sesame_sms_budget_warnings_total", "budget" => label).increment(1);
+        Ok(())
     }
 
     /// Records one code check against the client IP's hourly cap. (The number's lock is
@@ -176,7 +218,8 @@ impl Limits {
         let attempt = Attempt::new(number, ip, now);
         let window = Window::new(key, cap, self.limits().hour);
         self.admit(&attempt, &ip_tag(address), &[(limit, window)])
-            .await
+            .await?;
+        Ok(())
     }
 
     /// The audited `429` of a check while `number`'s verification is locked until `until`.
@@ -203,42 +246,59 @@ impl Limits {
         }
     }
 
-    /// Counts a wrong code towards the number's lock (across codes: a new code does not reset
-    /// the count, NIST SP 800-63B §5.2.2).
-    pub async fn after_wrong_code(&self, number: &PhoneNumber, now: i64) -> Result<()> {
+    /// Counts a wrong code from the client's source towards the locks of the number (across
+    /// codes: a new code does not reset the count, NIST SP 800-63B §5.2.2). The source's own
+    /// failures back it off and lock it out of the number; only the number's total, which one
+    /// source alone cannot reach, locks the number for everyone.
+    pub async fn after_wrong_code(
+        &self,
+        number: &PhoneNumber,
+        ip: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
         let limits = self.limits();
+        let source = source_tag(ip);
         let failures = self
             .ephemeral
-            .add_failure(number.as_str(), now, limits.lockout_window)
+            .add_failure(number.as_str(), &source, now, limits.lockout_window)
             .await?;
-        if let Some(secs) = lock_secs(failures, limits) {
+        if let Some(secs) = lock_secs(failures.source, limits) {
             self.ephemeral
-                .lock_verification(number.as_str(), now + secs)
+                .lock_verification(number.as_str(), Some(&source), now + secs)
+                .await?;
+        }
+        if failures.number >= limits.lockout_after {
+            self.ephemeral
+                .lock_verification(number.as_str(), None, now + limits.lockout_window)
                 .await?;
         }
         Ok(())
     }
 
-    /// Lifts `number`'s verification lock and forgets its failures (an admin's decision).
+    /// Lifts `number`'s verification locks, forgets its failures and empties its send caps
+    /// (cooldown, hourly and daily, with every source's share): an admin's decision. The
+    /// budgets keep their count: those messages were sent.
     pub async fn unlock(&self, number: &PhoneNumber) -> Result<()> {
-        self.ephemeral.clear_failures(number.as_str()).await?;
+        self.ephemeral
+            .unlock(number.as_str(), &[RESEND, SENT_HOUR, SENT_DAY])
+            .await?;
         Ok(())
     }
 
-    /// Records the attempt in `windows` of `tag` (each named by its metric label), or refuses
-    /// with `429` and the honest wait.
+    /// Records the attempt in `windows` of `tag` (each named by its metric label) and returns
+    /// how many events each counts now, or refuses with `429` and the honest wait.
     async fn admit(
         &self,
         attempt: &Attempt<'_>,
         tag: &str,
         windows: &[(&'static str, Window<'_>)],
-    ) -> Result<()> {
+    ) -> Result<Vec<u32>> {
         let plain: Vec<Window> = windows.iter().map(|(_, window)| *window).collect();
         let admission = self
             .ephemeral
             .admit(tag, &plain, &attempt.member, attempt.now);
         match admission.await? {
-            Admission::Admitted => Ok(()),
+            Admission::Admitted { counts } => Ok(counts),
             Admission::Refused {
                 window,
                 retry_after: wait,
@@ -290,7 +350,7 @@ impl Limits {
             ip: attempt.ip,
             detail: Some(detail.to_string()),
         };
-        let source = attempt.ip.map_or_else(|| "-".to_owned(), ip_tag);
+        let source = source_tag(attempt.ip);
         let minute = attempt.now.div_euclid(60) * 60;
         let key = format!("login.refused|{minute}|{source}|{limit}");
         if let Err(err) = self.db.append_audit_aggregated(&event, &key).await {
@@ -300,31 +360,60 @@ impl Limits {
     }
 }
 
+/// One of the hourly send budgets over many numbers.
+#[derive(Clone, Copy)]
+enum Budget<'a> {
+    /// Of one country calling code, whose window tag is `cc:<calling code>`.
+    Country {
+        tag: &'a str,
+        calling_code: u16,
+    },
+    Global,
+}
+
 /// One request weighed against the limits: for which number, from where, when.
 struct Attempt<'a> {
     number: &'a PhoneNumber,
     ip: Option<&'a str>,
     now: i64,
-    /// This request's unique entry in every window that records it.
+    /// This request's unique entry in every window that records it: its source's tag, a
+    /// space, and a UUID (a source's share of a window counts the entries it starts).
     member: String,
 }
 
 impl<'a> Attempt<'a> {
     fn new(number: &'a PhoneNumber, ip: Option<&'a str>, now: i64) -> Self {
+        let member = format!("{} {}", source_tag(ip), Uuid::new_v4());
         Self {
             number,
             ip,
             now,
-            member: Uuid::new_v4().to_string(),
+            member,
         }
+    }
+
+    /// What the entries of this request's source start with.
+    fn source_prefix(&self) -> String {
+        format!("{} ", source_tag(self.ip))
     }
 }
 
-/// How long the `failures`-th consecutive failure locks verification: nothing before
-/// `backoff_after`, then `backoff_base` doubling per failure up to `backoff_max`, and the long
-/// lockout from `lockout_after` on.
+/// One source's share of a number's cap: half of it, rounded up.
+fn half(cap: u32) -> u32 {
+    cap.div_ceil(2)
+}
+
+/// The use of a budget of `cap` that warns: 80 % of it, rounded up.
+fn warning_level(cap: u32) -> u32 {
+    u32::try_from((u64::from(cap) * 4).div_ceil(5)).unwrap_or(u32::MAX)
+}
+
+/// How long a source's `failures`-th consecutive failure on a number locks it out of that
+/// number: nothing before `backoff_after`, then `backoff_base` doubling per failure up to
+/// `backoff_max`, and the long lockout from half of `lockout_after` on (so that only several
+/// sources together reach the number's `lockout_after`).
 fn lock_secs(failures: u32, limits: &LimitsConfig) -> Option<i64> {
-    if failures >= limits.lockout_after {
+    if failures >= half(limits.lockout_after) {
         return Some(limits.lockout_window);
     }
     let doublings = failures.checked_sub(limits.backoff_after)?;
@@ -340,6 +429,11 @@ fn lock_secs(failures: u32, limits: &LimitsConfig) -> Option<i64> {
 /// `Retry-After` seconds: never zero, so a client never retries into the same refusal.
 fn retry_after(wait: i64) -> u64 {
     u64::try_from(wait).unwrap_or(0).max(1)
+}
+
+/// The source a request is counted against: its client IP's tag, or `-` without a known IP.
+pub(crate) fn source_tag(ip: Option<&str>) -> String {
+    ip.map_or_else(|| "-".to_owned(), ip_tag)
 }
 
 /// The rate-limit tag of a client IP. An IPv6 client usually holds a whole /64, so its
@@ -367,7 +461,7 @@ mod tests {
     #[test]
     fn failures_back_off_exponentially_then_lock_out() {
         let limits = limits();
-        let locks: Vec<Option<i64>> = [1, 4, 5, 6, 7, 10, 99, 100, 150]
+        let locks: Vec<Option<i64>> = [1, 4, 5, 6, 7, 10, 49, 50, 150]
             .into_iter()
             .map(|failures| lock_secs(failures, &limits))
             .collect();
@@ -386,6 +480,17 @@ mod tests {
             ]
         );
         assert_eq!(lock_secs(u32::MAX - 1, &limits), Some(86_400));
+    }
+
+    #[test]
+    fn a_source_gets_half_a_cap_and_budgets_warn_at_80_percent() {
+        let halves: Vec<u32> = [1, 2, 3, 5, 10].into_iter().map(half).collect();
+        assert_eq!(halves, [1, 1, 2, 3, 5]);
+        let levels: Vec<u32> = [1, 3, 5, 1_000, 2_000, 10_000_000]
+            .into_iter()
+            .map(warning_level)
+            .collect();
+        assert_eq!(levels, [1, 3, 4, 800, 1_600, 8_000_000]);
     }
 
     #[test]

@@ -20,8 +20,8 @@ use tracing::Instrument;
 pub use challenge::{Challenges, Outgoing};
 pub use code::{CodeHasher, generate as generate_code, is_well_formed};
 pub use gate::LoginGate;
-pub(crate) use limits::ip_tag;
 pub use limits::{Limits, Reservation};
+pub(crate) use limits::{ip_tag, source_tag};
 
 use crate::config::Config;
 use crate::domain::{Actor, AuditAction, PhoneNumber};
@@ -150,14 +150,18 @@ impl LoginService {
         let now = now_ms.div_euclid(1_000);
         self.limits.admit_check(number, ip, now).await?;
         let cleared = self.limits.cleared_by_login();
-        let check = match self.challenges.check(number, code, now_ms, cleared).await? {
+        let source = source_tag(ip);
+        let checked = self
+            .challenges
+            .check(number, &source, code, now_ms, cleared);
+        let check = match checked.await? {
             CodeCheck::Checked(check) => check,
             CodeCheck::Locked { until } => {
                 return Err(self.limits.refuse_locked(number, ip, now, until).await);
             }
         };
         if let ChallengeCheck::Rejected { .. } = check {
-            self.limits.after_wrong_code(number, now).await?;
+            self.limits.after_wrong_code(number, ip, now).await?;
         }
         // With anonymous login off, a code (even a guessed one) of a number no employee holds
         // is no login.

@@ -27,7 +27,8 @@ pub enum CodeCheck {
 /// challenge (so no concurrent request sees a login without its clean-up).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OnSuccess<'a> {
-    /// Forget the number's consecutive failures, and with them any lock.
+    /// Forget the number's consecutive failures and the checking source's, and with them
+    /// their locks (other sources keep theirs: one login does not unlock a guesser).
     pub forget_failures: bool,
     /// Empty this window of the number (the resend cooldown: a login is not a resend).
     pub empty_window: Option<&'a str>,
@@ -39,24 +40,48 @@ pub struct Window<'a> {
     pub name: &'a str,
     pub cap: u32,
     pub secs: i64,
+    /// Counts only the events whose member starts with this prefix: one source's share of a
+    /// window it shares with others (the same log as the window of that name without it).
+    pub only: Option<&'a str>,
 }
 
 impl<'a> Window<'a> {
     pub fn new(name: &'a str, cap: u32, secs: i64) -> Self {
-        Self { name, cap, secs }
+        Self {
+            name,
+            cap,
+            secs,
+            only: None,
+        }
+    }
+
+    /// The share of this window held by the members that start with `prefix`, at most `cap`.
+    pub fn share(self, prefix: &'a str, cap: u32) -> Self {
+        Self {
+            cap,
+            only: Some(prefix),
+            ..self
+        }
     }
 }
 
 /// Outcome of [`Ephemeral::admit`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Admission {
-    Admitted,
+    /// Recorded; `counts[i]` is the number of events window `i` counts now, this one included.
+    Admitted { counts: Vec<u32> },
     /// `window` (an index into the windows asked about) is full; the last full window frees a
     /// place in `retry_after` seconds.
-    Refused {
-        window: usize,
-        retry_after: i64,
-    },
+    Refused { window: usize, retry_after: i64 },
+}
+
+/// Consecutive failed checks of one number's codes, after [`Ephemeral::add_failure`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failures {
+    /// From every source.
+    pub number: u32,
+    /// From the source that failed this time.
+    pub source: u32,
 }
 
 impl ChallengeCheck {
@@ -86,14 +111,16 @@ pub trait Ephemeral: Send + Sync + 'static {
         ttl_secs: i64,
     ) -> Result<()>;
 
-    /// A login's code check, in one atomic step. While `number`'s verification is locked at
-    /// `now_ms` it checks nothing and answers `Locked`. Otherwise it compares `digest` with
+    /// A login's code check from `source`, in one atomic step. While `number`'s verification
+    /// is locked at `now_ms`, for everyone or for `source`, it checks nothing and answers
+    /// `Locked` (with the later end). Otherwise it compares `digest` with
     /// the live challenge's in constant time, spending the challenge on a match (and clearing
     /// what `on_success` names) or counting a wrong attempt (killing the challenge at
     /// `max_attempts`). Of concurrent checks with the right code exactly one is `Accepted`.
     async fn check_challenge(
         &self,
         number: &str,
+        source: &str,
         digest: &str,
         max_attempts: u32,
         now_ms: i64,
@@ -114,8 +141,9 @@ pub trait Ephemeral: Send + Sync + 'static {
     ) -> Result<Option<u32>>;
 
     /// Sliding-window admission, all or nothing: when every window of `tag` holds fewer than
-    /// its cap events in its last `secs` seconds, records `member` (a unique id) at `now` in
-    /// each; otherwise records nothing. The windows of one call share `tag`, so on Redis they
+    /// its cap events in its last `secs` seconds (counting only its `only` members when it
+    /// has a prefix), records `member` (a unique id) at `now` in each; otherwise records
+    /// nothing. The windows of one call share `tag`, so on Redis they
     /// live on one Cluster slot and are checked in one atomic step.
     async fn admit(
         &self,
@@ -128,16 +156,32 @@ pub trait Ephemeral: Send + Sync + 'static {
     /// Takes `member` back out of the named windows of `tag` (its request did not go through).
     async fn withdraw(&self, tag: &str, names: &[&str], member: &str) -> Result<()>;
 
-    /// Counts one more consecutive failed check of `number`'s codes and returns the count.
-    /// Failures are forgotten `ttl_secs` after the last one.
-    async fn add_failure(&self, number: &str, now: i64, ttl_secs: i64) -> Result<u32>;
+    /// Counts one more consecutive failed check of `number`'s codes, made by `source`, and
+    /// returns the counts. Failures (every source's) are forgotten `ttl_secs` after the last
+    /// one of the number.
+    async fn add_failure(
+        &self,
+        number: &str,
+        source: &str,
+        now: i64,
+        ttl_secs: i64,
+    ) -> Result<Failures>;
 
-    /// Locks verification of `number` until `until` (Unix seconds); never shortens a lock.
-    async fn lock_verification(&self, number: &str, until: i64) -> Result<()>;
+    /// Locks verification of `number` until `until` (Unix seconds), for `source` only or
+    /// (`None`) for everyone; never shortens a lock.
+    async fn lock_verification(&self, number: &str, source: Option<&str>, until: i64)
+    -> Result<()>;
 
-    /// The end of `number`'s verification lock, when it is locked at `now`.
-    async fn verification_locked_until(&self, number: &str, now: i64) -> Result<Option<i64>>;
+    /// The end of `number`'s verification lock for `source` (its own or everyone's, the
+    /// later), when it is locked at `now`.
+    async fn verification_locked_until(
+        &self,
+        number: &str,
+        source: &str,
+        now: i64,
+    ) -> Result<Option<i64>>;
 
-    /// Forgets `number`'s failures and lock: an admin's unlock.
-    async fn clear_failures(&self, number: &str) -> Result<()>;
+    /// An admin's unlock: forgets `number`'s failures and locks (every source's) and empties
+    /// its windows named `windows`, in one step.
+    async fn unlock(&self, number: &str, windows: &[&str]) -> Result<()>;
 }

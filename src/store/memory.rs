@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use subtle::ConstantTimeEq;
 
 use super::memory_limits::MemoryLimits;
-use super::{Admission, ChallengeCheck, CodeCheck, Ephemeral, OnSuccess, Result, Window};
+use super::{Admission, ChallengeCheck, CodeCheck, Ephemeral, Failures, OnSuccess, Result, Window};
 
 #[derive(Default)]
 pub struct MemoryEphemeral {
@@ -100,19 +100,20 @@ impl Ephemeral for MemoryEphemeral {
     async fn check_challenge(
         &self,
         number: &str,
+        source: &str,
         digest: &str,
         max_attempts: u32,
         now_ms: i64,
         on_success: OnSuccess<'_>,
     ) -> Result<CodeCheck> {
         let now = now_ms.div_euclid(1_000);
-        if let Some(until) = self.limits.verification_locked_until(number, now) {
+        if let Some(until) = self.limits.verification_locked_until(number, source, now) {
             return Ok(CodeCheck::Locked { until });
         }
         let check = self.check_digest(number, digest, max_attempts, now_ms);
         if check == ChallengeCheck::Accepted {
             if on_success.forget_failures {
-                self.limits.clear_failures(number);
+                self.limits.forget_failures(number, source);
             }
             if let Some(window) = on_success.empty_window {
                 self.limits.clear_window(number, window);
@@ -158,21 +159,37 @@ impl Ephemeral for MemoryEphemeral {
         Ok(())
     }
 
-    async fn add_failure(&self, number: &str, now: i64, ttl_secs: i64) -> Result<u32> {
-        Ok(self.limits.add_failure(number, now, ttl_secs))
+    async fn add_failure(
+        &self,
+        number: &str,
+        source: &str,
+        now: i64,
+        ttl_secs: i64,
+    ) -> Result<Failures> {
+        Ok(self.limits.add_failure(number, source, now, ttl_secs))
     }
 
-    async fn lock_verification(&self, number: &str, until: i64) -> Result<()> {
-        self.limits.lock_verification(number, until);
+    async fn lock_verification(
+        &self,
+        number: &str,
+        source: Option<&str>,
+        until: i64,
+    ) -> Result<()> {
+        self.limits.lock_verification(number, source, until);
         Ok(())
     }
 
-    async fn verification_locked_until(&self, number: &str, now: i64) -> Result<Option<i64>> {
-        Ok(self.limits.verification_locked_until(number, now))
+    async fn verification_locked_until(
+        &self,
+        number: &str,
+        source: &str,
+        now: i64,
+    ) -> Result<Option<i64>> {
+        Ok(self.limits.verification_locked_until(number, source, now))
     }
 
-    async fn clear_failures(&self, number: &str) -> Result<()> {
-        self.limits.clear_failures(number);
+    async fn unlock(&self, number: &str, windows: &[&str]) -> Result<()> {
+        self.limits.unlock(number, windows);
         Ok(())
     }
 }

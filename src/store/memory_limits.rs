@@ -4,7 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
-use super::{Admission, Window};
+use super::{Admission, Failures, Window};
 
 /// Expired entries of other keys are swept at most this often (seconds), so memory tracks
 /// recent clients only.
@@ -13,7 +13,7 @@ const SWEEP_EVERY: i64 = 60;
 #[derive(Default)]
 pub(super) struct MemoryLimits {
     windows: Mutex<Sweeping<Log>>,
-    failures: Mutex<Sweeping<Failures>>,
+    failures: Mutex<Sweeping<NumberFailures>>,
 }
 
 struct Sweeping<T> {
@@ -36,11 +36,19 @@ struct Log {
     events: VecDeque<(i64, String)>,
 }
 
+/// Failed checks of one number's codes: all of them, and each source's.
 #[derive(Default)]
-struct Failures {
+struct NumberFailures {
+    number: Counted,
+    sources: HashMap<String, Counted>,
+    expires_at: i64,
+}
+
+/// Consecutive failures, and the end of the lock they led to.
+#[derive(Default)]
+struct Counted {
     count: u32,
     until: i64,
-    expires_at: i64,
 }
 
 trait Expiring {
@@ -55,7 +63,7 @@ impl Expiring for Log {
     }
 }
 
-impl Expiring for Failures {
+impl Expiring for NumberFailures {
     fn live_at(&self, now: i64) -> bool {
         self.expires_at > now
     }
@@ -93,8 +101,10 @@ impl MemoryLimits {
         let mut logs = lock(&self.windows);
         logs.sweep(now);
         let mut refused = None;
+        let mut counts = Vec::with_capacity(windows.len());
         for (index, window) in windows.iter().enumerate() {
             let Some(log) = logs.entries.get_mut(&window_key(tag, window.name)) else {
+                counts.push(1);
                 continue;
             };
             while log
@@ -104,14 +114,22 @@ impl MemoryLimits {
             {
                 log.events.pop_front();
             }
+            let counted = || {
+                log.events
+                    .iter()
+                    .filter(|(_, event)| window.only.is_none_or(|only| event.starts_with(only)))
+                    .map(|(at, _)| *at)
+            };
+            let count = counted().count();
             let cap = window.cap as usize;
-            if log.events.len() >= cap {
-                let (oldest, _) = log.events[log.events.len() - cap];
+            if count >= cap {
+                let oldest = counted().nth(count - cap).unwrap_or(now);
                 let retry_after = oldest + window.secs - now;
                 if refused.is_none_or(|(_, wait)| retry_after > wait) {
                     refused = Some((index, retry_after));
                 }
             }
+            counts.push(u32::try_from(count + 1).unwrap_or(u32::MAX));
         }
         if let Some((window, retry_after)) = refused {
             return Admission::Refused {
@@ -119,7 +137,11 @@ impl MemoryLimits {
                 retry_after,
             };
         }
-        for window in windows {
+        for (index, window) in windows.iter().enumerate() {
+            // A share lives in the log of its window: the event is recorded there once.
+            if windows[..index].iter().any(|w| w.name == window.name) {
+                continue;
+            }
             let log = logs
                 .entries
                 .entry(window_key(tag, window.name))
@@ -130,7 +152,7 @@ impl MemoryLimits {
             log.secs = window.secs;
             log.events.push_back((now, member.to_owned()));
         }
-        Admission::Admitted
+        Admission::Admitted { counts }
     }
 
     pub(super) fn withdraw(&self, tag: &str, names: &[&str], member: &str) {
@@ -146,33 +168,69 @@ impl MemoryLimits {
         lock(&self.windows).entries.remove(&window_key(tag, name));
     }
 
-    pub(super) fn add_failure(&self, number: &str, now: i64, ttl_secs: i64) -> u32 {
+    pub(super) fn add_failure(
+        &self,
+        number: &str,
+        source: &str,
+        now: i64,
+        ttl_secs: i64,
+    ) -> Failures {
         let mut failures = lock(&self.failures);
         failures.sweep(now);
         let entry = failures.entries.entry(number.to_owned()).or_default();
         if !entry.live_at(now) {
-            *entry = Failures::default();
+            *entry = NumberFailures::default();
         }
-        entry.count += 1;
         entry.expires_at = now + ttl_secs;
-        entry.count
-    }
-
-    pub(super) fn lock_verification(&self, number: &str, until: i64) {
-        if let Some(entry) = lock(&self.failures).entries.get_mut(number) {
-            entry.until = entry.until.max(until);
+        entry.number.count += 1;
+        let by_source = entry.sources.entry(source.to_owned()).or_default();
+        by_source.count += 1;
+        Failures {
+            number: entry.number.count,
+            source: by_source.count,
         }
     }
 
-    pub(super) fn verification_locked_until(&self, number: &str, now: i64) -> Option<i64> {
-        lock(&self.failures)
+    pub(super) fn lock_verification(&self, number: &str, source: Option<&str>, until: i64) {
+        let mut failures = lock(&self.failures);
+        let Some(entry) = failures.entries.get_mut(number) else {
+            return;
+        };
+        let locked = match source {
+            None => &mut entry.number,
+            Some(source) => entry.sources.entry(source.to_owned()).or_default(),
+        };
+        locked.until = locked.until.max(until);
+    }
+
+    pub(super) fn verification_locked_until(
+        &self,
+        number: &str,
+        source: &str,
+        now: i64,
+    ) -> Option<i64> {
+        let failures = lock(&self.failures);
+        let entry = failures
             .entries
             .get(number)
-            .filter(|entry| entry.live_at(now) && entry.until > now)
-            .map(|entry| entry.until)
+            .filter(|entry| entry.live_at(now))?;
+        let by_source = entry.sources.get(source).map_or(0, |counted| counted.until);
+        Some(entry.number.until.max(by_source)).filter(|until| *until > now)
     }
 
-    pub(super) fn clear_failures(&self, number: &str) {
+    /// Forgets the number's failures and lock, and `source`'s (a login from it).
+    pub(super) fn forget_failures(&self, number: &str, source: &str) {
+        if let Some(entry) = lock(&self.failures).entries.get_mut(number) {
+            entry.number = Counted::default();
+            entry.sources.remove(source);
+        }
+    }
+
+    pub(super) fn unlock(&self, number: &str, windows: &[&str]) {
         lock(&self.failures).entries.remove(number);
+        let mut logs = lock(&self.windows);
+        for name in windows {
+            logs.entries.remove(&window_key(number, name));
+        }
     }
 }

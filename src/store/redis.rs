@@ -7,20 +7,22 @@ use redis::Script;
 use super::redis_connection::RedisConnection;
 
 use super::redis_limits::{ADMIT, LOCK};
-use super::{Admission, ChallengeCheck, CodeCheck, Ephemeral, OnSuccess, Result, Window};
+use super::{Admission, ChallengeCheck, CodeCheck, Ephemeral, Failures, OnSuccess, Result, Window};
 use crate::config::SecretUrl;
 
 /// A login's code check in one atomic step (KEYS: challenge, failures, and the window to
 /// empty on success if any; ARGV: candidate digest, max attempts, now in seconds, now in
-/// milliseconds, whether a success forgets the failures). A locked number gets {-2, until} and
-/// nothing else happens. A challenge past its `expires` (milliseconds; the key's TTL only
+/// milliseconds, whether a success forgets the failures, the checking source). A number
+/// locked for everyone or for the source gets {-2, until} (the later end) and nothing else
+/// happens. A challenge past its `expires` (milliseconds; the key's TTL only
 /// reclaims space) is deleted and missing. Otherwise the digests are compared in constant time
 /// (every byte is visited whatever differs); a match deletes the challenge and what the
 /// success clears, a miss counts an attempt and deletes the challenge at the limit. Returns -1
 /// when there is no live challenge, otherwise the attempts left (0 after a match is told apart
 /// by the second value).
 const CHECK_CHALLENGE: &str = r"
-local locked = tonumber(redis.call('HGET', KEYS[2], 'until') or '0')
+local locks = redis.call('HMGET', KEYS[2], 'until', 'until:' .. ARGV[6])
+local locked = math.max(tonumber(locks[1] or '0'), tonumber(locks[2] or '0'))
 if locked > tonumber(ARGV[3]) then return {-2, locked} end
 local challenge = redis.call('HMGET', KEYS[1], 'digest', 'expires')
 local stored = challenge[1]
@@ -37,7 +39,9 @@ for i = 1, math.min(#stored, #candidate) do
 end
 if diff == 0 then
   redis.call('DEL', KEYS[1])
-  if ARGV[5] == '1' then redis.call('DEL', KEYS[2]) end
+  if ARGV[5] == '1' then
+    redis.call('HDEL', KEYS[2], 'count', 'until', 'count:' .. ARGV[6], 'until:' .. ARGV[6])
+  end
   if KEYS[3] then redis.call('DEL', KEYS[3]) end
   return {0, 1}
 end
@@ -136,6 +140,7 @@ impl Ephemeral for RedisEphemeral {
     async fn check_challenge(
         &self,
         number: &str,
+        source: &str,
         digest: &str,
         max_attempts: u32,
         now_ms: i64,
@@ -154,7 +159,8 @@ impl Ephemeral for RedisEphemeral {
             .arg(max_attempts)
             .arg(now_ms.div_euclid(1_000))
             .arg(now_ms)
-            .arg(if on_success.forget_failures { "1" } else { "0" });
+            .arg(if on_success.forget_failures { "1" } else { "0" })
+            .arg(source);
         let mut connection = self.connection.clone();
         let (attempts_left, second): (i64, i64) = invocation.invoke_async(&mut connection).await?;
         Ok(match (attempts_left, second) {
@@ -205,16 +211,23 @@ impl Ephemeral for RedisEphemeral {
             invocation
                 .key(self.window_key(tag, window.name))
                 .arg(window.cap)
-                .arg(window.secs);
+                .arg(window.secs)
+                .arg(window.only.unwrap_or(""));
         }
         let mut connection = self.connection.clone();
-        let (refused, retry_after): (i64, i64) = invocation.invoke_async(&mut connection).await?;
-        Ok(match usize::try_from(refused) {
-            Ok(index) if index > 0 => Admission::Refused {
-                window: index - 1,
-                retry_after,
+        let reply: Vec<i64> = invocation.invoke_async(&mut connection).await?;
+        Ok(match reply.as_slice() {
+            [refused, retry_after, ..] if *refused > 0 => Admission::Refused {
+                window: usize::try_from(refused - 1).unwrap_or(0),
+                retry_after: *retry_after,
             },
-            _ => Admission::Admitted,
+            _ => Admission::Admitted {
+                counts: reply
+                    .iter()
+                    .skip(2)
+                    .map(|count| u32::try_from(*count).unwrap_or(0))
+                    .collect(),
+            },
         })
     }
 
@@ -228,44 +241,67 @@ impl Ephemeral for RedisEphemeral {
         Ok(())
     }
 
-    async fn add_failure(&self, number: &str, _now: i64, ttl_secs: i64) -> Result<u32> {
+    async fn add_failure(
+        &self,
+        number: &str,
+        source: &str,
+        _now: i64,
+        ttl_secs: i64,
+    ) -> Result<Failures> {
         let key = self.failures_key(number);
         let mut connection = self.connection.clone();
-        let (count,): (u32,) = redis::pipe()
+        let (number, source): (u32, u32) = redis::pipe()
             .atomic()
             .hincr(&key, "count", 1)
+            .hincr(&key, format!("count:{source}"), 1)
             .expire(&key, ttl_secs)
             .ignore()
             .query_async(&mut connection)
             .await?;
-        Ok(count)
+        Ok(Failures { number, source })
     }
 
-    async fn lock_verification(&self, number: &str, until: i64) -> Result<()> {
+    async fn lock_verification(
+        &self,
+        number: &str,
+        source: Option<&str>,
+        until: i64,
+    ) -> Result<()> {
+        let field = source.map_or_else(|| "until".to_owned(), |source| format!("until:{source}"));
         let mut connection = self.connection.clone();
         LOCK.key(self.failures_key(number))
             .arg(until)
+            .arg(field)
             .invoke_async::<()>(&mut connection)
             .await?;
         Ok(())
     }
 
-    async fn verification_locked_until(&self, number: &str, now: i64) -> Result<Option<i64>> {
+    async fn verification_locked_until(
+        &self,
+        number: &str,
+        source: &str,
+        now: i64,
+    ) -> Result<Option<i64>> {
         let mut connection = self.connection.clone();
-        let until: Option<i64> = redis::cmd("HGET")
+        let (everyone, by_source): (Option<i64>, Option<i64>) = redis::cmd("HMGET")
             .arg(self.failures_key(number))
             .arg("until")
+            .arg(format!("until:{source}"))
             .query_async(&mut connection)
             .await?;
-        Ok(until.filter(|until| *until > now))
+        Ok(everyone.max(by_source).filter(|until| *until > now))
     }
 
-    async fn clear_failures(&self, number: &str) -> Result<()> {
+    async fn unlock(&self, number: &str, windows: &[&str]) -> Result<()> {
+        // One command over keys that all carry the number's hash tag: one Cluster slot.
+        let mut command = redis::cmd("DEL");
+        command.arg(self.failures_key(number));
+        for name in windows {
+            command.arg(self.window_key(number, name));
+        }
         let mut connection = self.connection.clone();
-        redis::cmd("DEL")
-            .arg(self.failures_key(number))
-            .query_async::<()>(&mut connection)
-            .await?;
+        command.query_async::<()>(&mut connection).await?;
         Ok(())
     }
 }

@@ -8,17 +8,27 @@ use reqwest::{Response, StatusCode};
 use serde_json::json;
 
 use crate::support::{
-    Backend, TestApp, WINDOW, assert_error, assert_rate_limited, on_every_backend, pass_window,
-    refused_limits, spawn_app_with,
+    Backend, WINDOW, assert_error, assert_rate_limited, on_every_backend, pass_window,
+    refused_limits, spawn_app_with, start_forwarded,
 };
 
 const NUMBER: &str = "+447700900123";
+
+/// Every request of a test reaches the app from loopback: trusting it as a proxy lets the test
+/// name each request's client in `X-Forwarded-For`.
+const BEHIND_PROXY: (&str, &str) = ("SESAME_TRUSTED_PROXIES", "127.0.0.1/32");
+
+/// A client address per request: each of them is its own source.
+fn client(i: usize) -> String {
+    format!("203.0.113.{}", i + 1)
+}
 
 on_every_backend!(
     the_resend_cooldown_refuses_with_an_honest_retry_after,
     the_hourly_cap_per_number_trips_and_recovers,
     the_daily_cap_per_number_trips_and_recovers,
     a_cap_admits_exactly_its_value_under_concurrency,
+    one_source_cannot_use_up_a_numbers_send_caps,
     test_numbers_skip_send_limits,
     the_ip_cap_trips_and_a_spoofed_forwarded_for_does_not_evade_it,
     a_trusted_proxy_names_the_client,
@@ -29,17 +39,6 @@ on_every_backend!(
     premium_rate_and_fixed_lines_get_no_sms,
     satellite_and_unassigned_ranges_get_no_code_unless_allowed,
 );
-
-/// `POST /v1/otp/start` with an `X-Forwarded-For` header.
-pub async fn start_forwarded(app: &TestApp, number: &str, forwarded_for: &str) -> Response {
-    app.client
-        .post(app.url("/v1/otp/start"))
-        .header("x-forwarded-for", forwarded_for)
-        .json(&json!({ "phone_number": number }))
-        .send()
-        .await
-        .unwrap()
-}
 
 async fn the_resend_cooldown_refuses_with_an_honest_retry_after(backend: Backend) {
     let app = spawn_app_with(backend, &[("SESAME_OTP_RESEND_AFTER", WINDOW)]).await;
@@ -74,13 +73,15 @@ async fn the_hourly_cap_per_number_trips_and_recovers(backend: Backend) {
             ("SESAME_OTP_RESEND_AFTER", "0"),
             ("SESAME_SMS_HOURLY_CAP", "3"),
             ("SESAME_HOURLY_WINDOW", WINDOW),
+            BEHIND_PROXY,
         ],
     )
     .await;
-    for _ in 0..3 {
-        assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
+    for i in 0..3 {
+        let response = start_forwarded(&app, NUMBER, &client(i)).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
     }
-    let retry_after = assert_rate_limited(app.start_login(NUMBER).await).await;
+    let retry_after = assert_rate_limited(start_forwarded(&app, NUMBER, &client(3)).await).await;
     assert!((1..=3).contains(&retry_after), "{retry_after}");
     assert_eq!(app.sink.messages_to(NUMBER).len(), 3);
     assert_eq!(refused_limits(&app).await, ["number_hourly"]);
@@ -97,13 +98,15 @@ async fn the_daily_cap_per_number_trips_and_recovers(backend: Backend) {
             ("SESAME_OTP_RESEND_AFTER", "0"),
             ("SESAME_SMS_DAILY_CAP", "2"),
             ("SESAME_DAILY_WINDOW", WINDOW),
+            BEHIND_PROXY,
         ],
     )
     .await;
-    for _ in 0..2 {
-        assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
+    for i in 0..2 {
+        let response = start_forwarded(&app, NUMBER, &client(i)).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
     }
-    let retry_after = assert_rate_limited(app.start_login(NUMBER).await).await;
+    let retry_after = assert_rate_limited(start_forwarded(&app, NUMBER, &client(2)).await).await;
     assert!((1..=3).contains(&retry_after), "{retry_after}");
     assert_eq!(refused_limits(&app).await, ["number_daily"]);
 
@@ -118,10 +121,14 @@ async fn a_cap_admits_exactly_its_value_under_concurrency(backend: Backend) {
         &[
             ("SESAME_OTP_RESEND_AFTER", "0"),
             ("SESAME_SMS_HOURLY_CAP", "3"),
+            BEHIND_PROXY,
         ],
     )
     .await;
-    let starts = (0..12).map(|_| app.start_login(NUMBER));
+    let clients: Vec<String> = (0..12).map(client).collect();
+    let starts = clients
+        .iter()
+        .map(|client| start_forwarded(&app, NUMBER, client));
     let statuses: Vec<StatusCode> = join_all(starts)
         .await
         .iter()
@@ -137,6 +144,51 @@ async fn a_cap_admits_exactly_its_value_under_concurrency(backend: Backend) {
         .count();
     assert_eq!((admitted, refused), (3, 9), "{statuses:?}");
     assert_eq!(app.sink.messages_to(NUMBER).len(), 3);
+}
+
+/// A stranger on one IP (or one IPv6 /64) cannot use up a person's send caps: it gets half of
+/// each, and the rest stays for the person.
+async fn one_source_cannot_use_up_a_numbers_send_caps(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("SESAME_OTP_RESEND_AFTER", "0"),
+            ("SESAME_SMS_HOURLY_CAP", "4"),
+            ("SESAME_SMS_DAILY_CAP", "6"),
+            ("SESAME_HOURLY_WINDOW", WINDOW),
+            BEHIND_PROXY,
+        ],
+    )
+    .await;
+    let owner = "198.51.100.7";
+    // Two addresses of one /64 are one source, with half of the hourly cap of 4.
+    for stranger in ["2001:db8:1:2::1", "2001:db8:1:2::2"] {
+        let response = start_forwarded(&app, NUMBER, stranger).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+    let response = start_forwarded(&app, NUMBER, "2001:db8:1:2::3").await;
+    let retry_after = assert_rate_limited(response).await;
+    assert!((1..=3).contains(&retry_after), "{retry_after}");
+    // The number's owner still gets a code.
+    let response = start_forwarded(&app, NUMBER, owner).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+
+    // A new hour: the stranger's third code is its half of the daily cap of 6, and the owner
+    // still has the rest.
+    pass_window(&app);
+    let response = start_forwarded(&app, NUMBER, "2001:db8:1:2::4").await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let response = start_forwarded(&app, NUMBER, "2001:db8:1:2::5").await;
+    let retry_after = assert_rate_limited(response).await;
+    // Honest: its share frees a place a day after its first code.
+    assert!((86_000..=86_400).contains(&retry_after), "{retry_after}");
+    let response = start_forwarded(&app, NUMBER, owner).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(app.sink.messages_to(NUMBER).len(), 5);
+    assert_eq!(
+        refused_limits(&app).await,
+        ["number_source_hourly", "number_source_daily"]
+    );
 }
 
 async fn test_numbers_skip_send_limits(backend: Backend) {

@@ -1,23 +1,34 @@
 //! Limits of code checks (`POST /oauth/token`, `grant_type=otp`): the per-IP cap, the
-//! per-number lock with growing backoff and the long lockout, enumeration with anonymous login
-//! off, and limits shared by two nodes (docs/contract-notes.md, "Abuse limits").
+//! per-number lock with growing backoff and the long lockout, per source and for everyone,
+//! the admin's unlock, enumeration with anonymous login off, and limits shared by two nodes
+//! (docs/contract-notes.md, "Abuse limits").
 
 use futures::future::join_all;
 use reqwest::{Response, StatusCode};
 use serde_json::json;
 
 use crate::support::{
-    ADMIN_KEY, Backend, TestApp, WINDOW, assert_error, assert_rate_limited, eventually, observable,
-    on_every_backend, pass_window, refused_limits, spawn_app, spawn_app_with, spawn_node_like,
-    wrong_code,
+    ADMIN_KEY, Backend, TestApp, WINDOW, assert_error, assert_rate_limited, eventually,
+    exchange_forwarded, observable, on_every_backend, pass_window, refused_limits, spawn_app,
+    spawn_app_with, spawn_node_like, start_forwarded, wrong_code,
 };
 
 const NUMBER: &str = "+447700900123";
+
+/// Every request of a test reaches the app from loopback: trusting it as a proxy lets the test
+/// name each request's client in `X-Forwarded-For`.
+const BEHIND_PROXY: (&str, &str) = ("SESAME_TRUSTED_PROXIES", "127.0.0.1/32");
+/// The number's owner, and strangers guessing its codes, each on an address of their own.
+const OWNER: &str = "198.51.100.7";
+const STRANGER: &str = "203.0.113.66";
 
 on_every_backend!(
     the_ip_check_cap_trips_and_recovers,
     failed_checks_lock_the_number_with_growing_backoff_across_codes,
     the_long_lockout_ends_by_admin_or_by_its_window,
+    one_source_cannot_lock_the_number_for_another,
+    many_sources_together_still_lock_the_number,
+    unlock_empties_the_numbers_send_caps,
     unknown_numbers_look_like_employees_when_anonymous_login_is_off,
 );
 
@@ -134,10 +145,11 @@ async fn failed_checks_lock_the_number_with_growing_backoff_across_codes(backend
 }
 
 async fn the_long_lockout_ends_by_admin_or_by_its_window(backend: Backend) {
+    // One client's lockout comes at half of the number's 4, after its second wrong code.
     let app = spawn_app_with(
         backend,
         &[
-            ("SESAME_VERIFY_LOCKOUT_AFTER", "3"),
+            ("SESAME_VERIFY_LOCKOUT_AFTER", "4"),
             ("SESAME_VERIFY_BACKOFF_AFTER", "3"),
             ("SESAME_VERIFY_BACKOFF_MAX", "1"),
             ("SESAME_VERIFY_LOCKOUT_WINDOW", WINDOW),
@@ -148,7 +160,7 @@ async fn the_long_lockout_ends_by_admin_or_by_its_window(backend: Backend) {
     for number in [NUMBER, other] {
         app.start_login(number).await;
         let code = app.sink.last_code(number);
-        for _ in 0..3 {
+        for _ in 0..2 {
             let response = app.exchange_code(number, &wrong_code(&code)).await;
             assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
         }
@@ -188,6 +200,101 @@ async fn the_long_lockout_ends_by_admin_or_by_its_window(backend: Backend) {
     assert_eq!(
         app.exchange_code(other, &code).await.status(),
         StatusCode::OK
+    );
+}
+
+/// Clients named by `X-Forwarded-For`; the number is locked at 4 failures from all of them,
+/// a client at 2 of its own, and nothing backs off before.
+async fn lockout_after_four(backend: Backend) -> TestApp {
+    spawn_app_with(
+        backend,
+        &[
+            BEHIND_PROXY,
+            ("SESAME_OTP_MAX_ATTEMPTS", "10"),
+            ("SESAME_VERIFY_BACKOFF_AFTER", "1000"),
+            ("SESAME_VERIFY_LOCKOUT_AFTER", "4"),
+        ],
+    )
+    .await
+}
+
+/// A stranger polling wrong codes while the owner holds a live one locks only itself out.
+async fn one_source_cannot_lock_the_number_for_another(backend: Backend) {
+    let app = lockout_after_four(backend).await;
+    let response = start_forwarded(&app, NUMBER, OWNER).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let code = app.sink.last_code(NUMBER);
+    let wrong = wrong_code(&code);
+    // Two wrong codes are the stranger's half of the number's 4; then it is locked out.
+    for _ in 0..2 {
+        let response = exchange_forwarded(&app, NUMBER, &wrong, STRANGER).await;
+        assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    }
+    for _ in 0..3 {
+        assert_rate_limited(exchange_forwarded(&app, NUMBER, &wrong, STRANGER).await).await;
+    }
+    // The owner logs in with the code it holds, and that does not unlock the stranger.
+    let response = exchange_forwarded(&app, NUMBER, &code, OWNER).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = start_forwarded(&app, NUMBER, OWNER).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let code = app.sink.last_code(NUMBER);
+    assert_rate_limited(exchange_forwarded(&app, NUMBER, &code, STRANGER).await).await;
+    assert_eq!(refused_limits(&app).await, ["verify_lock"; 4]);
+}
+
+/// The number's failure budget is shared: strangers on several addresses together lock it
+/// for everyone, until an admin unlocks it.
+async fn many_sources_together_still_lock_the_number(backend: Backend) {
+    let app = lockout_after_four(backend).await;
+    start_forwarded(&app, NUMBER, OWNER).await;
+    let code = app.sink.last_code(NUMBER);
+    let wrong = wrong_code(&code);
+    for stranger in ["203.0.113.1", "203.0.113.1", "203.0.113.2", "203.0.113.2"] {
+        let response = exchange_forwarded(&app, NUMBER, &wrong, stranger).await;
+        assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    }
+    // Four failures from all sources: the number is locked, for the owner and any newcomer.
+    for client in [OWNER, "203.0.113.3"] {
+        let retry_after =
+            assert_rate_limited(exchange_forwarded(&app, NUMBER, &code, client).await).await;
+        assert!((86_000..=86_400).contains(&retry_after), "{retry_after}");
+    }
+    let response = unlock(&app, NUMBER, Some(ADMIN_KEY)).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = exchange_forwarded(&app, NUMBER, &code, OWNER).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// An admin's unlock also empties the number's send caps: its owner can be sent a code at once.
+async fn unlock_empties_the_numbers_send_caps(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            BEHIND_PROXY,
+            ("SESAME_OTP_RESEND_AFTER", WINDOW),
+            ("SESAME_SMS_DAILY_CAP", "2"),
+        ],
+    )
+    .await;
+    let response = start_forwarded(&app, NUMBER, OWNER).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    pass_window(&app);
+    let response = start_forwarded(&app, NUMBER, STRANGER).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    // The daily cap is spent (and the resend cooldown runs).
+    assert_rate_limited(start_forwarded(&app, NUMBER, OWNER).await).await;
+
+    let response = unlock(&app, NUMBER, Some(ADMIN_KEY)).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = start_forwarded(&app, NUMBER, OWNER).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(app.sink.messages_to(NUMBER).len(), 3);
+    // The caps count again from there, the cooldown first.
+    assert_rate_limited(start_forwarded(&app, NUMBER, STRANGER).await).await;
+    assert_eq!(
+        refused_limits(&app).await,
+        ["number_daily", "resend_cooldown"]
     );
 }
 
@@ -247,15 +354,18 @@ async fn limits_hold_across_two_nodes() {
             ("SESAME_SMS_HOURLY_CAP", "4"),
             ("SESAME_IP_VERIFY_HOURLY_CAP", "6"),
             ("SESAME_VERIFY_BACKOFF_AFTER", "1"),
+            BEHIND_PROXY,
         ],
     )
     .await;
     let second = spawn_node_like(&first).await;
 
-    // Eight concurrent starts, half on each node: exactly the cap gets through.
-    let starts = (0..8).map(|i| {
+    // Eight concurrent starts from eight clients, half on each node: exactly the cap gets
+    // through.
+    let clients: Vec<String> = (1..=8).map(|i| format!("203.0.113.{i}")).collect();
+    let starts = clients.iter().enumerate().map(|(i, client)| {
         let node = if i % 2 == 0 { &first } else { &second };
-        node.start_login(NUMBER)
+        start_forwarded(node, NUMBER, client)
     });
     let admitted = join_all(starts)
         .await
@@ -266,7 +376,7 @@ async fn limits_hold_across_two_nodes() {
     assert_rate_limited(second.start_login(NUMBER).await).await;
     assert_eq!(first.sink.messages_to(NUMBER).len(), 4);
 
-    // A wrong code on one node locks the number on the other.
+    // A wrong code on one node locks its client out of the number on the other.
     let code = first.sink.last_code(NUMBER);
     let response = first.exchange_code(NUMBER, &wrong_code(&code)).await;
     assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;

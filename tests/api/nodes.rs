@@ -201,7 +201,12 @@ async fn limits_hold_in_total_across_nodes() {
             .filter(|status| **status == StatusCode::ACCEPTED)
             .count()
     };
-    let per_number = (0..NUMBER_CAP * 3).map(|i| start_from(&nodes[i % 3], NUMBER, "10.0.0.1"));
+    // From as many clients, so that no client's share of the cap (half of it) binds first.
+    let clients: Vec<String> = (0..NUMBER_CAP * 3).map(|i| format!("10.0.1.{i}")).collect();
+    let per_number = clients
+        .iter()
+        .enumerate()
+        .map(|(i, client)| start_from(&nodes[i % 3], NUMBER, client));
     assert_eq!(
         accepted(join_all(per_number).await),
         NUMBER_CAP,

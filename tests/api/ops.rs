@@ -9,7 +9,7 @@ use sqlx::Connection;
 
 use crate::support::{
     ADMIN_KEY, Backend, SesameProcess, Sink, TestApp, assert_error, on_both_backends, postgres_url,
-    spawn_app, spawn_app_with,
+    sample, scrape, spawn_app, spawn_app_with,
 };
 
 on_both_backends!(ready_when_dependencies_answer, metrics_move_with_traffic);
@@ -101,32 +101,6 @@ async fn a_terminated_database_connection_costs_a_503_and_the_pool_recovers() {
         statuses[2..].iter().all(|s| *s == StatusCode::OK),
         "{statuses:?}"
     );
-}
-
-/// The sum of the samples of `name` whose labels include every one of `labels`.
-fn sample(text: &str, name: &str, labels: &[&str]) -> f64 {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter(|line| {
-            line.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with(['{', ' ']))
-        })
-        .filter(|line| labels.iter().all(|label| line.contains(label)))
-        .map(|line| line.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
-        .sum()
-}
-
-/// The text of `/metrics` on the metrics listener at `base`.
-async fn scrape(client: &reqwest::Client, base: &str) -> String {
-    let response = client.get(format!("{base}/metrics")).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
-    );
-    response.text().await.unwrap()
 }
 
 /// `POST /oauth/token` with an OTP grant, expecting `status`.

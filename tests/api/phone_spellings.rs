@@ -17,7 +17,8 @@ async fn spellings_share_the_send_cap_and_the_identity(backend: Backend) {
     let app = spawn_app_with(
         backend,
         &[
-            ("SESAME_SMS_HOURLY_CAP", "2"),
+            // The client's share of it is 2.
+            ("SESAME_SMS_HOURLY_CAP", "4"),
             ("SESAME_OTP_RESEND_AFTER", "0"),
         ],
     )
@@ -42,7 +43,7 @@ async fn spellings_share_the_send_cap_and_the_identity(backend: Backend) {
     assert_eq!(first["sub"], second["sub"]);
     assert_eq!(first["phone_number"], NUMBER);
 
-    // Two codes sent: the cap of 2 holds for every spelling.
+    // Two codes sent: the client's share of 2 holds for every spelling.
     for spelling in [NUMBER, "+44 (0) 7700 900123", "+44-0-7700-900123"] {
         let response = app.start_login(spelling).await;
         assert_eq!(

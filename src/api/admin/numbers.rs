@@ -1,5 +1,5 @@
-//! `POST /admin/v1/numbers/{phone_number}/unlock`: lift a number's verification lock
-//! (docs/contract-notes.md, "Abuse limits").
+//! `POST /admin/v1/numbers/{phone_number}/unlock`: lift a number's verification lock and
+//! empty its send caps (docs/contract-notes.md, "Abuse limits").
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -16,14 +16,17 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(unlock))
 }
 
-/// Lifts a number's verification lock and forgets its failed checks.
+/// Lifts a number's verification lock, forgets its failed checks and empties its send caps.
 ///
-/// The lock is the growing backoff or the long lockout. `204` whether or not it was locked.
+/// The lock is the growing backoff or the long lockout, of the number and of each client that
+/// guessed its codes. The send caps are the resend cooldown and the hourly and daily caps,
+/// with each client's share of them (the country and global budgets keep their count). `204`
+/// whether or not it was locked.
 #[utoipa::path(post, path = "/admin/v1/numbers/{phone_number}/unlock", tag = "admin",
     security(("api_key" = [])),
     params(("phone_number" = String, Path, description = "E.164 or any format the API accepts", example = "+447700900123")),
     responses(
-        (status = 204, description = "Unlocked (or was not locked)"),
+        (status = 204, description = "Unlocked and its send caps emptied (whether or not it was locked)"),
         (status = 400, description = "`invalid_phone_number`", body = ErrorBody),
         AdminErrors,
     ))]

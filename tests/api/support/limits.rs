@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use reqwest::{Response, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{TestApp, assert_error};
 
@@ -15,6 +15,37 @@ pub const WINDOW: &str = "3";
 /// app's: entries are scored by the app's time, and its TTLs only reclaim space.
 pub fn pass_window(app: &TestApp) {
     app.clock.advance(Duration::from_secs(3));
+}
+
+/// `POST /v1/otp/start` with an `X-Forwarded-For` header.
+pub async fn start_forwarded(app: &TestApp, number: &str, forwarded_for: &str) -> Response {
+    app.client
+        .post(app.url("/v1/otp/start"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({ "phone_number": number }))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `POST /oauth/token` (`grant_type=otp`) with an `X-Forwarded-For` header.
+pub async fn exchange_forwarded(
+    app: &TestApp,
+    number: &str,
+    code: &str,
+    forwarded_for: &str,
+) -> Response {
+    app.client
+        .post(app.url("/oauth/token"))
+        .header("x-forwarded-for", forwarded_for)
+        .form(&[
+            ("grant_type", "otp"),
+            ("phone_number", number),
+            ("code", code),
+        ])
+        .send()
+        .await
+        .unwrap()
 }
 
 /// Asserts `429 rate_limited` and returns its `Retry-After`.

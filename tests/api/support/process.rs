@@ -58,7 +58,12 @@ pub struct SesameProcess {
 
 impl SesameProcess {
     pub async fn spawn(backend: Backend) -> Self {
-        let (mut vars, sink, _) = test_config(backend, &[]).await;
+        Self::spawn_with(backend, &[]).await
+    }
+
+    /// Like `spawn`, with `overrides` to the test configuration.
+    pub async fn spawn_with(backend: Backend, overrides: &[(&str, &str)]) -> Self {
+        let (mut vars, sink, _) = test_config(backend, overrides).await;
         let port = free_port();
         vars.insert("SESAME_LISTEN".into(), format!("127.0.0.1:{port}"));
         let metrics_port = free_port();
@@ -93,4 +98,30 @@ impl Drop for SesameProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The sum of the samples of `name` whose labels include every one of `labels`.
+pub fn sample(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter(|line| {
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(['{', ' ']))
+        })
+        .filter(|line| labels.iter().all(|label| line.contains(label)))
+        .map(|line| line.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum()
+}
+
+/// The text of `/metrics` on the metrics listener at `base`.
+pub async fn scrape(client: &reqwest::Client, base: &str) -> String {
+    let response = client.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    response.text().await.unwrap()
 }
