@@ -3,9 +3,19 @@
 # under load on Postgres + Redis, pgbench's one-row INSERT ceiling at the same concurrency (the
 # machine's own limit for durable commits), the embedded default (SQLite + in-process store),
 # idle and loaded RSS, and start-up time. The last line on standard output is one JSON object.
+# It also reports the CPU time per login of Sesame, Postgres and Redis (read from /proc before
+# and after the login run, never during it) beside Postgres's CPU time per pgbench INSERT, and
+# the storage one whole session leaves behind in Postgres and Redis.
 #
 #   scripts/bench.sh            30 s per measurement
 #   scripts/bench.sh --quick    5 s per measurement, under a minute once the release build is current
+#   scripts/bench.sh --peer DIR also measures a peer service: DIR holds a Node service speaking
+#                               the same subset (POST /v1/otp/start, POST /oauth/token with the otp
+#                               and refresh_token grants, codes POSTed as {"to", "code"} to a
+#                               webhook). DIR is copied to a scratch folder and its packages
+#                               installed there (DIR is only read), it gets its own database, and right after
+#                               Sesame's full-login run (start + token + one refresh) it is driven
+#                               the same way; see docs/performance.md for the variables it is given
 #   scripts/bench.sh --soak     memory under sustained load instead: whole sessions on Postgres +
 #                               Redis for 10 minutes with nothing scraping the metrics; fails
 #                               when the RSS at the end exceeds the RSS at the start by over 10 %
@@ -22,17 +32,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+usage() { echo "usage: $0 [--quick] [--soak] [--enumeration] [--peer DIR]" >&2; exit 2; }
 quick=0
 soak=0
 enumeration=0
-for arg in "$@"; do
-  case $arg in
+peer_dir=
+while [ $# -gt 0 ]; do
+  case $1 in
     --quick) quick=1 ;;
     --soak) soak=1 ;;
     --enumeration) enumeration=1 ;;
-    *) echo "usage: $0 [--quick] [--soak] [--enumeration]" >&2; exit 2 ;;
+    --peer) [ $# -ge 2 ] || usage; peer_dir=$2; shift ;;
+    --peer=*) peer_dir=${1#--peer=} ;;
+    *) usage ;;
   esac
+  shift
 done
+if [ -n "$peer_dir" ]; then
+  [ -f "$peer_dir/package.json" ] || { echo "bench: --peer $peer_dir: no package.json there" >&2; exit 2; }
+  peer_dir=$(cd "$peer_dir" && pwd)
+fi
 duration=${BENCH_DURATION:-$([ "$quick" = 1 ] && echo 5 || echo 30)}
 concurrency=${BENCH_CONCURRENCY:-32}
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -44,6 +63,7 @@ bench_db=sesame_bench_$$
 pgbench_db=sesame_pgbench_$$
 soak_db=sesame_soak_$$
 enumeration_db=sesame_enumeration_$$
+peer_db=sesame_peer_$$
 pg_admin=${SESAME_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 pg_base=${pg_admin%/*}
 # Sesame and pgbench both talk to Postgres over loopback without TLS: encryption there costs
@@ -53,11 +73,23 @@ redis_url=${SESAME_TEST_REDIS_URL:-redis://127.0.0.1:6379}
 admin_key=bench-admin-key-0123456789
 work=$(mktemp -d)
 sesame_pid=
+peer_pid=
+
+# Stops the peer and the workers it forked.
+stop_peer() {
+  [ -n "$peer_pid" ] || return 0
+  local workers
+  workers=$(pgrep -P "$peer_pid" || true)
+  kill $workers "$peer_pid" 2>/dev/null || true
+  wait "$peer_pid" 2>/dev/null || true
+  peer_pid=
+}
 
 cleanup() {
   [ -n "$sesame_pid" ] && kill "$sesame_pid" 2>/dev/null && wait "$sesame_pid" 2>/dev/null
+  stop_peer
   rm -rf "$work"
-  for db in "$bench_db" "$pgbench_db" "$soak_db" "$enumeration_db"; do
+  for db in "$bench_db" "$pgbench_db" "$soak_db" "$enumeration_db" "$peer_db"; do
     psql "$pg_admin" -qc "drop database if exists $db" >/dev/null 2>&1 || true
   done
 }
@@ -71,10 +103,51 @@ cpu_ticks() { awk '/^cpu / { total = 0; for (i = 2; i <= NF; i++) total += $i; p
 # keeps it, so no sampler has to run beside the load and take CPU from it).
 rss_mb() { awk -v field="${2:-VmRSS}:" '$1 == field { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
+# CPU time in microseconds (user + system) the processes $@ have used so far, with their
+# children that have exited: a Postgres backend that ended during a run is counted through the
+# postmaster. Empty when none of them is visible in /proc (a service on another host).
+cpu_us() {
+  local pid
+  for pid in "$@"; do cat "/proc/$pid/stat" 2>/dev/null || true; done |
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); ticks += $12 + $13 + $14 + $15; seen = 1 }
+      END { if (seen) printf "%d", ticks * 1000000 / hz }'
+}
+children() { pgrep -P "$1" || true; }
+# The processes of the Postgres cluster at $pg_admin: its postmaster and every child of it at
+# this moment (set once the services answer, below).
+postmaster_pid=
+redis_pid=
+postgres_pids() { [ -z "$postmaster_pid" ] || echo "$postmaster_pid" $(children "$postmaster_pid"); }
+# One reading of "sesame postgres redis" CPU microseconds for the app process $1 and its children
+# (a peer forks workers), "null" where a process cannot be read.
+cpu_reading() {
+  local app postgres redis
+  app=$(cpu_us "$1" $(children "$1"))
+  postgres=$(cpu_us $(postgres_pids))
+  redis=$([ -z "$redis_pid" ] || cpu_us "$redis_pid")
+  echo "${app:-null} ${postgres:-null} ${redis:-null}"
+}
+
 if [ -z "${SESAME_BIN:-}" ] || [ -z "${LOADGEN_BIN:-}" ]; then
   cargo build --release --quiet --bin sesame --bin loadgen
 fi
 scripts/services.sh >/dev/null
+# The postmaster is the checkpointer's parent; Redis names its own pid.
+postmaster_pid=$(psql "$pg_admin" -Atc "select pid from pg_stat_activity where backend_type = 'checkpointer'" |
+  { read -r pid && awk '{ sub(/^.*\) /, ""); print $2 }' "/proc/$pid/stat" 2>/dev/null; } || true)
+redis_pid=$(redis-cli -u "$redis_url" info server | awk -F: '/^process_id:/ { print $2 + 0 }')
+[ -n "$postmaster_pid" ] || log "the Postgres processes are not visible here: no Postgres CPU figures"
+[ -n "$redis_pid" ] && [ -d "/proc/$redis_pid" ] || { redis_pid=; log "the Redis process is not visible here: no Redis CPU figures"; }
+if [ -n "$peer_dir" ]; then
+  log "peer: installing the packages of $peer_dir in a copy"
+  mkdir "$work/peer"
+  (cd "$peer_dir" && tar --exclude=./node_modules -cf - .) | tar -xf - -C "$work/peer"
+  if [ -f "$work/peer/package-lock.json" ]; then
+    (cd "$work/peer" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  else
+    (cd "$work/peer" && npm install --no-audit --no-fund --loglevel=error >&2)
+  fi
+fi
 
 recreate_db() {
   psql "$pg_admin" -qc "drop database if exists $1" -c "create database $1" >/dev/null 2>&1
@@ -91,14 +164,16 @@ settle_db() {
 start_sesame() {
   local began
   began=$(date +%s%N)
+  redis_prefix=bench$began
   env -i PATH="$PATH" \
     SESAME_LISTEN=127.0.0.1:$port SESAME_METRICS_LISTEN= SESAME_DATABASE_URL="$1" ${2:+SESAME_REDIS_URL="$2"} \
-    SESAME_REDIS_KEY_PREFIX="bench$(date +%s%N)" \
+    SESAME_REDIS_KEY_PREFIX="$redis_prefix" \
     SESAME_KEYS_DIR="$work/keys" SESAME_ADMIN_API_KEY=$admin_key \
     SESAME_SMS_PROVIDER=webhook SESAME_SMS_WEBHOOK_URL="http://$sink/" \
     SESAME_SMS_HOURLY_CAP=1000000 SESAME_SMS_DAILY_CAP=1000000 \
     SESAME_IP_HOURLY_CAP=10000000 SESAME_IP_VERIFY_HOURLY_CAP=10000000 \
-    SESAME_SMS_COUNTRY_HOURLY_BUDGET=10000000 SESAME_OTP_RESEND_AFTER=0 \
+    SESAME_SMS_COUNTRY_HOURLY_BUDGET=10000000 SESAME_SMS_GLOBAL_HOURLY_BUDGET=10000000 \
+    SESAME_OTP_RESEND_AFTER=0 \
     ${BENCH_ALLOW_ANONYMOUS:+SESAME_ALLOW_ANONYMOUS=$BENCH_ALLOW_ANONYMOUS} \
     RUST_LOG=warn "$sesame_bin" >"$work/sesame.log" 2>&1 &
   sesame_pid=$!
@@ -115,8 +190,49 @@ stop_sesame() {
 }
 
 loadgen() {
-  "$loadgen_bin" --base-url "http://127.0.0.1:$port" --sink "$sink" \
+  "$loadgen_bin" --base-url "http://127.0.0.1:${target_port:-$port}" --sink "$sink" \
     --concurrency "$concurrency" --duration "$duration" "$@" | tail -n 1
+}
+
+# Runs the load generator ($@) against the app whose process is $1 and prints its summary with
+# "cpu_us": the CPU microseconds each process used during the run, read before and after it.
+measured_loadgen() {
+  local app=$1 before after run
+  shift
+  before=$(cpu_reading "$app")
+  run=$(loadgen "$@")
+  after=$(cpu_reading "$app")
+  python3 - "$run" "$before" "$after" <<'PY'
+import json, sys
+run, before, after = json.loads(sys.argv[1]), sys.argv[2].split(), sys.argv[3].split()
+run["cpu_us"] = [None if "null" in (b, a) else int(a) - int(b) for b, a in zip(before, after)]
+print(json.dumps(run))
+PY
+}
+
+# Storage as the stores report it: the bench database's size after a vacuum and checkpoint,
+# Redis's used_memory, and the number of keys under this Sesame's prefix.
+storage_reading() {
+  settle_db "$pg_base/$bench_db"
+  echo "$(psql "$pg_base/$bench_db" -Atc "select pg_database_size(current_database())")" \
+    "$(redis-cli -u "$redis_url" info memory | awk -F: '/^used_memory:/ { print $2 + 0 }')" \
+    "$(redis-cli -u "$redis_url" --scan --pattern "$redis_prefix:*" | wc -l)"
+}
+
+# Starts the copy of the peer service on database $1 (node, its package's main file), its codes
+# going to the load generator's sink; limits raised like Sesame's. Sets peer_pid.
+start_peer() {
+  local main
+  main=$(cd "$work/peer" && node -p 'require("./package.json").main || "index.js"')
+  env -i PATH="$PATH" HOME="${HOME:-/tmp}" NODE_ENV=production \
+    PORT="$peer_port" DATABASE_URL="$1" REDIS_URL="$redis_url" WEBHOOK_URL="http://$sink/" \
+    ISSUER="http://127.0.0.1:$peer_port" RATE_LIMIT=1000000000 PEER_WORKERS=2 \
+    node "$work/peer/$main" >"$work/peer.log" 2>&1 &
+  peer_pid=$!
+  until curl -s -o /dev/null "http://127.0.0.1:$peer_port/healthz"; do
+    kill -0 "$peer_pid" 2>/dev/null || { cat "$work/peer.log" >&2; exit 1; }
+    sleep 0.05
+  done
 }
 
 # --- Soak: memory under sustained load, nothing scraping ---------------------------------
@@ -162,13 +278,15 @@ start_sesame "$pg_base/$bench_db$pg_params" "$redis_url"
 pg_startup_ms=$startup_ms
 sleep 1
 idle_rss_mb=$(rss_mb "$sesame_pid")
+# Checkpointed like pgbench's database before its run, so both CPU figures start clean.
+settle_db "$pg_base/$bench_db"
 log "postgres+redis: started in ${pg_startup_ms} ms, idle RSS ${idle_rss_mb} MB; logins (start + token) for ${duration}s at ${concurrency} clients"
-login=$(loadgen --scenario login --number-offset 0)
+login=$(measured_loadgen "$sesame_pid" --scenario login --number-offset 0)
 loaded_rss_mb=$(rss_mb "$sesame_pid" VmHWM)
-settle_db "$pg_base/$bench_db"
-log "whole sessions (start, token, me, refresh, logout)"
+log "whole sessions (start, token, me, refresh, logout), with the storage they leave"
+read -r pg_bytes_before redis_bytes_before redis_keys_before < <(storage_reading)
 session=$(loadgen --scenario session --number-offset 40000000)
-settle_db "$pg_base/$bench_db"
+read -r pg_bytes_after redis_bytes_after redis_keys_after < <(storage_reading)
 log "refresh rotation"
 refresh=$(loadgen --scenario refresh --number-offset 10000000)
 introspect_key=$(curl -sf -X POST "http://127.0.0.1:$port/admin/v1/api-keys" \
@@ -179,7 +297,29 @@ log "introspection"
 introspect=$(loadgen --scenario introspect --api-key "$introspect_key" --number-offset 20000000)
 log "JWKS"
 jwks=$(loadgen --scenario jwks)
-stop_sesame
+
+# --- full logins (start, token, one refresh), Sesame then the peer -------------------------
+full=null
+peer_full=null
+if [ -n "$peer_dir" ]; then
+  settle_db "$pg_base/$bench_db"
+  log "full logins (start, token, refresh)"
+  full=$(measured_loadgen "$sesame_pid" --scenario full-login --number-offset 70000000)
+  stop_sesame
+  recreate_db "$peer_db"
+  peer_port=$(free_port)
+  start_peer "$pg_base/$peer_db$pg_params"
+  # Sesame is warm from the runs before; the peer gets a short run first, outside the
+  # measurement, to start its workers and compile its hot paths.
+  log "peer: 2 s warm-up"
+  target_port=$peer_port duration=2 loadgen --scenario full-login --number-offset 90000000 >/dev/null 2>&1
+  settle_db "$pg_base/$peer_db"
+  log "peer: full logins (start, token, refresh) against $peer_dir"
+  peer_full=$(target_port=$peer_port measured_loadgen "$peer_pid" --scenario full-login --number-offset 80000000)
+  stop_peer
+else
+  stop_sesame
+fi
 
 # --- enumeration: employees' and strangers' starts with anonymous login off ----------------
 enumeration_json=null
@@ -242,9 +382,16 @@ fi
 recreate_db "$pgbench_db"
 psql "$pg_base/$pgbench_db" -qc 'create table inserts (id bigserial primary key, v text not null)'
 echo "insert into inserts (v) values ('x');" >"$work/insert.sql"
+settle_db "$pg_base/$pgbench_db"
 log "pgbench INSERT ceiling"
-pgbench_tps=$(pgbench -n -c "$concurrency" -j 2 -T "$duration" -f "$work/insert.sql" \
-  "$pg_base/$pgbench_db$pg_params" 2>/dev/null | awk '/^tps/ { print $3; exit }')
+pgbench_cpu_before=$(cpu_us $(postgres_pids))
+pgbench -n -c "$concurrency" -j 2 -T "$duration" -f "$work/insert.sql" \
+  "$pg_base/$pgbench_db$pg_params" >"$work/pgbench.out" 2>/dev/null
+# Its backends end after pgbench does: wait for the postmaster to reap them (bounded).
+for _ in $(seq 100); do pgrep -f "postgres: .* $pgbench_db " >/dev/null || break; sleep 0.05; done
+pgbench_cpu_after=$(cpu_us $(postgres_pids))
+pgbench_tps=$(awk '/^tps/ { print $3; exit }' "$work/pgbench.out")
+pgbench_inserts=$(awk -F: '/^number of transactions actually processed/ { print $2 + 0; exit }' "$work/pgbench.out")
 
 # --- embedded default ---------------------------------------------------------------------
 start_sesame "sqlite://$work/sesame.db" ""
@@ -255,10 +402,32 @@ stop_sesame
 
 read -r steal_after total_after < <(cpu_ticks)
 
-python3 - "$login" "$session" "$refresh" "$introspect" "$jwks" "$embedded" "$enumeration_json" <<PY
+python3 - "$login" "$session" "$refresh" "$introspect" "$jwks" "$embedded" "$enumeration_json" \
+  "$full" "$peer_full" <<PY
 import json, sys
-login, session, refresh, introspect, jwks, embedded, enumeration = (json.loads(a) for a in sys.argv[1:])
+login, session, refresh, introspect, jwks, embedded, enumeration, full, peer_full = (
+    json.loads(a) for a in sys.argv[1:])
 pgbench = float("${pgbench_tps:-0}" or 0)
+
+def count(run, step):
+    return run["steps"].get(step, {}).get("ok", 0)
+
+def per(total, n, digits=1):
+    return round(total / n, digits) if total is not None and n else None
+
+def cpu_per(run, step, names):
+    return dict(zip(names, (per(us, count(run, step)) for us in run["cpu_us"])))
+
+def delta(before, after):
+    return None if "" in (before, after) else int(after) - int(before)
+
+cpu_per_login = cpu_per(login, "login", ("sesame", "postgres", "redis"))
+pgbench_cpu = delta("$pgbench_cpu_before", "$pgbench_cpu_after")
+pgbench_cpu_per_insert = per(pgbench_cpu, int("${pgbench_inserts:-0}" or 0))
+sessions, numbers = count(session, "login"), count(session, "start")
+runs = [login, session, refresh, introspect, jwks, embedded] + ([full] if full else [])
+full_per_s = full["full_logins_per_s"] if full else None
+peer_per_s = peer_full["full_logins_per_s"] if peer_full else None
 summary = {
     "logins_per_s": login["logins_per_s"],
     "login_p99_ms": login["login_p99_ms"],
@@ -275,7 +444,21 @@ summary = {
     "embedded_logins_per_s": embedded["logins_per_s"],
     "embedded_login_p99_ms": embedded["login_p99_ms"],
     "embedded_startup_ms": int("$embedded_startup_ms"),
-    "errors": {name: step["errors"] for run in (login, session, refresh, introspect, jwks, embedded)
+    "cpu_us_per_login": cpu_per_login,
+    "pgbench_postgres_cpu_us_per_insert": pgbench_cpu_per_insert,
+    "postgres_cpu_ratio_to_pgbench_insert": per(cpu_per_login["postgres"], pgbench_cpu_per_insert, 2),
+    "pg_bytes_per_session": per(delta("$pg_bytes_before", "$pg_bytes_after"), sessions, 0),
+    "redis_bytes_per_number": per(delta("$redis_bytes_before", "$redis_bytes_after"), numbers, 0),
+    "redis_keys_per_number": per(delta("$redis_keys_before", "$redis_keys_after"), numbers, 2),
+    "full_logins_per_s": full_per_s,
+    "full_login_p99_ms": full["full_login_p99_ms"] if full else None,
+    "cpu_us_per_full_login": cpu_per(full, "full_login", ("sesame", "postgres", "redis")) if full else None,
+    "peer_full_logins_per_s": peer_per_s,
+    "peer_p99_ms": peer_full["full_login_p99_ms"] if peer_full else None,
+    "peer_cpu_us_per_full_login": cpu_per(peer_full, "full_login", ("peer", "postgres", "redis")) if peer_full else None,
+    "ratio_to_peer": per(full_per_s, peer_per_s, 2),
+    "errors": {prefix + name: step["errors"]
+               for prefix, run in [("", run) for run in runs] + ([("peer_", peer_full)] if peer_full else [])
                for name, step in run["steps"].items() if step["errors"]},
     "concurrency": $concurrency,
     "duration_s": $duration,

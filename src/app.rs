@@ -89,6 +89,7 @@ impl AppState {
         let health = Health::new(db.clone(), ephemeral.clone());
         let admin = Admin::new(admin::Parts {
             config: config.clone(),
+            clock: clock.clone(),
             db: db.clone(),
             ephemeral,
             health: health.clone(),

@@ -13,6 +13,8 @@ use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
 use super::Call;
+use super::key_cache::KeyCache;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::{Actor, AuditAction};
 use crate::error::{Error, Result};
@@ -25,6 +27,7 @@ const PREFIX: &str = "sesame_";
 pub struct ApiKeys {
     db: Database,
     config: Arc<Config>,
+    cache: KeyCache,
 }
 
 pub struct IssuedApiKey {
@@ -43,32 +46,56 @@ pub struct KeyHolder {
 }
 
 impl ApiKeys {
-    pub fn new(db: Database, config: Arc<Config>) -> Self {
-        Self { db, config }
+    pub fn new(db: Database, config: Arc<Config>, clock: Clock) -> Self {
+        Self {
+            db,
+            config,
+            cache: KeyCache::new(clock),
+        }
     }
 
     /// The holder of `presented`: the bootstrap `SESAME_ADMIN_API_KEY` (role admin) or a live
-    /// stored key; `None` for anything else.
+    /// stored key; `None` for anything else. Asks the database every time.
     pub async fn authenticate(&self, presented: &str) -> Result<Option<KeyHolder>> {
-        if let Some(bootstrap) = &self.config.admin_api_key {
-            if bool::from(
-                presented
-                    .as_bytes()
-                    .ct_eq(bootstrap.expose_secret().as_bytes()),
-            ) {
-                return Ok(Some(KeyHolder {
-                    role: ApiKeyRole::Admin,
-                    actor: Actor::BootstrapKey,
-                    key_id: None,
-                }));
-            }
+        if let Some(holder) = self.bootstrap(presented) {
+            return Ok(Some(holder));
         }
         let stored = self.db.find_api_key(&hash(presented)).await?;
-        Ok(stored.map(|key| KeyHolder {
-            role: key.role,
-            actor: Actor::ApiKey { name: key.name },
-            key_id: Some(key.id),
-        }))
+        Ok(stored.map(holder))
+    }
+
+    /// Like [`Self::authenticate`], but may answer from this node's memory of lookups made
+    /// up to five seconds ago (`key_cache.rs`): for introspection and the revocation feed,
+    /// never for the admin API or the console.
+    pub async fn authenticate_cached(&self, presented: &str) -> Result<Option<KeyHolder>> {
+        if let Some(holder) = self.bootstrap(presented) {
+            return Ok(Some(holder));
+        }
+        let key_hash = hash(presented);
+        let stored = match self.cache.get(&key_hash) {
+            Some(remembered) => remembered,
+            None => {
+                let generation = self.cache.generation();
+                let found = self.db.find_api_key(&key_hash).await?;
+                self.cache.remember(key_hash, found.clone(), generation);
+                found
+            }
+        };
+        Ok(stored.map(holder))
+    }
+
+    fn bootstrap(&self, presented: &str) -> Option<KeyHolder> {
+        let bootstrap = self.config.admin_api_key.as_ref()?;
+        bool::from(
+            presented
+                .as_bytes()
+                .ct_eq(bootstrap.expose_secret().as_bytes()),
+        )
+        .then_some(KeyHolder {
+            role: ApiKeyRole::Admin,
+            actor: Actor::BootstrapKey,
+            key_id: None,
+        })
     }
 
     /// Whether an `admin` key exists: `SESAME_ADMIN_API_KEY` or a live stored key. Without
@@ -137,6 +164,7 @@ impl ApiKeys {
         now: i64,
     ) -> Result<usize> {
         let ids = self.db.revoke_api_keys(key, by_name, now).await?;
+        self.cache.forget(&ids);
         if ids.is_empty() {
             return Err(Error::NotFound);
         }
@@ -147,11 +175,43 @@ impl ApiKeys {
         Ok(ids.len())
     }
 
+    /// Gives the key with id `id` another role (revoked keys too, for the record); audited.
+    /// `NotFound` for an unknown id.
+    pub async fn set_role(
+        &self,
+        actor: &Actor,
+        ip: Option<&str>,
+        id: &str,
+        role: ApiKeyRole,
+        now: i64,
+    ) -> Result<ApiKey> {
+        let record = self
+            .db
+            .set_api_key_role(id, role)
+            .await?
+            .ok_or(Error::NotFound)?;
+        self.cache.forget(std::slice::from_ref(&record.id));
+        let call = Call::new(actor, ip, now);
+        let detail = serde_json::json!({ "role": role.as_str() });
+        self.db
+            .append_audit(&call.event(AuditAction::ApiKeyRoleChanged, Some(id), Some(detail)))
+            .await?;
+        Ok(record)
+    }
+
     async fn audit(&self, call: Call<'_>, action: AuditAction, id: &str) -> Result<()> {
         Ok(self
             .db
             .append_audit(&call.event(action, Some(id), None))
             .await?)
+    }
+}
+
+fn holder(key: ApiKey) -> KeyHolder {
+    KeyHolder {
+        role: key.role,
+        actor: Actor::ApiKey { name: key.name },
+        key_id: Some(key.id),
     }
 }
 

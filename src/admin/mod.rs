@@ -8,6 +8,7 @@ mod console_sessions;
 mod employees;
 mod import;
 mod import_file;
+mod key_cache;
 mod numbers;
 mod overview;
 mod people;
@@ -27,6 +28,7 @@ pub use people::{Found, People, Person};
 pub use sessions::Sessions;
 use valid_employee::{FieldProblem, ValidEmployee};
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::{Actor, AuditAction};
 use crate::login::LoginService;
@@ -50,6 +52,7 @@ pub struct Admin {
 /// What the admin services are built from.
 pub struct Parts {
     pub config: Arc<Config>,
+    pub clock: Clock,
     pub db: Database,
     pub ephemeral: Arc<dyn Ephemeral>,
     pub health: Health,
@@ -61,6 +64,7 @@ impl Admin {
     pub fn new(parts: Parts) -> Self {
         let Parts {
             config,
+            clock,
             db,
             ephemeral,
             health,
@@ -68,7 +72,7 @@ impl Admin {
             tokens,
         } = parts;
         let employees = Employees::new(db.clone(), config.clone());
-        let api_keys = ApiKeys::new(db.clone(), config.clone());
+        let api_keys = ApiKeys::new(db.clone(), config.clone(), clock);
         Self {
             import: Import::new(db.clone(), config.clone()),
             sessions: Sessions::new(db.clone()),

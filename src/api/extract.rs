@@ -172,15 +172,23 @@ impl FromRequestParts<AppState> for AdminKey {
 }
 
 /// An API key allowed to check tokens: role `introspect` or `admin` (`403` for `auditor`).
-/// `401` without a valid key.
+/// `401` without a valid key. The key's lookup may be up to five seconds old; the token's
+/// state never is.
 pub struct IntrospectKey;
 
 impl FromRequestParts<AppState> for IntrospectKey {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let key = bearer(parts).ok_or(Error::Unauthorized)?;
+        let holder = state
+            .admin
+            .api_keys
+            .authenticate_cached(key)
+            .await?
+            .ok_or(Error::Unauthorized)?;
         // Exhaustive on purpose: a new role must decide whether it may introspect.
-        match api_key(parts, state).await?.role {
+        match holder.role {
             ApiKeyRole::Introspect | ApiKeyRole::Admin => Ok(Self),
             ApiKeyRole::Auditor => Err(Error::Forbidden),
         }

@@ -8,7 +8,7 @@ use secrecy::ExposeSecret;
 use crate::admin::ApiKeys;
 use crate::domain::Actor;
 use crate::store::ApiKeyRole;
-use crate::{Config, Error};
+use crate::{Clock, Config, Error};
 
 #[derive(Subcommand)]
 pub enum ApiKeyCommand {
@@ -46,10 +46,10 @@ impl From<Role> for ApiKeyRole {
     }
 }
 
-pub async fn run(config: &Config, command: ApiKeyCommand, now: i64) -> anyhow::Result<()> {
+pub async fn run(config: &Config, command: ApiKeyCommand, clock: &Clock) -> anyhow::Result<()> {
     let db = super::connect(config).await?;
-    let keys = ApiKeys::new(db.clone(), Arc::new(config.clone()));
-    let result = execute(&keys, command, now).await;
+    let keys = ApiKeys::new(db.clone(), Arc::new(config.clone()), clock.clone());
+    let result = execute(&keys, command, clock.now()).await;
     db.close().await;
     result
 }

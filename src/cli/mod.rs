@@ -63,7 +63,7 @@ impl Cli {
                 println!("migrations applied");
                 Ok(())
             }
-            Command::ApiKey(command) => api_key::run(&config, command, now).await,
+            Command::ApiKey(command) => api_key::run(&config, command, &clock).await,
             Command::Tokens(command) => tokens::run(&config, command, now).await,
             Command::Keys(command) => keys::run(command, &config, now),
             Command::CheckConfig => check::run(&config, &clock).await,

@@ -20,6 +20,7 @@ pub enum AuditAction {
     IdentityRevoked,
     ApiKeyCreated,
     ApiKeyRevoked,
+    ApiKeyRoleChanged,
     NumberUnlocked,
     /// An API key opened an admin console session.
     ConsoleSignedIn,
@@ -44,6 +45,7 @@ impl AuditAction {
             Self::IdentityRevoked => "identity.revoked",
             Self::ApiKeyCreated => "api_key.created",
             Self::ApiKeyRevoked => "api_key.revoked",
+            Self::ApiKeyRoleChanged => "api_key.role_changed",
             Self::NumberUnlocked => "number.unlocked",
             Self::ConsoleSignedIn => "console.signed_in",
             Self::ConsoleSignedOut => "console.signed_out",

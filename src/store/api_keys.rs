@@ -96,6 +96,18 @@ impl Database {
         Ok(ids)
     }
 
+    /// Gives the key with this id `role`; `None` for an unknown id.
+    pub async fn set_api_key_role(&self, id: &str, role: ApiKeyRole) -> Result<Option<ApiKey>> {
+        let row = sqlx::query(&format!(
+            "update api_keys set role = $2 where id = $1 returning {API_KEY_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(role.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(api_key_from_row).transpose()
+    }
+
     /// Whether any live key has role `admin` (the admin console is off without one).
     pub async fn has_live_admin_key(&self) -> Result<bool> {
         let found = sqlx::query(

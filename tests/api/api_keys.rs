@@ -1,15 +1,21 @@
-//! API keys: created by admins (HTTP or CLI), stored hashed, checked by role.
+//! API keys: created by admins (HTTP or CLI), stored hashed, checked by role; re-roled and
+//! revoked, seen at once by the node that did it and within 5 s by introspection elsewhere.
+
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::{
     ADMIN_KEY, Backend, TestApp, assert_error, on_both_backends, sesame_cli, spawn_app,
+    spawn_node_like, text,
 };
 
 on_both_backends!(
     keys_created_over_http_authenticate_by_role,
-    keys_created_by_the_cli_work_at_once
+    keys_created_by_the_cli_work_at_once,
+    a_revoked_key_stops_introspecting_here_at_once_and_elsewhere_within_five_seconds,
+    a_re_roled_key_takes_its_new_role,
 );
 
 async fn put_employee_with(app: &TestApp, key: &str) -> reqwest::Response {
@@ -143,4 +149,135 @@ async fn keys_created_by_the_cli_work_at_once(backend: Backend) {
         assert_eq!(items[0]["actor"], "cli");
         assert_eq!(items[0]["ip"], Value::Null);
     }
+}
+
+async fn set_role(app: &TestApp, id: &str, body: &Value) -> reqwest::Response {
+    app.client
+        .patch(app.url(&format!("/admin/v1/api-keys/{id}")))
+        .bearer_auth(ADMIN_KEY)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Two nodes on one database, the second's clock stopped so that its memory of key lookups
+/// (at most 5 s) ends only when the test moves it.
+async fn two_nodes(backend: Backend) -> (TestApp, TestApp, String) {
+    let here = spawn_app(backend).await;
+    let elsewhere = spawn_node_like(&here).await;
+    let pair = here.login("+447700900401").await;
+    elsewhere.clock.freeze_at(elsewhere.clock.now_millis());
+    (here, elsewhere, text(&pair, "access_token").to_owned())
+}
+
+/// The other node may act on its lookup of `key` for up to 5 s, never longer: moved 5 s on,
+/// it answers `then`.
+async fn follows_within_five_seconds(
+    elsewhere: &TestApp,
+    key: &str,
+    access: &str,
+    then: StatusCode,
+) {
+    assert_eq!(
+        elsewhere.introspect_with(key, access).await.0,
+        StatusCode::OK
+    );
+    elsewhere.clock.advance(Duration::from_secs(5));
+    assert_eq!(elsewhere.introspect_with(key, access).await.0, then);
+}
+
+async fn a_revoked_key_stops_introspecting_here_at_once_and_elsewhere_within_five_seconds(
+    backend: Backend,
+) {
+    let (here, elsewhere, access) = two_nodes(backend).await;
+    let created = here.create_api_key("orders-api", "introspect").await;
+    let key = text(&created, "key");
+    for node in [&here, &elsewhere] {
+        assert_eq!(node.introspect_with(key, &access).await.0, StatusCode::OK);
+    }
+
+    let response = here
+        .client
+        .delete(here.url(&format!("/admin/v1/api-keys/{}", text(&created, "id"))))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        here.introspect_with(key, &access).await.0,
+        StatusCode::UNAUTHORIZED,
+        "the node that revoked the key refuses it at once"
+    );
+    follows_within_five_seconds(&elsewhere, key, &access, StatusCode::UNAUTHORIZED).await;
+}
+
+async fn a_re_roled_key_takes_its_new_role(backend: Backend) {
+    let (here, elsewhere, access) = two_nodes(backend).await;
+    let created = here.create_api_key("orders-api", "introspect").await;
+    let (id, key) = (text(&created, "id"), text(&created, "key"));
+    for node in [&here, &elsewhere] {
+        assert_eq!(node.introspect_with(key, &access).await.0, StatusCode::OK);
+    }
+
+    let response = set_role(&here, id, &json!({"role": "auditor"})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let record: Value = response.json().await.unwrap();
+    assert_eq!(
+        (record["id"].as_str(), record["role"].as_str()),
+        (Some(id), Some("auditor"))
+    );
+    assert_eq!(
+        here.introspect_with(key, &access).await.0,
+        StatusCode::FORBIDDEN
+    );
+    follows_within_five_seconds(&elsewhere, key, &access, StatusCode::FORBIDDEN).await;
+
+    // Back to introspect; the admin API never answers from memory.
+    assert_eq!(
+        set_role(&here, id, &json!({"role": "introspect"}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(here.introspect_with(key, &access).await.0, StatusCode::OK);
+    assert_eq!(
+        set_role(&here, id, &json!({"role": "admin"}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert!(
+        put_employee_with(&elsewhere, key)
+            .await
+            .status()
+            .is_success()
+    );
+
+    assert_error(
+        set_role(&here, id, &json!({"role": "root"})).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    )
+    .await;
+    assert_error(
+        set_role(&here, "no-such-key", &json!({"role": "admin"})).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let response = here
+        .admin_get(&format!(
+            "/admin/v1/audit?action=api_key.role_changed&subject={id}"
+        ))
+        .await;
+    let log: Value = response.json().await.unwrap();
+    let roles: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["detail"]["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["admin", "introspect", "auditor"], "{log}");
 }

@@ -231,7 +231,7 @@ async fn metrics_are_served_on_their_own_listener_only() {
 
 /// Every operation the contract names. The router and the document are built from the same
 /// declarations, so what the document lists is what the router serves.
-const CONTRACT_OPERATIONS: [&str; 29] = [
+const CONTRACT_OPERATIONS: [&str; 30] = [
     "POST /v1/otp/start",
     "POST /oauth/token",
     "POST /oauth/revoke",
@@ -255,6 +255,7 @@ const CONTRACT_OPERATIONS: [&str; 29] = [
     "GET /admin/v1/api-keys",
     "POST /admin/v1/api-keys",
     "DELETE /admin/v1/api-keys/{id}",
+    "PATCH /admin/v1/api-keys/{id}",
     "GET /healthz",
     "GET /readyz",
     "GET /openapi.json",

@@ -1,4 +1,4 @@
-//! `/admin/v1/api-keys`: create, list and revoke API keys (docs/contract-notes.md, "API
+//! `/admin/v1/api-keys`: create, list, re-role and revoke API keys (docs/contract-notes.md, "API
 //! keys").
 
 use axum::Json;
@@ -19,7 +19,7 @@ use crate::store::{ApiKey, ApiKeyRole};
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
-        .routes(routes!(revoke))
+        .routes(routes!(revoke, set_role))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -36,6 +36,18 @@ pub struct CreateRequest {
     /// admin console, read-only; `403` on the JSON admin API).
     #[schema(example = "introspect", pattern = "^(admin|introspect|auditor)$")]
     pub role: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleRequest {
+    #[schema(example = "auditor", pattern = "^(admin|introspect|auditor)$")]
+    pub role: String,
+}
+
+fn parse_role(role: &str) -> Result<ApiKeyRole> {
+    ApiKeyRole::parse(role)
+        .ok_or_else(|| Error::InvalidRequest("role must be admin, introspect or auditor".into()))
 }
 
 /// Times are RFC 3339.
@@ -84,8 +96,7 @@ pub async fn create(
     Client(client): Client,
     JsonBody(request): JsonBody<CreateRequest>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>)> {
-    let role = ApiKeyRole::parse(&request.role)
-        .ok_or_else(|| Error::InvalidRequest("role must be admin, introspect or auditor".into()))?;
+    let role = parse_role(&request.role)?;
     let now = state.clock.now();
     let issued = state
         .admin
@@ -147,4 +158,33 @@ pub async fn revoke(
         .revoke(&actor, client.ip.as_deref(), &id, now)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Gives an API key another role. The node that answers stops honouring the old role at once;
+/// other nodes may honour it for introspection for up to 5 s (docs/contract-notes.md).
+#[utoipa::path(patch, path = "/admin/v1/api-keys/{id}", tag = "admin", operation_id = "set_api_key_role", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The key's `id`")),
+    request_body = RoleRequest,
+    responses(
+        (status = 200, description = "The key's record with its new role", body = ApiKeyResponse),
+        (status = 400, description = "`invalid_request`: malformed body or an unknown role", body = ErrorBody),
+        AdminErrors,
+        (status = 404, description = "`not_found`: no key with this id", body = ErrorBody),
+        (status = 413, description = "`invalid_request`: the body is over 64 KiB", body = ErrorBody),
+    ))]
+pub async fn set_role(
+    State(state): State<AppState>,
+    AdminKey { actor }: AdminKey,
+    Client(client): Client,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<RoleRequest>,
+) -> Result<Json<ApiKeyResponse>> {
+    let role = parse_role(&request.role)?;
+    let now = state.clock.now();
+    let record = state
+        .admin
+        .api_keys
+        .set_role(&actor, client.ip.as_deref(), &id, role, now)
+        .await?;
+    Ok(Json(record.into()))
 }

@@ -2,7 +2,8 @@
 //!
 //! `session` plays the whole client life: start → code (through this process's webhook sink)
 //! → token → /v1/me → refresh → logout. `login` is start → code → token only (the login
-//! throughput). `refresh` logs each client in once, then rotates its refresh token in a loop;
+//! throughput); `full-login` adds one refresh of the new pair, and speaks only the subset a
+//! peer service shares with Sesame (`scripts/bench.sh --peer`). `refresh` logs each client in once, then rotates its refresh token in a loop;
 //! `introspect` and `jwks` hammer one endpoint each.
 //! A table goes to standard error; the last line on standard output is a JSON summary.
 
@@ -49,6 +50,7 @@ struct Args {
 enum Scenario {
     Session,
     Login,
+    FullLogin,
     Refresh,
     Introspect,
     Jwks,
@@ -114,6 +116,10 @@ async fn main() -> anyhow::Result<()> {
                         let number = phone_number(offset, worker, iteration);
                         client.login(&number, &mut stats).await;
                     }
+                    Scenario::FullLogin => {
+                        let number = phone_number(offset, worker, iteration);
+                        client.full_login(&number, &mut stats).await;
+                    }
                     Scenario::Refresh => {
                         let token = pair["refresh_token"].as_str().unwrap_or_default();
                         match client.refresh(token, &mut stats).await {
@@ -150,6 +156,12 @@ async fn main() -> anyhow::Result<()> {
             stats.successes("login") as f64 / elapsed.as_secs_f64()
         ));
         summary["login_p99_ms"] = json!(round(stats.percentile_ms("login", 0.99)));
+    }
+    if args.scenario == Scenario::FullLogin {
+        summary["full_logins_per_s"] = json!(round(
+            stats.successes("full_login") as f64 / elapsed.as_secs_f64()
+        ));
+        summary["full_login_p99_ms"] = json!(round(stats.percentile_ms("full_login", 0.99)));
     }
     println!("{summary}");
     Ok(())
@@ -239,6 +251,18 @@ impl Client {
         let pair = self.call("token", token, stats).await?;
         stats.success("login", began.elapsed());
         Some(pair)
+    }
+
+    /// start → code → token → one refresh; records the steps and the whole `full_login`.
+    async fn full_login(&self, number: &str, stats: &mut Stats) {
+        let began = Instant::now();
+        let Some(pair) = self.login(number, stats).await else {
+            return;
+        };
+        let refresh_token = pair["refresh_token"].as_str().unwrap_or_default();
+        if self.refresh(refresh_token, stats).await.is_some() {
+            stats.success("full_login", began.elapsed());
+        }
     }
 
     async fn life_of_a_session(&self, number: &str, stats: &mut Stats) {
