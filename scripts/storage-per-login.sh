@@ -24,6 +24,7 @@ pg_admin=${SESAME_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres
 db=sesame_storage_$$
 db_url="${pg_admin%/*}/$db?sslmode=disable"
 redis_url=${SESAME_TEST_REDIS_URL:-redis://127.0.0.1:6379}
+redis_prefix=storage_$$
 work=$(mktemp -d)
 sesame_pid=
 
@@ -31,6 +32,8 @@ cleanup() {
   [ -n "$sesame_pid" ] && kill "$sesame_pid" 2>/dev/null && wait "$sesame_pid" 2>/dev/null
   rm -rf "$work"
   psql "$pg_admin" -qc "drop database if exists $db" >/dev/null 2>&1 || true
+  redis-cli -u "$redis_url" --scan --pattern "$redis_prefix:*" |
+    xargs -r -n 500 redis-cli -u "$redis_url" del >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
@@ -43,7 +46,7 @@ psql "$pg_admin" -qc "create database $db" >/dev/null
 start_sesame() {
   env -i PATH="$PATH" \
     SESAME_LISTEN=127.0.0.1:$port SESAME_METRICS_LISTEN= SESAME_DATABASE_URL="$db_url" \
-    SESAME_REDIS_URL="$redis_url" SESAME_REDIS_KEY_PREFIX="storage$(date +%s%N)" \
+    SESAME_REDIS_URL="$redis_url" SESAME_REDIS_KEY_PREFIX="$redis_prefix" \
     SESAME_KEYS_DIR="$work/keys" \
     SESAME_SMS_PROVIDER=webhook SESAME_SMS_WEBHOOK_URL="http://$sink/" \
     SESAME_SMS_HOURLY_CAP=1000000 SESAME_SMS_DAILY_CAP=1000000 \
