@@ -2,7 +2,9 @@
 //! app's background tasks. Every delete goes in small batches, so requests (on SQLite's single
 //! connection) wait at most one batch.
 //!
-//! - token rows: `SESAME_TOKEN_RETENTION` after they expire;
+//! - token rows (refresh tokens, and deny rows of access tokens revoked on their own):
+//!   `SESAME_TOKEN_RETENTION` after they expire (a refresh token's row, after the access token
+//!   issued with it expires too);
 //! - stored successor pairs: once their retry window has passed;
 //! - sessions (with their tokens): `SESAME_SESSION_RETENTION` after they ended — from the
 //!   revocation for a revoked session, otherwise from the end of its maximum age
@@ -50,7 +52,9 @@ pub struct Swept {
 pub async fn sweep(db: &Database, retention: Retention, now: i64) -> Result<Swept> {
     db.sweep_refresh_successors(now.saturating_mul(1_000))
         .await?;
-    let tokens = in_batches(|| db.sweep_expired_tokens(now - retention.tokens, BATCH)).await?;
+    let expired_before = now - retention.tokens;
+    let tokens = in_batches(|| db.sweep_expired_tokens(expired_before, BATCH)).await?
+        + in_batches(|| db.sweep_revoked_access_tokens(expired_before, BATCH)).await?;
     let ended_before = now - retention.sessions;
     let sessions = in_batches(|| db.sweep_revoked_sessions(ended_before, BATCH)).await?
         + in_batches(|| {

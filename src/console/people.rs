@@ -65,7 +65,7 @@ fn identity_table(identities: &[Identity]) -> Markup {
                     tr {
                         td { a href=(format!("/admin/people/{}", encode(&identity.sub))) { (identity.phone_number) } }
                         td { code { (identity.sub) } }
-                        td { (when(identity.last_login_at)) }
+                        td { (last_login(identity)) }
                     }
                 }
             }
@@ -158,7 +158,7 @@ fn person_facts(person: &Person) -> Markup {
         dl.facts {
             dt { "Identity (sub)" } dd { code { (identity.sub) } }
             dt { "First login" } dd { (when(identity.created_at)) }
-            dt { "Last login" } dd { (when(identity.last_login_at)) }
+            dt { "Last login" } dd { (last_login(identity)) }
             dt { "Employee" }
             dd {
                 @match &person.employee {
@@ -274,4 +274,12 @@ pub async fn revoke_all(
         )
         .await?;
     see_other(&format!("/admin/people/{}?done=all", encode(&sub)))
+}
+
+/// When the identity's newest kept session began; a dash once every session has been swept.
+fn last_login(identity: &Identity) -> String {
+    identity
+        .last_login_at
+        .map(when)
+        .unwrap_or_else(|| "—".to_owned())
 }

@@ -63,7 +63,7 @@ impl Database {
         sqlx::query(
             "insert into audit_events (at, actor, action, subject, ip, detail, aggregate_key)
              values ($1, $2, $3, $4, $5, $6, $7)
-             on conflict (aggregate_key)
+             on conflict (aggregate_key) where aggregate_key is not null
              do update set occurrences = audit_events.occurrences + 1",
         )
         .bind(event.at)

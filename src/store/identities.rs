@@ -2,7 +2,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::holders::placeholders;
-use super::{Database, Result};
+use super::sessions::bind_identity;
+use super::{Database, NewLogin, Result};
 
 /// A phone identity as admins see it: the tokens' `sub`, its number, and the employee it was
 /// linked to at its last login (unlinked when that employee lost the number).
@@ -12,10 +13,15 @@ pub struct Identity {
     pub phone_number: String,
     pub user_id: Option<String>,
     pub created_at: i64,
-    pub last_login_at: i64,
+    /// When its newest session began; `None` once every session has been swept.
+    pub last_login_at: Option<i64>,
 }
 
-const IDENTITY_COLUMNS: &str = "id, remote_id, user_id, created_at, last_login_at";
+/// An identity's columns, its last login read from its newest session (the identity row is not
+/// written at every login).
+const IDENTITY_COLUMNS: &str = "id, remote_id, user_id, created_at,
+    (select max(s.created_at) from sessions s where s.user_auth_id = user_auth.id)
+        as last_login_at";
 
 /// Who a session speaks for, fixed when its code was verified: the phone identity (`sub`), its
 /// number, and the employee who held the number then (`None`: an anonymous login). Refreshes
@@ -27,16 +33,46 @@ pub struct Principal {
     pub user_id: Option<String>,
 }
 
-/// Finds or creates the identity of phone number `$2` (created as `$1`) and links it to the
-/// active employee holding that number right now (or to nobody), stamping the login time `$3`.
+/// Common table expressions for a login on phone number `$2`: `wanted`, the active employee
+/// holding the number right now (or nobody), and `found`, the number's identity if it has one.
+pub(super) const PHONE_IDENTITY_LOOKUP: &str = "
+    wanted as (
+        select (select id from users where phone_number = $2 and disabled_at is null) as user_id
+    ), found as (
+        select id, user_id from user_auth where method = 'phone' and remote_id = $2
+    )";
+
+/// After [`PHONE_IDENTITY_LOOKUP`]: creates the identity (as `$1`, at `$3`) or links it to the
+/// `wanted` employee, only when it is new or its employee changed; returns no row otherwise, when
+/// `found` is the identity. A concurrent first login that `found` did not see conflicts and
+/// takes the update, so the identity is always one of the two.
 pub(super) const UPSERT_PHONE_IDENTITY: &str = "
-    insert into user_auth (id, method, remote_id, user_id, created_at, last_login_at)
-    values ($1, 'phone', $2,
-            (select id from users where phone_number = $2 and disabled_at is null),
-            $3, $3)
-    on conflict (method, remote_id) do update
-       set user_id = excluded.user_id, last_login_at = excluded.last_login_at
+    insert into user_auth (id, method, remote_id, user_id, created_at)
+    select $1, 'phone', $2, wanted.user_id, $3 from wanted
+    where not exists (select 1 from found where found.user_id is not distinct from wanted.user_id)
+    on conflict (method, remote_id) do update set user_id = excluded.user_id
     returning id, user_id";
+
+/// SQLite, inside the login's transaction (no data-modifying CTEs): the identity of the login,
+/// written only when new or re-linked. Its one connection leaves no concurrent login to race.
+pub(super) async fn phone_identity(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    login: &NewLogin<'_>,
+) -> Result<AnyRow> {
+    let upsert = format!("with {PHONE_IDENTITY_LOOKUP} {UPSERT_PHONE_IDENTITY}");
+    if let Some(row) = bind_identity(sqlx::query(&upsert), login)
+        .fetch_optional(&mut **tx)
+        .await?
+    {
+        return Ok(row);
+    }
+    let found =
+        sqlx::query("select id, user_id from user_auth where method = 'phone' and remote_id = $1")
+            .bind(login.phone_number)
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(found)
+}
 
 impl Database {
     /// The principal of session `sid` and when it began, for refresh tokens issued before they
@@ -86,7 +122,7 @@ impl Database {
         let sql = format!(
             "select {IDENTITY_COLUMNS} from user_auth
              where method = 'phone' and ({})
-             order by last_login_at desc, id limit ${next}",
+             order by last_login_at desc nulls last, id limit ${next}",
             conditions.join(" or ")
         );
         let query = numbers

@@ -45,7 +45,7 @@ pub use redis::RedisEphemeral;
 pub use revocation_signal::RevocationSignal;
 pub use revocations::{FeedItem, FeedPosition, RevokeTarget, SessionRecord};
 pub use rotation::{Rotation, StoredSuccessor};
-pub use sessions::{NewLogin, NewToken, TokenKind, TokenState};
+pub use sessions::{AccessTokenState, NewLogin, NewPair, TokenState};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

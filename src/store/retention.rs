@@ -4,11 +4,28 @@
 use super::{Database, Result};
 
 impl Database {
-    /// Token rows that expired before `expired_before`.
+    /// Refresh-token rows whose token, and the access token issued with it, expired before
+    /// `expired_before`: until then an admin may still revoke that access token through them.
     pub async fn sweep_expired_tokens(&self, expired_before: i64, batch: i64) -> Result<u64> {
         self.delete_batch(
             "delete from tokens where jti in
-                (select jti from tokens where expires_at < $1 limit $2)",
+                (select jti from tokens
+                 where expires_at < $1 and access_expires_at < $1 limit $2)",
+            expired_before,
+            batch,
+        )
+        .await
+    }
+
+    /// Deny rows of revoked access tokens that expired before `expired_before`.
+    pub async fn sweep_revoked_access_tokens(
+        &self,
+        expired_before: i64,
+        batch: i64,
+    ) -> Result<u64> {
+        self.delete_batch(
+            "delete from revoked_access_tokens where jti in
+                (select jti from revoked_access_tokens where expires_at < $1 limit $2)",
             expired_before,
             batch,
         )
@@ -24,7 +41,8 @@ impl Database {
         Ok(deleted.rows_affected())
     }
 
-    /// Sessions revoked before `revoked_before`, with their tokens (`on delete cascade`).
+    /// Sessions revoked before `revoked_before`, with their token and deny rows (`on delete
+    /// cascade`).
     pub async fn sweep_revoked_sessions(&self, revoked_before: i64, batch: i64) -> Result<u64> {
         self.delete_batch(
             "delete from sessions where id in

@@ -73,41 +73,90 @@ pub struct SessionRecord {
 }
 
 impl Database {
-    /// Revokes `target` at `now`, keeping the first revocation time of anything already
-    /// revoked. `None` when the target does not exist; otherwise how many rows were newly
-    /// revoked (0 when everything already was).
-    pub async fn revoke(
+    /// Revokes token `jti` at `now`, keeping the first revocation time: a refresh token in its
+    /// row; an access token (whose pair's refresh token is `pair_refresh_jti`) by a deny row
+    /// carrying its session and expiry. `None` when neither token exists; otherwise how many
+    /// tokens were newly revoked (0 when it already was).
+    pub async fn revoke_token(
         &self,
-        target: RevokeTarget<'_>,
+        jti: &str,
+        pair_refresh_jti: &str,
+        now: i64,
+    ) -> Result<Option<u64>> {
+        let refresh =
+            sqlx::query("update tokens set revoked_at = $2 where jti = $1 and revoked_at is null")
+                .bind(jti)
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        let access = sqlx::query(
+            "insert into revoked_access_tokens (jti, session_id, revoked_at, expires_at)
+             select $1, session_id, $3, access_expires_at from tokens where jti = $2
+             on conflict (jti) do nothing",
+        )
+        .bind(jti)
+        .bind(pair_refresh_jti)
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        self.newly_or_found(
+            refresh + access,
+            "select 1 as found from tokens where jti in ($1, $2)",
+            &[jti, pair_refresh_jti],
+        )
+        .await
+    }
+
+    /// Revokes session `sid` at `now` for `reason`, keeping the first revocation time. `None`
+    /// when the session does not exist; otherwise 1, or 0 when it already was revoked.
+    pub async fn revoke_session(&self, sid: &str, reason: &str, now: i64) -> Result<Option<u64>> {
+        let exists = "select 1 as found from sessions where id = $1";
+        self.revoke_sessions_where("id = $1", exists, sid, reason, now)
+            .await
+    }
+
+    /// Revokes every live session of identity `sub` at `now` for `reason`. `None` when the
+    /// identity does not exist; otherwise how many sessions were newly revoked.
+    pub async fn revoke_identity(&self, sub: &str, reason: &str, now: i64) -> Result<Option<u64>> {
+        let exists = "select 1 as found from user_auth where id = $1";
+        self.revoke_sessions_where("user_auth_id = $1", exists, sub, reason, now)
+            .await
+    }
+
+    /// Revokes the live sessions matching `filter` (`$1` is `id`); `exists` finds the target.
+    async fn revoke_sessions_where(
+        &self,
+        filter: &str,
+        exists: &str,
+        id: &str,
         reason: &str,
         now: i64,
     ) -> Result<Option<u64>> {
-        let (update, exists) = match target {
-            RevokeTarget::Token(_) => (
-                "update tokens set revoked_at = $2 where jti = $1 and revoked_at is null",
-                "select 1 as found from tokens where jti = $1",
-            ),
-            RevokeTarget::Session(_) => (
-                "update sessions set revoked_at = $2, revoked_reason = $3
-                 where id = $1 and revoked_at is null",
-                "select 1 as found from sessions where id = $1",
-            ),
-            RevokeTarget::Identity(_) => (
-                "update sessions set revoked_at = $2, revoked_reason = $3
-                 where user_auth_id = $1 and revoked_at is null",
-                "select 1 as found from user_auth where id = $1",
-            ),
-        };
-        let mut query = sqlx::query(update).bind(target.id()).bind(now);
-        if !matches!(target, RevokeTarget::Token(_)) {
-            query = query.bind(reason);
-        }
-        let newly = query.execute(&self.pool).await?.rows_affected();
+        let sql = format!(
+            "update sessions set revoked_at = $2, revoked_reason = $3
+             where {filter} and revoked_at is null"
+        );
+        let newly = sqlx::query(&sql)
+            .bind(id)
+            .bind(now)
+            .bind(reason)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        self.newly_or_found(newly, exists, &[id]).await
+    }
+
+    /// `Some(newly)` when something was revoked; otherwise whether the target exists
+    /// (`exists` selects a row for it).
+    async fn newly_or_found(&self, newly: u64, exists: &str, ids: &[&str]) -> Result<Option<u64>> {
         if newly > 0 {
             return Ok(Some(newly));
         }
-        let found = sqlx::query(exists)
-            .bind(target.id())
+        let found = ids
+            .iter()
+            .fold(sqlx::query(exists), |query, id| query.bind(*id))
             .fetch_optional(&self.pool)
             .await?;
         Ok(found.map(|_| 0))
@@ -129,6 +178,9 @@ impl Database {
                  union all
                  select 't' as source, jti as item_id, session_id as sid, jti, revoked_at, expires_at
                  from tokens where revoked_at is not null
+                 union all
+                 select 't' as source, jti as item_id, session_id as sid, jti, revoked_at, expires_at
+                 from revoked_access_tokens
              ) feed
              where revoked_at <= $1 and expires_at > $2
                and (revoked_at, source, item_id) > ($3, $4, $5)

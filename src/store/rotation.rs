@@ -1,9 +1,9 @@
 use sqlx::Row;
 
-use super::sessions::insert_tokens;
-use super::{Backend, Database, NewToken, Query, Result};
+use super::sessions::insert_pair;
+use super::{Backend, Database, NewPair, Query, Result};
 
-/// One refresh rotation: the refresh token spent, the successor pair's rows, and the sealed
+/// One refresh rotation: the refresh token spent, the successor pair's row, and the sealed
 /// successor kept for retries inside the reuse grace window.
 #[derive(Debug, Clone)]
 pub struct Rotation<'a> {
@@ -15,7 +15,7 @@ pub struct Rotation<'a> {
     pub user_id: Option<&'a str>,
     /// Sessions that began at or before this time have outlived their absolute lifetime.
     pub started_before: i64,
-    pub successors: [NewToken<'a>; 2],
+    pub successor: NewPair<'a>,
     pub sealed_pair: &'a str,
     pub now: i64,
     /// Until when (Unix milliseconds, exclusive) a retry with the spent token gets the sealed
@@ -36,7 +36,7 @@ pub struct StoredSuccessor {
 /// jti, `$3` session, `$4` principal's employee, `$5` number, `$6` lifetime cut-off): unspent,
 /// unrevoked, its session unrevoked and within its absolute lifetime, and the session's
 /// principal unchanged (an employee still active and holding the number).
-const SPENDABLE: &str = "jti = $1 and session_id = $3 and kind = 'refresh'
+const SPENDABLE: &str = "jti = $1 and session_id = $3
       and spent_at is null and revoked_at is null
       and exists (select 1 from sessions s
                   where s.id = tokens.session_id and s.revoked_at is null and s.created_at > $6
@@ -60,33 +60,30 @@ impl Database {
     /// Postgres: one statement (one round trip, one commit). Every write hangs off `spent`, so
     /// when the conditional update matches nothing, nothing is written.
     async fn rotate_in_one_statement(&self, rotation: &Rotation<'_>) -> Result<bool> {
-        let [access, refresh] = &rotation.successors;
+        let successor = &rotation.successor;
         let sql = format!(
             "with spent as (
                 update tokens set spent_at = $2 where {SPENDABLE}
                 returning session_id
              ), issued as (
-                insert into tokens (jti, session_id, kind, issued_at, expires_at)
-                select $7, session_id, 'access', $2, $8 from spent
-                union all
-                select $9, session_id, 'refresh', $2, $10 from spent
+                insert into tokens (jti, session_id, issued_at, expires_at, access_expires_at)
+                select $7, session_id, $2, $8, $9 from spent
              ), kept as (
                 insert into refresh_successors
                     (spent_jti, sealed_pair, issued_at, available_until_ms)
-                select $1, $11, $2, $12 from spent
+                select $1, $10, $2, $11 from spent
              ), touched as (
                 update sessions
-                   set last_used_at = $2, expires_at = $10,
-                       ip = coalesce($13, ip), user_agent = coalesce($14, user_agent)
+                   set last_used_at = $2, expires_at = $8,
+                       ip = coalesce($12, ip), user_agent = coalesce($13, user_agent)
                  where id in (select session_id from spent)
              )
              select count(*) as spent from spent"
         );
         let spent: i64 = bind_spendable(sqlx::query(&sql), rotation)
-            .bind(access.jti)
-            .bind(access.expires_at)
-            .bind(refresh.jti)
-            .bind(refresh.expires_at)
+            .bind(successor.refresh_jti)
+            .bind(successor.expires_at)
+            .bind(successor.access_expires_at)
             .bind(rotation.sealed_pair)
             .bind(rotation.available_until_ms)
             .bind(rotation.ip)
@@ -109,7 +106,7 @@ impl Database {
             tx.rollback().await?;
             return Ok(false);
         }
-        insert_tokens(&mut tx, rotation.session_id, &rotation.successors).await?;
+        insert_pair(&mut tx, rotation.session_id, &rotation.successor).await?;
         sqlx::query(
             "insert into refresh_successors (spent_jti, sealed_pair, issued_at, available_until_ms)
              values ($1, $2, $3, $4)",
@@ -129,7 +126,7 @@ impl Database {
         )
         .bind(rotation.session_id)
         .bind(rotation.now)
-        .bind(rotation.successors[1].expires_at)
+        .bind(rotation.successor.expires_at)
         .bind(rotation.ip)
         .bind(rotation.user_agent)
         .execute(&mut *tx)

@@ -3,24 +3,9 @@ use std::sync::LazyLock;
 use sqlx::Row;
 
 use super::audit::insert_audit_events;
-use super::identities::UPSERT_PHONE_IDENTITY;
+use super::identities::{PHONE_IDENTITY_LOOKUP, UPSERT_PHONE_IDENTITY, phone_identity};
 use super::{AuditEvent, Backend, Database, Principal, Query, Result};
 use crate::domain::{Actor, AuditAction};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
-    Access,
-    Refresh,
-}
-
-impl TokenKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Access => "access",
-            Self::Refresh => "refresh",
-        }
-    }
-}
 
 /// A login about to be stored: the phone identity it signs in (found, or created as
 /// `new_identity_id`) and its new session (the refresh-token family).
@@ -37,21 +22,20 @@ pub struct NewLogin<'a> {
     pub audit_detail: Option<&'a str>,
 }
 
-/// The row of one issued JWT.
+/// The row of an issued pair: its refresh token's, which also keeps when the access token
+/// issued with it expires. Access tokens have no row of their own.
 #[derive(Debug, Clone)]
-pub struct NewToken<'a> {
-    pub jti: &'a str,
-    pub kind: TokenKind,
+pub struct NewPair<'a> {
+    pub refresh_jti: &'a str,
     pub issued_at: i64,
     pub expires_at: i64,
+    pub access_expires_at: i64,
 }
 
-/// What the token table says about one `jti`.
+/// What the token table says about one refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenState {
     pub session_id: String,
-    pub kind: String,
-    pub expires_at: i64,
     pub spent_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub session_revoked_at: Option<i64>,
@@ -66,21 +50,41 @@ impl TokenState {
     }
 }
 
-/// The Postgres login: identity, session (whose principal is the employee linked now), token
-/// rows and audit event in one statement.
+/// What an access token's validity depends on, once its pair's row vouches for it: its
+/// session, and a deny row if it was revoked on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessTokenState {
+    pub revoked_at: Option<i64>,
+    pub session_revoked_at: Option<i64>,
+    pub session_created_at: i64,
+}
+
+impl AccessTokenState {
+    /// Neither the token nor its session is revoked.
+    pub fn is_live(&self) -> bool {
+        self.revoked_at.is_none() && self.session_revoked_at.is_none()
+    }
+}
+
+/// The Postgres login: identity (written only when new or re-linked), session (whose principal
+/// is the employee holding the number now), the pair's row and the audit event in one statement.
 static LOG_IN_ON_POSTGRES: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "with identity as ({UPSERT_PHONE_IDENTITY}
+        "with {PHONE_IDENTITY_LOOKUP}, upserted as ({UPSERT_PHONE_IDENTITY}
+         ), identity as (
+            select id, user_id from upserted
+            union all
+            select id, user_id from found where not exists (select 1 from upserted)
          ), session as (
             insert into sessions
                 (id, user_auth_id, user_id, created_at, last_used_at, expires_at, ip, user_agent)
             select $4, id, user_id, $3, $3, $5, $6, $7 from identity
          ), issued as (
-            insert into tokens (jti, session_id, kind, issued_at, expires_at)
-            values ($8, $4, $9, $10, $11), ($12, $4, $13, $14, $15)
+            insert into tokens (jti, session_id, issued_at, expires_at, access_expires_at)
+            values ($8, $4, $9, $10, $11)
          ), audit as (
             insert into audit_events (at, actor, action, subject, ip, detail)
-            select $3, $16, $17, id, $6, $18 from identity
+            select $3, $12, $13, id, $6, $14 from identity
          )
          select id, user_id from identity"
     )
@@ -89,14 +93,10 @@ static LOG_IN_ON_POSTGRES: LazyLock<String> = LazyLock::new(|| {
 impl Database {
     /// Stores a login atomically: links the phone identity to the employee holding the number
     /// now (creating the identity on its first login), opens the session for that principal
-    /// with the rows of its first tokens, and appends the `login.succeeded` audit event. On
+    /// with the row of its first pair, and appends the `login.succeeded` audit event. On
     /// Postgres this is one statement (one round trip, one commit): the login path is dominated
     /// by round trips. Returns the principal, whose claims the tokens are then signed with.
-    pub async fn log_in(
-        &self,
-        login: &NewLogin<'_>,
-        tokens: &[NewToken<'_>; 2],
-    ) -> Result<Principal> {
+    pub async fn log_in(&self, login: &NewLogin<'_>, pair: &NewPair<'_>) -> Result<Principal> {
         let actor = Actor::Phone(login.phone_number.to_owned());
         let action = AuditAction::LoginSucceeded;
         let row = match self.backend() {
@@ -105,7 +105,7 @@ impl Database {
                     bind_identity(sqlx::query(&LOG_IN_ON_POSTGRES), login),
                     login,
                 );
-                bind_tokens(statement, tokens)
+                bind_pair(statement, pair)
                     .bind(actor.to_string())
                     .bind(action.as_str())
                     .bind(login.audit_detail)
@@ -115,9 +115,7 @@ impl Database {
             Backend::Sqlite => {
                 // SQLite has no data-modifying CTEs; its one connection makes the transaction cheap.
                 let mut tx = self.pool.begin().await?;
-                let row = bind_identity(sqlx::query(UPSERT_PHONE_IDENTITY), login)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                let row = phone_identity(&mut tx, login).await?;
                 let identity_id: String = row.try_get("id")?;
                 let user_id: Option<String> = row.try_get("user_id")?;
                 sqlx::query(
@@ -135,7 +133,7 @@ impl Database {
                 .bind(login.user_agent)
                 .execute(&mut *tx)
                 .await?;
-                insert_tokens(&mut tx, login.session_id, tokens).await?;
+                insert_pair(&mut tx, login.session_id, pair).await?;
                 let audit = AuditEvent {
                     at: login.created_at,
                     actor: &actor,
@@ -156,9 +154,10 @@ impl Database {
         })
     }
 
+    /// The state of refresh token `jti`.
     pub async fn token_state(&self, jti: &str) -> Result<Option<TokenState>> {
         let row = sqlx::query(
-            "select t.session_id, t.kind, t.expires_at, t.spent_at, t.revoked_at,
+            "select t.session_id, t.spent_at, t.revoked_at,
                     s.revoked_at as session_revoked_at, s.created_at as session_created_at
              from tokens t join sessions s on s.id = t.session_id
              where t.jti = $1",
@@ -169,9 +168,37 @@ impl Database {
         row.map(|row| {
             Ok(TokenState {
                 session_id: row.try_get("session_id")?,
-                kind: row.try_get("kind")?,
-                expires_at: row.try_get("expires_at")?,
                 spent_at: row.try_get("spent_at")?,
+                revoked_at: row.try_get("revoked_at")?,
+                session_revoked_at: row.try_get("session_revoked_at")?,
+                session_created_at: row.try_get("session_created_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The state of access token `jti` of session `sid`, whose pair's refresh token is
+    /// `pair_refresh_jti`: its session's, and its deny row's. `None` unless that refresh token's
+    /// row exists in that session (a token never issued, or of a session swept since).
+    pub async fn access_token_state(
+        &self,
+        sid: &str,
+        jti: &str,
+        pair_refresh_jti: &str,
+    ) -> Result<Option<AccessTokenState>> {
+        let row = sqlx::query(
+            "select s.revoked_at as session_revoked_at, s.created_at as session_created_at,
+                    (select revoked_at from revoked_access_tokens where jti = $2) as revoked_at
+             from tokens t join sessions s on s.id = t.session_id
+             where t.jti = $3 and t.session_id = $1",
+        )
+        .bind(sid)
+        .bind(jti)
+        .bind(pair_refresh_jti)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(AccessTokenState {
                 revoked_at: row.try_get("revoked_at")?,
                 session_revoked_at: row.try_get("session_revoked_at")?,
                 session_created_at: row.try_get("session_created_at")?,
@@ -182,7 +209,7 @@ impl Database {
 }
 
 /// Binds `$1`–`$3`: the identity's id if it is new, its phone number, the login time.
-fn bind_identity<'q>(query: Query<'q>, login: &NewLogin<'q>) -> Query<'q> {
+pub(super) fn bind_identity<'q>(query: Query<'q>, login: &NewLogin<'q>) -> Query<'q> {
     query
         .bind(login.new_identity_id)
         .bind(login.phone_number)
@@ -198,36 +225,30 @@ fn bind_session<'q>(query: Query<'q>, login: &NewLogin<'q>) -> Query<'q> {
         .bind(login.user_agent)
 }
 
-/// Binds `$8`–`$15`: the pair's two rows (the session id is `$4`).
-fn bind_tokens<'q>(query: Query<'q>, tokens: &[NewToken<'q>; 2]) -> Query<'q> {
-    tokens.iter().fold(query, |query, token| {
-        query
-            .bind(token.jti)
-            .bind(token.kind.as_str())
-            .bind(token.issued_at)
-            .bind(token.expires_at)
-    })
+/// Binds `$8`–`$11`: the pair's row (the session id is `$4`).
+fn bind_pair<'q>(query: Query<'q>, pair: &NewPair<'q>) -> Query<'q> {
+    query
+        .bind(pair.refresh_jti)
+        .bind(pair.issued_at)
+        .bind(pair.expires_at)
+        .bind(pair.access_expires_at)
 }
 
-/// Inserts the rows of a freshly signed pair inside the caller's transaction.
-pub(super) async fn insert_tokens(
+/// Inserts the row of a freshly signed pair inside the caller's transaction.
+pub(super) async fn insert_pair(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     session_id: &str,
-    tokens: &[NewToken<'_>; 2],
+    pair: &NewPair<'_>,
 ) -> Result<()> {
     sqlx::query(
-        "insert into tokens (jti, session_id, kind, issued_at, expires_at)
-         values ($1, $2, $3, $4, $5), ($6, $2, $7, $8, $9)",
+        "insert into tokens (jti, session_id, issued_at, expires_at, access_expires_at)
+         values ($1, $2, $3, $4, $5)",
     )
-    .bind(tokens[0].jti)
+    .bind(pair.refresh_jti)
     .bind(session_id)
-    .bind(tokens[0].kind.as_str())
-    .bind(tokens[0].issued_at)
-    .bind(tokens[0].expires_at)
-    .bind(tokens[1].jti)
-    .bind(tokens[1].kind.as_str())
-    .bind(tokens[1].issued_at)
-    .bind(tokens[1].expires_at)
+    .bind(pair.issued_at)
+    .bind(pair.expires_at)
+    .bind(pair.access_expires_at)
     .execute(&mut **tx)
     .await?;
     Ok(())

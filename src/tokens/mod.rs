@@ -3,6 +3,7 @@
 
 mod claims;
 mod introspect;
+mod jti;
 mod key_state;
 mod keys;
 mod refresh;
@@ -30,7 +31,7 @@ pub use revocation::revoke;
 use crate::config::Config;
 use crate::domain::PhoneNumber;
 use crate::error::{Error, Result};
-use crate::store::{Database, NewLogin, NewToken, Principal, TokenKind, TokenState};
+use crate::store::{Database, NewLogin, NewPair, Principal};
 
 /// The keys that sign and verify: the current key, keys announced for a later start (published
 /// so downstream JWKS caches know them before they sign), and retired keys that may still have
@@ -180,49 +181,48 @@ impl TokenService {
     ) -> Result<TokenPair> {
         let new_identity_id = Uuid::new_v4().to_string();
         let sid = Uuid::new_v4().to_string();
-        let jtis = new_jtis();
-        let rows = self.token_rows(&jtis, now, now + self.config.session_max_age);
+        let jtis = jti::new_pair();
+        let pair = self.pair_times(&jtis, now, now + self.config.session_max_age);
         let test_number = self.config.test_numbers.contains_key(phone_number.as_str());
         let login = NewLogin {
             phone_number: phone_number.as_str(),
             new_identity_id: &new_identity_id,
             session_id: &sid,
             created_at: now,
-            expires_at: rows[1].expires_at,
+            expires_at: pair.refresh_expires_at,
             ip: client.ip.as_deref(),
             user_agent: client.user_agent.as_deref(),
             audit_detail: test_number.then_some(r#"{"test_number":true}"#),
         };
-        let principal = self.db.log_in(&login, &rows).await?;
-        let pair = self.sign_pair(&principal, &sid, &rows, now)?;
+        let principal = self.db.log_in(&login, &pair.row()).await?;
+        let signed = self.sign_pair(&principal, &sid, &pair, now)?;
         metrics::counter!("sesame_tokens_issued_total", "grant" => "otp").increment(1);
-        Ok(pair)
+        Ok(signed)
     }
 
-    /// Checks an access token: signature, header, claims (RFC 8725), then its row: it must
-    /// exist and neither it nor its session may be revoked.
+    /// Checks an access token: signature, header, claims (RFC 8725), then its state: it was
+    /// issued in its session (the row of its pair's refresh token is there), and neither it nor
+    /// its session is revoked.
     pub async fn authenticate(&self, token: &str, now: i64) -> Result<AccessClaims> {
         let claims: AccessClaims = self.decode(token, ACCESS_TYP, &self.config.audience, now)?;
+        let pair_refresh_jti = jti::paired_refresh_jti(&claims.jti);
         let state = self
             .db
-            .token_state(&claims.jti)
+            .access_token_state(&claims.sid, &claims.jti, &pair_refresh_jti)
             .await?
             .ok_or(Error::InvalidToken("unknown token"))?;
-        if state.kind != TokenKind::Access.as_str() || state.session_id != claims.sid {
-            return Err(Error::InvalidToken("unknown token"));
-        }
         if !state.is_live() {
             return Err(Error::InvalidToken("the token has been revoked"));
         }
-        if self.session_ended(&state, now) {
+        if self.session_ended(state.session_created_at, now) {
             return Err(Error::InvalidToken("the session has ended"));
         }
         Ok(claims)
     }
 
-    /// Whether the session of `state` has outlived `SESAME_SESSION_MAX_AGE` at `now`.
-    fn session_ended(&self, state: &TokenState, now: i64) -> bool {
-        state.session_created_at + self.config.session_max_age <= now
+    /// Whether a session created at `created_at` has outlived `SESAME_SESSION_MAX_AGE` at `now`.
+    fn session_ended(&self, created_at: i64, now: i64) -> bool {
+        created_at + self.config.session_max_age <= now
     }
 
     /// Verifies signature, `typ`, `kid`, `iss`, `aud`, `exp`/`nbf` and claim types. The
@@ -268,26 +268,24 @@ impl TokenService {
         key.verify(token, &validation).map_err(|_| invalid())
     }
 
-    /// Signs the pair whose rows are `rows` (access, then refresh) for `principal`, whose
-    /// session began at `auth_time`.
+    /// Signs `pair` for `principal`, whose session began at `auth_time`.
     fn sign_pair(
         &self,
         principal: &Principal,
         sid: &str,
-        rows: &[NewToken<'_>; 2],
+        pair: &PairTimes<'_>,
         auth_time: i64,
     ) -> Result<TokenPair> {
         let config = &self.config;
-        let [access_row, refresh_row] = rows;
         let kind = kind_of(principal);
         let access = AccessClaims {
             iss: config.issuer.clone(),
             aud: config.audience.clone(),
             sub: principal.sub.clone(),
-            exp: access_row.expires_at,
-            iat: access_row.issued_at,
-            nbf: access_row.issued_at,
-            jti: access_row.jti.to_owned(),
+            exp: pair.access_expires_at,
+            iat: pair.issued_at,
+            nbf: pair.issued_at,
+            jti: pair.access_jti.to_owned(),
             sid: sid.to_owned(),
             client_id: config.client_id.clone(),
             phone_number: principal.phone_number.clone(),
@@ -299,10 +297,10 @@ impl TokenService {
             iss: config.issuer.clone(),
             aud: config.issuer.clone(),
             sub: principal.sub.clone(),
-            exp: refresh_row.expires_at,
-            iat: refresh_row.issued_at,
-            nbf: refresh_row.issued_at,
-            jti: refresh_row.jti.to_owned(),
+            exp: pair.refresh_expires_at,
+            iat: pair.issued_at,
+            nbf: pair.issued_at,
+            jti: pair.refresh_jti.to_owned(),
             sid: sid.to_owned(),
             client_id: config.client_id.clone(),
             phone_number: Some(principal.phone_number.clone()),
@@ -312,34 +310,27 @@ impl TokenService {
         Ok(TokenPair {
             access_token: self.sign(&access, ACCESS_TYP)?,
             token_type: "Bearer",
-            expires_in: access_row.expires_at - access_row.issued_at,
+            expires_in: pair.access_expires_at - pair.issued_at,
             refresh_token: self.sign(&refresh, REFRESH_TYP)?,
-            refresh_token_expires_in: refresh_row.expires_at - refresh_row.issued_at,
+            refresh_token_expires_in: pair.refresh_expires_at - pair.issued_at,
         })
     }
 
-    /// The rows of a pair issued at `now` with the ids `jtis` (access, then refresh), neither
+    /// The times of a pair issued at `now` with the ids `jtis` (access, then refresh), neither
     /// outliving the session, which ends at `session_ends_at`.
-    fn token_rows<'a>(
+    fn pair_times<'a>(
         &self,
         jtis: &'a [String; 2],
         now: i64,
         session_ends_at: i64,
-    ) -> [NewToken<'a>; 2] {
-        [
-            NewToken {
-                jti: &jtis[0],
-                kind: TokenKind::Access,
-                issued_at: now,
-                expires_at: (now + self.config.access_ttl).min(session_ends_at),
-            },
-            NewToken {
-                jti: &jtis[1],
-                kind: TokenKind::Refresh,
-                issued_at: now,
-                expires_at: (now + self.config.refresh_ttl).min(session_ends_at),
-            },
-        ]
+    ) -> PairTimes<'a> {
+        PairTimes {
+            access_jti: &jtis[0],
+            refresh_jti: &jtis[1],
+            issued_at: now,
+            access_expires_at: (now + self.config.access_ttl).min(session_ends_at),
+            refresh_expires_at: (now + self.config.refresh_ttl).min(session_ends_at),
+        }
     }
 
     fn sign<C: Serialize>(&self, claims: &C, typ: &str) -> Result<String> {
@@ -351,7 +342,23 @@ impl TokenService {
     }
 }
 
-/// Fresh `jti`s for a pair: access, then refresh.
-fn new_jtis() -> [String; 2] {
-    [Uuid::new_v4().to_string(), Uuid::new_v4().to_string()]
+/// A pair about to be signed: its ids and times.
+struct PairTimes<'a> {
+    access_jti: &'a str,
+    refresh_jti: &'a str,
+    issued_at: i64,
+    access_expires_at: i64,
+    refresh_expires_at: i64,
+}
+
+impl<'a> PairTimes<'a> {
+    /// The pair's row: its refresh token's, which keeps the access token's expiry.
+    fn row(&self) -> NewPair<'a> {
+        NewPair {
+            refresh_jti: self.refresh_jti,
+            issued_at: self.issued_at,
+            expires_at: self.refresh_expires_at,
+            access_expires_at: self.access_expires_at,
+        }
+    }
 }

@@ -5,7 +5,7 @@
 use super::{ClientInfo, REFRESH_TYP, RefreshClaims, TokenPair, TokenService, revocation, sealed};
 use crate::domain::Actor;
 use crate::error::{Error, Result};
-use crate::store::{Principal, RevokeTarget, Rotation, TokenKind, TokenState};
+use crate::store::{Principal, RevokeTarget, Rotation, TokenState};
 
 /// Why a refresh ended its session (`revoked_reason`).
 const REUSED: &str = "refresh_reuse";
@@ -25,14 +25,12 @@ impl TokenService {
             .db
             .token_state(&claims.jti)
             .await?
-            .filter(|state| {
-                state.kind == TokenKind::Refresh.as_str() && state.session_id == claims.sid
-            })
+            .filter(|state| state.session_id == claims.sid)
             .ok_or(Error::InvalidToken("unknown token"))?;
         if !state.is_live() {
             return Err(Error::InvalidToken("the token has been revoked"));
         }
-        if self.session_ended(&state, now) {
+        if self.session_ended(state.session_created_at, now) {
             return Err(Error::InvalidToken("the session has ended"));
         }
         Ok((claims, state))
@@ -95,10 +93,9 @@ impl TokenService {
             .token_state(&claims.jti)
             .await?
             .filter(|state| {
-                state.kind == TokenKind::Refresh.as_str()
-                    && state.session_id == claims.sid
+                state.session_id == claims.sid
                     && state.is_live()
-                    && !self.session_ended(state, now)
+                    && !self.session_ended(state.session_created_at, now)
             })
             .ok_or(Error::InvalidGrant)?;
         if state.spent_at.is_none() {
@@ -149,9 +146,9 @@ impl TokenService {
     ) -> Result<Option<TokenPair>> {
         let now = now_ms.div_euclid(1_000);
         let max_age = self.config.session_max_age;
-        let jtis = super::new_jtis();
-        let successors = self.token_rows(&jtis, now, auth_time + max_age);
-        let pair = self.sign_pair(principal, &claims.sid, &successors, auth_time)?;
+        let jtis = super::jti::new_pair();
+        let successor = self.pair_times(&jtis, now, auth_time + max_age);
+        let pair = self.sign_pair(principal, &claims.sid, &successor, auth_time)?;
         // Signatures may be randomised (ES256): a retry must get these very strings back.
         let sealed_pair = sealed::seal(token, &pair.access_token, &pair.refresh_token)?;
         let rotation = Rotation {
@@ -160,7 +157,7 @@ impl TokenService {
             phone_number: &principal.phone_number,
             user_id: principal.user_id.as_deref(),
             started_before: now - max_age,
-            successors,
+            successor: successor.row(),
             sealed_pair: &sealed_pair,
             now,
             available_until_ms: now_ms + self.config.refresh_reuse_grace * 1_000,

@@ -22,7 +22,15 @@ pub async fn revoke(
     ip: Option<&str>,
     now: i64,
 ) -> Result<bool> {
-    let Some(newly) = db.revoke(target, reason, now).await? else {
+    let revoked = match target {
+        RevokeTarget::Token(jti) => {
+            db.revoke_token(jti, &super::jti::paired_refresh_jti(jti), now)
+                .await?
+        }
+        RevokeTarget::Session(sid) => db.revoke_session(sid, reason, now).await?,
+        RevokeTarget::Identity(sub) => db.revoke_identity(sub, reason, now).await?,
+    };
+    let Some(newly) = revoked else {
         return Ok(false);
     };
     if newly > 0 {

@@ -13,6 +13,7 @@ use crate::support::{
 on_both_backends!(
     ended_sessions_and_old_audit_events_are_swept,
     audit_events_are_kept_for_good_with_retention_zero,
+    an_access_token_outliving_its_refresh_token_can_still_be_revoked,
 );
 
 const DAY: u64 = 86_400;
@@ -62,7 +63,7 @@ async fn ended_sessions_and_old_audit_events_are_swept(backend: Backend) {
     let revoked_sid = claim(text(&revoked, "access_token"), "sid");
     let of_revoked = format!("select count(*) from tokens where session_id = '{revoked_sid}'");
     assert_eq!(count(&app, "select count(*) from sessions").await, 2);
-    assert_eq!(count(&app, &of_revoked).await, 2);
+    assert_eq!(count(&app, &of_revoked).await, 1);
     let events = count(&app, "select count(*) from audit_events").await;
     assert!(events >= 3, "two logins and a logout are audited: {events}");
 
@@ -115,4 +116,35 @@ async fn audit_events_are_kept_for_good_with_retention_zero(backend: Backend) {
         count(&app, "select count(*) from audit_events").await,
         events
     );
+}
+
+/// An access token may outlive the refresh token issued with it (`SESAME_ACCESS_TTL` longer than
+/// `SESAME_REFRESH_TTL`): until it expires, an admin can still revoke it by its `jti`.
+async fn an_access_token_outliving_its_refresh_token_can_still_be_revoked(backend: Backend) {
+    let app = spawn(
+        backend,
+        &[
+            ("SESAME_SWEEP_INTERVAL", "1"),
+            ("SESAME_TOKEN_RETENTION", "0"),
+            ("SESAME_ACCESS_TTL", "600"),
+            ("SESAME_REFRESH_TTL", "60"),
+        ],
+    )
+    .await;
+    let earlier = app.login_fixed(FIXED_NUMBERS[0]).await;
+    let earlier_sid = claim(text(&earlier, "access_token"), "sid");
+    app.clock.advance(Duration::from_secs(550));
+    let pair = app.login_fixed(FIXED_NUMBERS[1]).await;
+    app.clock.advance(Duration::from_secs(100));
+
+    // The earlier pair has expired whole and its row goes; the later one's refresh token has
+    // expired, its access token has not, and its row stays.
+    let of_earlier = format!("select count(*) from tokens where session_id = '{earlier_sid}'");
+    eventually(&app, &of_earlier, 0).await;
+    let access = text(&pair, "access_token");
+    assert_eq!(app.me(access).await.status(), StatusCode::OK);
+    let jti = claim(access, "jti");
+    let path = format!("/admin/v1/tokens/{jti}/revoke");
+    assert_eq!(app.admin_post(&path).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.me(access).await.status(), StatusCode::UNAUTHORIZED);
 }
