@@ -24,7 +24,7 @@ const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
 
 impl RedisConnection {
     pub async fn open(url: &SecretUrl) -> Result<Self> {
-        let nodes: Vec<&str> = url.expose().split(',').map(str::trim).collect();
+        let nodes = url.list();
         Ok(match nodes.as_slice() {
             [single] => Self::Single(
                 ConnectionManager::new_with_config(redis::Client::open(*single)?, single_config())
