@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use secrecy::ExposeSecret;
 
-use crate::config::{Config, ConfigError, DatabaseUrl, Environment, Provider};
+use crate::config::{Config, ConfigError, DatabaseUrl, Environment, Provider, SecretUrl};
 use crate::tokens::load_keys;
 
 /// Shortest `SESAME_OTP_SECRET` in bytes: the HMAC key of every stored code. Production asks
@@ -34,10 +34,50 @@ pub fn problems(config: &Config, now: i64) -> Vec<ConfigError> {
             format!("must be at least {min_secret} bytes"),
         );
     }
+    if let Some(url) = &config.redis_url {
+        redis_nodes(url, &mut problem);
+    }
     if config.env == Environment::Production {
         production(config, now, &mut problem);
     }
     problems
+}
+
+/// Each entry of `SESAME_REDIS_URL`: a list names the nodes of a Redis Cluster, each
+/// `redis://` or `rediss://` with a host and a valid port; one URL may also be a Unix socket.
+fn redis_nodes(url: &SecretUrl, problem: &mut impl FnMut(&'static str, String)) {
+    let nodes = url.list();
+    for (index, node) in nodes.iter().enumerate() {
+        let which = match nodes.len() {
+            1 => String::new(),
+            count => format!("node {} of {count} ", index + 1),
+        };
+        if node.is_empty() {
+            problem("SESAME_REDIS_URL", format!("{which}is empty"));
+            continue;
+        }
+        if let Err(reason) = redis_node(node, nodes.len() == 1) {
+            let shown = SecretUrl::new(node);
+            problem("SESAME_REDIS_URL", format!("{which}({shown}): {reason}"));
+        }
+    }
+}
+
+fn redis_node(node: &str, alone: bool) -> Result<(), String> {
+    let url = reqwest::Url::parse(node).map_err(|err| err.to_string())?;
+    match url.scheme() {
+        "redis" | "rediss" => {}
+        "unix" | "redis+unix" if alone => return Ok(()),
+        _ => return Err("the scheme is not redis:// or rediss://".into()),
+    }
+    // The parser refuses a port out of range or not a number, and keeps an empty host.
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("empty host".into());
+    }
+    if url.port() == Some(0) {
+        return Err("port 0".into());
+    }
+    Ok(())
 }
 
 /// What `SESAME_ENV=production` refuses.
@@ -253,6 +293,63 @@ mod tests {
             .iter()
             .map(|problem| problem.name)
             .collect()
+    }
+
+    /// What `problems` says of `SESAME_REDIS_URL=url`.
+    fn redis_url_problems(url: &str) -> Vec<String> {
+        let vars = HashMap::from([("SESAME_REDIS_URL".to_owned(), url.to_owned())]);
+        let config = Config::from_vars(&vars).unwrap();
+        problems(&config, 1_700_000_000)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn every_node_of_a_redis_url_list_is_checked() {
+        for good in [
+            "redis://redis:6379",
+            "rediss://:pw@redis",
+            "redis+unix:///run/redis.sock",
+            "redis://10.0.0.1:6379,redis://10.0.0.2:6379, rediss://[::1]:7000",
+        ] {
+            assert_eq!(redis_url_problems(good), Vec::<String>::new(), "{good}");
+        }
+        for (bad, says) in [
+            (
+                "redis://10.0.0.1:6379,http://:pw@10.0.0.2:6379",
+                "node 2 of 2 (http://:***@10.0.0.2:6379): the scheme is not redis:// or rediss://",
+            ),
+            (
+                "redis://:pw@10.0.0.1:6379,redis://10.0.0.2:99999",
+                "node 2 of 2 (redis://10.0.0.2:99999): invalid port number",
+            ),
+            (
+                "redis://10.0.0.1:0,redis://10.0.0.2",
+                "node 1 of 2 (redis://10.0.0.1:0): port 0",
+            ),
+            (
+                "redis://10.0.0.1:6379,redis://:pw@:6379",
+                "node 2 of 2 (redis://:***@:6379): empty host",
+            ),
+            ("redis://10.0.0.1:6379,", "node 2 of 2 is empty"),
+            (
+                "redis://10.0.0.1,unix:///run/redis.sock",
+                "node 2 of 2 (unix:///run/redis.sock): the scheme is not redis:// or rediss://",
+            ),
+            (
+                "redis//redis:6379",
+                "(redis//redis:6379): relative URL without a base",
+            ),
+        ] {
+            let problems = redis_url_problems(bad);
+            assert_eq!(problems.len(), 1, "{bad}: {problems:?}");
+            assert!(
+                problems[0].starts_with("SESAME_REDIS_URL") && problems[0].ends_with(says),
+                "{bad}: {problems:?}"
+            );
+            assert!(!problems[0].contains("pw@"), "{problems:?}");
+        }
     }
 
     #[test]

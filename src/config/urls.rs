@@ -23,10 +23,41 @@ impl SecretUrl {
         self.0.expose_secret()
     }
 
-    /// The URL with its password masked, for printing.
+    /// The URL with its password masked, for printing; in a list, every entry's.
     pub fn redacted(&self) -> String {
-        redact(self.expose())
+        entries(self.expose())
+            .into_iter()
+            .map(redact)
+            .collect::<Vec<_>>()
+            .join(",")
     }
+
+    /// The comma-separated URLs of a list (the nodes of a Redis Cluster), trimmed; one URL
+    /// is a list of one.
+    pub fn list(&self) -> Vec<&str> {
+        self.expose().split(',').map(str::trim).collect()
+    }
+}
+
+/// `text` cut before each comma that starts another `scheme://` URL, so that a comma inside
+/// one URL (Postgres's host list, a password) does not split it.
+fn entries(text: &str) -> Vec<&str> {
+    let mut entries = Vec::new();
+    let mut start = 0;
+    for (comma, _) in text.match_indices(',') {
+        let next = text[comma + 1..].trim_start();
+        let scheme = next.split_once("://").map_or("", |(scheme, _)| scheme);
+        let is_scheme = !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+        if is_scheme {
+            entries.push(&text[start..comma]);
+            start = comma + 1;
+        }
+    }
+    entries.push(&text[start..]);
+    entries
 }
 
 impl fmt::Display for SecretUrl {
@@ -84,7 +115,7 @@ impl fmt::Display for DatabaseUrl {
     }
 }
 
-/// `url` with the password of its user-info part, and any `password=` query value, masked.
+/// One `url` with the password of its user-info part, and any `password=` query value, masked.
 fn redact(url: &str) -> String {
     let mut shown = match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => match url[scheme + 3..at].split_once(':') {
@@ -128,6 +159,20 @@ mod tests {
         assert_eq!(
             shown("postgres://sesame@db/sesame?sslmode=require&password=hunter2"),
             "postgres://sesame@db/sesame?sslmode=require&password=***"
+        );
+        // A list (the nodes of a Redis Cluster): every entry's password, every host kept.
+        assert_eq!(
+            shown("redis://:pw1@10.0.0.1:6379, redis://sesame:pw2@10.0.0.2:6379,rediss://10.0.0.3"),
+            "redis://:***@10.0.0.1:6379, redis://sesame:***@10.0.0.2:6379,rediss://10.0.0.3"
+        );
+        assert_eq!(
+            shown("redis://10.0.0.1?password=pw1,redis://u:pw2@10.0.0.2"),
+            "redis://10.0.0.1?password=***,redis://u:***@10.0.0.2"
+        );
+        // A comma inside one URL (Postgres hosts, a password) does not start an entry.
+        assert_eq!(
+            shown("postgres://sesame:pa,ss@db1:5432,db2:5432/sesame"),
+            "postgres://sesame:***@db1:5432,db2:5432/sesame"
         );
         let debug = format!("{:?}", SecretUrl::new("redis://:hunter2@redis:6379"));
         assert!(!debug.contains("hunter2"), "{debug}");

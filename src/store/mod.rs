@@ -95,7 +95,13 @@ fn is_unavailable(sqlstate: &str) -> bool {
 
 impl From<::redis::RedisError> for StoreError {
     fn from(err: ::redis::RedisError) -> Self {
-        if err.is_io_error() || err.is_connection_dropped() || err.is_timeout() {
+        // A cluster redirecting or down past the client's retries is failing over.
+        if err.is_io_error()
+            || err.is_connection_dropped()
+            || err.is_timeout()
+            || err.is_cluster_error()
+            || err.kind() == ::redis::ErrorKind::MasterDown
+        {
             Self::Unavailable(err.to_string())
         } else {
             Self::Redis(err)

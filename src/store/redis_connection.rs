@@ -21,21 +21,30 @@ pub enum RedisConnection {
 
 /// How long one connection attempt, and one command, may take.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
+/// Retries of a cluster command (redirections, a refused node), within `REDIS_TIMEOUT`, and
+/// the shortest and longest wait before one, in milliseconds.
+const CLUSTER_RETRIES: u32 = 8;
+const CLUSTER_RETRY_WAIT_MS: (u64, u64) = (10, 100);
 
 impl RedisConnection {
     pub async fn open(url: &SecretUrl) -> Result<Self> {
-        let nodes: Vec<&str> = url.expose().split(',').map(str::trim).collect();
+        let nodes = url.list();
         Ok(match nodes.as_slice() {
             [single] => Self::Single(
                 ConnectionManager::new_with_config(redis::Client::open(*single)?, single_config())
                     .await?,
             ),
-            // The cluster client keeps its retries: they follow a slot's move to a replica
-            // promoted after a failover.
+            // A command to a failed master is refused, and its retry rereads the slot map:
+            // after the failover that finds the promoted replica. Retries wait milliseconds,
+            // not the client's default of seconds, so that this happens within the
+            // command's timeout and the first request after a failover succeeds.
             _ => Self::Cluster(
                 ClusterClient::builder(nodes)
                     .connection_timeout(REDIS_TIMEOUT)
                     .response_timeout(REDIS_TIMEOUT)
+                    .retries(CLUSTER_RETRIES)
+                    .min_retry_wait(CLUSTER_RETRY_WAIT_MS.0)
+                    .max_retry_wait(CLUSTER_RETRY_WAIT_MS.1)
                     .build()?
                     .get_async_connection()
                     .await?,

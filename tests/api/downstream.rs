@@ -1,6 +1,7 @@
 //! `sesame-verify` in a downstream API, against a live Sesame on the embedded default: fresh
 //! tokens pass, revoked, forged and misdirected ones are refused, a key rotation is picked up,
-//! and a stopped Sesame leaves the cached keys working and the status degraded.
+//! a revocation is pushed within a second and a dropped stream misses nothing, and a stopped
+//! Sesame leaves the cached keys working and the status degraded.
 
 use std::time::{Duration, Instant};
 
@@ -9,12 +10,17 @@ use serde_json::{Value, json};
 use sesame_verify::{Error, Verifier};
 
 use crate::support::{
-    Backend, FIXED_NUMBERS, ONE_POLL, POLL, call, claim, claims_of, feed_lists, following_the_feed,
-    foreign_key_token, forge, keyed_with_the_public_key, keys_command, kid_of, new_kid,
-    serve_downstream, sesame, spawn_app, stoppable_sesame, text, unsigned, until_published, within,
+    Backend, FIXED_NUMBERS, ONE_POLL, POLL, Proxy, TestApp, call, claim, claims_of, feed_lists,
+    following_the_feed, foreign_key_token, forge, keyed_with_the_public_key, keys_command, kid_of,
+    new_kid, on_both_backends, serve_downstream, sesame, sesame_behind, spawn_app,
+    stoppable_sesame, text, unsigned, until_published, within,
 };
 
 const EMPLOYEE: &str = "+447700900200";
+/// A poll interval no test outlasts: only the stream can tell the verifier.
+const NO_POLL: Duration = Duration::from_secs(3600);
+
+on_both_backends!(a_dropped_stream_resumes_from_its_cursor_and_misses_nothing);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fresh_token_passes_and_its_claims_reach_the_handler() {
@@ -339,4 +345,115 @@ async fn a_verifier_does_not_start_without_the_right_issuer_or_its_keys() {
     drop(closed);
     let outcome = Verifier::builder(format!("http://{address}")).build().await;
     assert!(matches!(outcome, Err(Error::Unavailable(_))), "{outcome:?}");
+}
+
+/// A verifier of the Sesame behind `proxy` that polls once an hour, once its stream is open.
+async fn streaming(proxy: &Proxy, key: &str) -> Verifier {
+    let verifier = Verifier::builder(format!("http://{}", proxy.address))
+        .revocations(key)
+        .poll_interval(NO_POLL)
+        .build()
+        .await
+        .unwrap();
+    within(Duration::from_secs(10), "the stream opens", || async {
+        verifier.status().revocations.unwrap().streaming
+    })
+    .await;
+    verifier
+}
+
+/// Logs a fixed number in; returns the access token.
+async fn logged_in(app: &TestApp, number: &str) -> String {
+    let pair = app.login_fixed(number).await;
+    text(&pair, "access_token").to_owned()
+}
+
+/// Revokes the session of `access` over the admin API.
+async fn revoke_session(app: &TestApp, access: &str) {
+    let path = format!("/admin/v1/sessions/{}/revoke", claim(access, "sid"));
+    assert_eq!(app.admin_post(&path).await.status(), StatusCode::NO_CONTENT);
+}
+
+async fn refused(verifier: &Verifier, access: &str) -> bool {
+    matches!(verifier.verify(access).await, Err(Error::Revoked))
+}
+
+/// On Postgres each revocation wakes the streams as it commits (on SQLite a stream re-reads
+/// every second, so there the bound would be that second plus the delivery).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_is_pushed_to_the_verifier_within_a_second() {
+    let proxy = Proxy::bind().await;
+    let app = sesame_behind(&proxy, Backend::Production).await;
+    let key = app.api_key("introspect").await;
+    let verifier = &streaming(&proxy, &key).await;
+    let access = &logged_in(&app, FIXED_NUMBERS[0]).await;
+    let other = &logged_in(&app, FIXED_NUMBERS[1]).await;
+    verifier.verify(access).await.unwrap();
+
+    revoke_session(&app, access).await;
+    let took = within(Duration::from_secs(1), "the token is refused", || {
+        refused(verifier, access)
+    })
+    .await;
+    println!("session refused {took:?} after its revocation");
+    verifier.verify(other).await.unwrap();
+    let feed = verifier.status().revocations.unwrap();
+    assert!(feed.streaming && feed.last_error.is_none(), "{feed:?}");
+}
+
+async fn a_dropped_stream_resumes_from_its_cursor_and_misses_nothing(backend: Backend) {
+    let proxy = Proxy::bind().await;
+    let app = sesame_behind(&proxy, backend).await;
+    let key = app.api_key("introspect").await;
+    let verifier = &streaming(&proxy, &key).await;
+    let first = &logged_in(&app, FIXED_NUMBERS[0]).await;
+    revoke_session(&app, first).await;
+    within(
+        Duration::from_secs(5),
+        "the first revocation is pushed",
+        || refused(verifier, first),
+    )
+    .await;
+    let cursor = verifier.status().revocations.unwrap().cursor.unwrap();
+
+    // The connection is cut and stays refused while two sessions are revoked.
+    proxy.cut();
+    within(Duration::from_secs(10), "the drop is noticed", || async {
+        !verifier.status().revocations.unwrap().streaming
+    })
+    .await;
+    let missed = [
+        logged_in(&app, FIXED_NUMBERS[1]).await,
+        logged_in(&app, FIXED_NUMBERS[2]).await,
+    ];
+    let live = &logged_in(&app, FIXED_NUMBERS[0]).await;
+    for access in &missed {
+        verifier.verify(access).await.unwrap();
+        revoke_session(&app, access).await;
+    }
+    let sent_before = proxy.request_lines().len();
+    proxy.reopen();
+
+    // The backoff is at most a few seconds this early; the poll is an hour away.
+    for access in &missed {
+        within(
+            Duration::from_secs(10),
+            "a missed revocation is replayed",
+            || refused(verifier, access),
+        )
+        .await;
+    }
+    assert!(refused(verifier, first).await);
+    verifier.verify(live).await.unwrap();
+    let reconnected = proxy.request_lines()[sent_before..]
+        .iter()
+        .find(|line| line.contains("/v1/revocations/stream"))
+        .cloned()
+        .unwrap();
+    assert!(
+        reconnected.starts_with(&format!("GET /v1/revocations/stream?since={cursor} ")),
+        "{reconnected}"
+    );
+    let feed = verifier.status().revocations.unwrap();
+    assert!(feed.streaming && feed.last_error.is_none(), "{feed:?}");
 }

@@ -6,6 +6,7 @@ mod admin;
 mod api_keys;
 mod audit;
 mod binary;
+mod cluster_failover;
 mod connections;
 mod console;
 mod console_import;

@@ -76,7 +76,8 @@ impl Builder {
     /// `sesame api-key create --role introspect`) and refuses tokens of revoked sessions.
     ///
     /// `build` reads the whole feed before it returns, so the deny-list is complete from the
-    /// first request; then it polls every [`poll_interval`](Self::poll_interval). The key also
+    /// first request; then it follows Sesame's revocation stream (pushed within a second) and
+    /// polls every [`poll_interval`](Self::poll_interval) as a safety net. The key also
     /// serves [`require_introspection`](crate::require_introspection).
     pub fn revocations(mut self, api_key: impl Into<String>) -> Self {
         self.revocations_key = Some(api_key.into());
@@ -90,16 +91,19 @@ impl Builder {
         self
     }
 
-    /// How often the revocation feed is polled: 10 s by default, at least 100 ms. A revoked
-    /// session is refused here within this interval plus the few seconds Sesame's feed trails
-    /// its clock (`SESAME_REVOCATION_FEED_LAG`).
+    /// How often the revocation feed is polled: 10 s by default, at least 100 ms. While the
+    /// stream is open a revoked session is refused within a second; while it is down (or
+    /// against a Sesame without it), within this interval plus the few seconds Sesame's feed
+    /// trails its clock (`SESAME_REVOCATION_FEED_LAG`).
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.poll_interval = interval;
         self
     }
 
     /// The HTTP client for every request to Sesame. The default times out after 10 s and
-    /// follows no redirect (keys come from where discovery says, nowhere else).
+    /// follows no redirect (keys come from where discovery says, nowhere else). The stream
+    /// overrides the total timeout; a client of your own must not time out reads under 15 s
+    /// (the stream's keep-alive).
     pub fn client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
         self
@@ -164,6 +168,7 @@ impl Builder {
         if let Some(follower) = &revocations {
             let run = follower.clone().run(self.poll_interval);
             tasks.push(tokio::spawn(run).abort_handle());
+            tasks.push(tokio::spawn(follower.clone().stream()).abort_handle());
         }
         let shared = Shared {
             expected: Expected {

@@ -31,12 +31,14 @@
 //!   issuer exactly; `aud` holds the audience; `exp`, `nbf` and `iat` hold with a leeway of
 //!   30 s (at most 5 min); every claim of an access token is present with its JSON type (a
 //!   string `exp` is refused); claims Sesame may add later are ignored.
-//! - **Revocation.** With [`Builder::revocations`], a background task follows Sesame's
+//! - **Revocation.** With [`Builder::revocations`], background tasks follow Sesame's
 //!   revocation feed (`GET /v1/revocations`, `docs/contract-notes.md`) into an in-memory
 //!   deny-list of sessions (`sid`) and tokens (`jti`), each kept until its `expires_at` (plus
 //!   the leeway). `build` reads the whole feed first, so the list is complete from the first
-//!   request; after an error the follower resumes from its last cursor with a capped
-//!   exponential backoff. A lookup is two hash-map probes, however long the list.
+//!   request; then the pushed stream (`GET /v1/revocations/stream`) brings each revocation
+//!   within a second, and a poll every [`Builder::poll_interval`] stays the safety net. After
+//!   an error either resumes from the last cursor with a capped exponential backoff. A lookup
+//!   is two hash-map probes, however long the list.
 //!   [`require_introspection`] asks Sesame on every request instead, for high-value routes.
 //!
 //! # In axum
@@ -60,6 +62,7 @@ mod keys;
 mod layer;
 mod revocations;
 mod status;
+mod stream;
 mod tasks;
 #[cfg(test)]
 mod testing;

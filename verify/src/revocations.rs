@@ -1,5 +1,5 @@
 //! The deny-list, kept from Sesame's revocation feed (`GET /v1/revocations`, described in
-//! `docs/contract-notes.md`, "Token lifecycle").
+//! `docs/contract-notes.md`, "Token lifecycle"), polled here and pushed by `stream.rs`.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError, RwLock};
@@ -64,23 +64,25 @@ impl DenyList {
     }
 }
 
-struct Progress {
-    cursor: Option<String>,
-    caught_up_at: SystemTime,
-    last_error: Option<String>,
+pub(crate) struct Progress {
+    pub(crate) cursor: Option<String>,
+    pub(crate) caught_up_at: SystemTime,
+    pub(crate) last_error: Option<String>,
+    /// The push stream is open: the deny-list is current within a second.
+    pub(crate) streaming: bool,
 }
 
 /// Follows the feed into the deny-list: reads pages while they are full, keeps the cursor of
 /// the last page applied, and starts again from it after an error.
 pub(crate) struct Follower {
-    client: reqwest::Client,
-    url: String,
-    api_key: String,
+    pub(crate) client: reqwest::Client,
+    pub(crate) url: String,
+    pub(crate) api_key: String,
     page: usize,
     /// Entries are kept this long past `expires_at`: tokens pass that late with the leeway.
     leeway: i64,
     deny: RwLock<DenyList>,
-    progress: Mutex<Progress>,
+    pub(crate) progress: Mutex<Progress>,
 }
 
 impl Follower {
@@ -102,6 +104,7 @@ impl Follower {
                 cursor: None,
                 caught_up_at: SystemTime::UNIX_EPOCH,
                 last_error: None,
+                streaming: false,
             }),
         }
     }
@@ -138,14 +141,7 @@ impl Follower {
         loop {
             let page = self.fetch(cursor.as_deref()).await?;
             let full = page.items.len() >= self.page;
-            {
-                let mut deny = self.deny.write().unwrap_or_else(PoisonError::into_inner);
-                for item in page.items {
-                    deny.add(item);
-                }
-            }
-            // Only a page that was applied moves the cursor.
-            lock(&self.progress).cursor = Some(page.next.clone());
+            self.apply(page.items, page.next.clone());
             cursor = Some(page.next);
             if !full {
                 break;
@@ -157,6 +153,19 @@ impl Follower {
             .unwrap_or_else(PoisonError::into_inner)
             .prune(cutoff);
         Ok(())
+    }
+
+    /// Adds `items` to the deny-list, then moves the cursor to `next`: only what was applied
+    /// moves it. The poll and the stream both apply here; whichever writes last, everything
+    /// before the cursor is in the deny-list, so either may resume from it.
+    pub(crate) fn apply(&self, items: Vec<Item>, next: String) {
+        {
+            let mut deny = self.deny.write().unwrap_or_else(PoisonError::into_inner);
+            for item in items {
+                deny.add(item);
+            }
+        }
+        lock(&self.progress).cursor = Some(next);
     }
 
     /// One catch-up, its outcome recorded for the status.
@@ -200,12 +209,19 @@ impl Follower {
             .unwrap_or_else(PoisonError::into_inner)
             .len();
         let progress = lock(&self.progress);
+        // An open stream is caught up: Sesame pushes each revocation as it commits.
+        let caught_up_at = if progress.streaming {
+            SystemTime::now()
+        } else {
+            progress.caught_up_at
+        };
         RevocationsStatus {
-            caught_up_at: progress.caught_up_at,
-            lag: progress.caught_up_at.elapsed().unwrap_or_default(),
+            caught_up_at,
+            lag: caught_up_at.elapsed().unwrap_or_default(),
             cursor: progress.cursor.clone(),
             entries,
             last_error: progress.last_error.clone(),
+            streaming: progress.streaming,
         }
     }
 }

@@ -33,15 +33,18 @@ pub struct KeysStatus {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct RevocationsStatus {
-    /// When the follower last read the feed to its end.
+    /// When the follower last read the feed to its end (or its stream was last open).
     pub caught_up_at: SystemTime,
     /// Time since then. Sesame's feed itself trails its clock by a few seconds
     /// (`SESAME_REVOCATION_FEED_LAG`), which this does not include.
     pub lag: Duration,
-    /// Where the next poll resumes (opaque).
+    /// Where the next poll or stream resumes (opaque).
     pub cursor: Option<String>,
     /// Sessions and tokens in the deny-list.
     pub entries: usize,
-    /// Why the last poll failed; `None` once one succeeds.
+    /// Why the last poll or stream connection failed; `None` once one succeeds.
     pub last_error: Option<String>,
+    /// Whether the revocation stream is open: then revocations arrive within a second, and
+    /// `caught_up_at` is now.
+    pub streaming: bool,
 }

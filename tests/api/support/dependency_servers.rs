@@ -171,3 +171,198 @@ impl Drop for PostgresCluster {
 fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
+
+/// A Redis Cluster of three masters, each with a replica, on free ports of its own, for a test
+/// that kills a master: a node is taken for failed after a second (`cluster-node-timeout`).
+/// Its nodes are killed when it is dropped.
+pub struct RedisCluster {
+    folder: PathBuf,
+    /// Each node's port, and its process while it runs.
+    nodes: Vec<(u16, Option<Child>)>,
+}
+
+impl RedisCluster {
+    pub async fn start() -> Self {
+        let folder = std::env::temp_dir().join(format!("sesame-cluster-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&folder).unwrap();
+        let mut nodes = Vec::new();
+        while nodes.len() < 6 {
+            let port = free_port();
+            // The cluster bus listens on port + 10000.
+            if port > 55_535 || std::net::TcpListener::bind(("127.0.0.1", port + 10_000)).is_err() {
+                continue;
+            }
+            let child = Command::new("redis-server")
+                .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"])
+                .args(["--cluster-config-file", &format!("nodes-{port}.conf")])
+                .args(["--save", "", "--appendonly", "no"])
+                .arg("--dir")
+                .arg(&folder)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server is installed");
+            nodes.push((port, Some(child)));
+        }
+        let cluster = Self { folder, nodes };
+        for (port, _) in &cluster.nodes {
+            wait_listening(*port).await;
+        }
+        let output = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(
+                cluster
+                    .nodes
+                    .iter()
+                    .map(|(port, _)| format!("127.0.0.1:{port}")),
+            )
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .output()
+            .expect("redis-cli is installed");
+        assert!(output.status.success(), "{output:?}");
+        cluster.wait_until_serving(None).await;
+        // A replica that has not synced with its master refuses to replace it.
+        for _ in 0..300 {
+            if cluster.replicas_synced() {
+                return cluster;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the replicas did not sync with their masters within 30 s");
+    }
+
+    fn replicas_synced(&self) -> bool {
+        let replicas = self.live().filter_map(|port| {
+            let info = self.cli(port, &["info", "replication"]);
+            info.contains("role:slave").then_some(info)
+        });
+        let synced: Vec<bool> = replicas
+            .map(|info| info.contains("master_link_status:up"))
+            .collect();
+        synced.len() == 3 && synced.iter().all(|up| *up)
+    }
+
+    /// Its nodes, as `SESAME_REDIS_URL` lists them.
+    pub fn url(&self) -> String {
+        let urls: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|(port, _)| format!("redis://127.0.0.1:{port}"))
+            .collect();
+        urls.join(",")
+    }
+
+    /// The port of the master that serves the keys of hash tag `tag`.
+    pub fn master_of(&self, tag: &str) -> u16 {
+        let slot = key_slot(tag);
+        let asked = self.cli(self.live().next().unwrap(), &["cluster", "keyslot", tag]);
+        assert_eq!(asked.trim(), slot.to_string(), "the slot of {tag}");
+        self.serving(slot)
+            .unwrap_or_else(|| panic!("no live master serves slot {slot}"))
+    }
+
+    fn serving(&self, slot: u16) -> Option<u16> {
+        self.slots()
+            .into_iter()
+            .find_map(|(slots, port)| slots.contains(&slot).then_some(port))
+    }
+
+    /// The slots each live master serves, as one live node sees them.
+    pub fn slots(&self) -> Vec<(std::ops::RangeInclusive<u16>, u16)> {
+        let nodes = self.cli(self.live().next().unwrap(), &["cluster", "nodes"]);
+        let mut slots = Vec::new();
+        for line in nodes.lines() {
+            // id address flags master ping pong epoch link slot…
+            let fields: Vec<&str> = line.split(' ').collect();
+            let flags: Vec<&str> = fields[2].split(',').collect();
+            if !flags.contains(&"master") || flags.iter().any(|flag| flag.starts_with("fail")) {
+                continue;
+            }
+            let address = fields[1].split('@').next().unwrap();
+            let port: u16 = address.rsplit(':').next().unwrap().parse().unwrap();
+            for range in &fields[8..] {
+                let (first, last) = range.split_once('-').unwrap_or((range, range));
+                slots.push((first.parse().unwrap()..=last.parse().unwrap(), port));
+            }
+        }
+        slots
+    }
+
+    /// Kills the node on `port` with SIGKILL, as a crash would.
+    pub fn kill(&mut self, port: u16) {
+        let (_, child) = self.nodes.iter_mut().find(|(p, _)| *p == port).unwrap();
+        let mut child = child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// Whether every live node says `cluster_state:ok` and, after `killed` failed, another
+    /// master serves what it served.
+    pub fn serves(&self, killed: Option<(u16, &str)>) -> bool {
+        self.live().all(|port| {
+            self.cli(port, &["cluster", "info"])
+                .lines()
+                .any(|line| line.trim() == "cluster_state:ok")
+        }) && killed.is_none_or(|(port, tag)| {
+            self.serving(key_slot(tag))
+                .is_some_and(|master| master != port)
+        })
+    }
+
+    /// Waits until `serves(killed)`: a bound against hanging, not a measure of speed.
+    pub async fn wait_until_serving(&self, killed: Option<(u16, &str)>) {
+        for _ in 0..300 {
+            if self.serves(killed) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the cluster did not serve every slot within 30 s");
+    }
+
+    fn live(&self) -> impl Iterator<Item = u16> + '_ {
+        self.nodes
+            .iter()
+            .filter(|(_, child)| child.is_some())
+            .map(|(port, _)| *port)
+    }
+
+    fn cli(&self, port: u16, args: &[&str]) -> String {
+        let output = Command::new("redis-cli")
+            .args(["-p", &port.to_string()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.nodes {
+            if let Some(mut child) = child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.folder);
+    }
+}
+
+/// The cluster slot of a key whose hash tag is `tag`: CRC16 (XMODEM) modulo 16384.
+pub fn key_slot(tag: &str) -> u16 {
+    let mut crc: u16 = 0;
+    for byte in tag.bytes() {
+        crc ^= u16::from(byte) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 == 0 {
+                crc << 1
+            } else {
+                (crc << 1) ^ 0x1021
+            };
+        }
+    }
+    crc % 16_384
+}

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sesame_verify::{Claims, Verifier, require_introspection, require_permission};
 
 use super::{
-    Backend, Serving, TestApp, feed_page, fixed_numbers_var, spawn_app_with, spawn_stoppable,
+    Backend, Proxy, Serving, TestApp, feed_page, fixed_numbers_var, spawn_app_with, spawn_stoppable,
 };
 
 /// How often the verifier polls the revocation feed in these tests.
@@ -27,10 +27,15 @@ fn own_issuer(extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     drop(listener);
+    issued_at(&address.to_string(), &format!("http://{address}"), extra)
+}
+
+/// Like `own_issuer`, listening at `listen` with the issuer `issuer`.
+fn issued_at(listen: &str, issuer: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut vars: Vec<(String, String)> = [
-        ("SESAME_LISTEN", address.to_string()),
+        ("SESAME_LISTEN", listen.to_owned()),
         ("SESAME_METRICS_LISTEN", "127.0.0.1:0".to_owned()),
-        ("SESAME_ISSUER", format!("http://{address}")),
+        ("SESAME_ISSUER", issuer.to_owned()),
         ("SESAME_TEST_NUMBERS", fixed_numbers_var()),
         ("SESAME_REVOCATION_FEED_LAG", "1".to_owned()),
         ("SESAME_KEYS_RELOAD_INTERVAL", "1".to_owned()),
@@ -56,6 +61,15 @@ fn borrowed(vars: &[(String, String)]) -> Vec<(&str, &str)> {
 pub async fn sesame(extra: &[(&str, &str)]) -> TestApp {
     let vars = own_issuer(extra);
     spawn_app_with(Backend::Embedded, &borrowed(&vars)).await
+}
+
+/// Sesame on `backend` behind `proxy`: its issuer is the proxy's URL, which a verifier
+/// follows; `app.base` reaches Sesame directly.
+pub async fn sesame_behind(proxy: &Proxy, backend: Backend) -> TestApp {
+    let vars = issued_at("127.0.0.1:0", &format!("http://{}", proxy.address), &[]);
+    let app = spawn_app_with(backend, &borrowed(&vars)).await;
+    proxy.forward_to(&app.base);
+    app
 }
 
 /// Like `sesame`, for a server the test stops (see `spawn_stoppable`).

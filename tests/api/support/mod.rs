@@ -13,6 +13,7 @@ mod events;
 mod fake_provider;
 mod limits;
 mod process;
+mod proxy;
 mod sink;
 mod tokens;
 
@@ -27,6 +28,7 @@ pub use events::*;
 pub use fake_provider::*;
 pub use limits::*;
 pub use process::*;
+pub use proxy::*;
 pub use sink::*;
 pub use tokens::*;
 
