@@ -261,12 +261,9 @@ impl Application {
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = stopping.send(true);
         });
-        let server = crate::serve::serve(
-            self.listener,
-            crate::api::router(state.clone()),
-            limits,
-            stopped.clone(),
-        );
+        let router = crate::api::router(state.clone());
+        crate::memory::release_start_up_memory();
+        let server = crate::serve::serve(self.listener, router, limits, stopped.clone());
         // A client that never finishes its request must not keep the process alive.
         let drain_limit = async move {
             let _ = stopped.wait_for(|stopping| *stopping).await;

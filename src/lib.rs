@@ -15,6 +15,7 @@ mod console;
 pub mod domain;
 pub mod error;
 pub mod login;
+mod memory;
 mod serve;
 pub mod sms;
 pub mod store;
