@@ -175,8 +175,8 @@ impl ApiKeys {
         Ok(ids.len())
     }
 
-    /// Gives the key with id `id` another role (revoked keys too, for the record); audited.
-    /// `NotFound` for an unknown id.
+    /// Gives the live key with id `id` another role; audited. `NotFound` for an unknown or
+    /// revoked id: a revoked key is gone (`DELETE`), and no role brings it back.
     pub async fn set_role(
         &self,
         actor: &Actor,

@@ -96,10 +96,11 @@ impl Database {
         Ok(ids)
     }
 
-    /// Gives the key with this id `role`; `None` for an unknown id.
+    /// Gives the live key with this id `role`; `None` for an unknown or revoked id.
     pub async fn set_api_key_role(&self, id: &str, role: ApiKeyRole) -> Result<Option<ApiKey>> {
         let row = sqlx::query(&format!(
-            "update api_keys set role = $2 where id = $1 returning {API_KEY_COLUMNS}"
+            "update api_keys set role = $2 where id = $1 and revoked_at is null
+             returning {API_KEY_COLUMNS}"
         ))
         .bind(id)
         .bind(role.as_str())

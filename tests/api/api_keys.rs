@@ -73,6 +73,13 @@ async fn keys_created_over_http_authenticate_by_role(backend: Backend) {
     let id = admin["id"].as_str().unwrap();
     assert_eq!(revoke(id).await.unwrap().status(), StatusCode::NO_CONTENT);
     assert_eq!(revoke(id).await.unwrap().status(), StatusCode::NO_CONTENT);
+    // A revoked key is gone: no role brings it back.
+    assert_error(
+        set_role(&app, id, &json!({"role": "introspect"})).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     // Over HTTP a key is revoked by its id only, never by its name.
     assert_error(
         revoke("orders-api").await.unwrap(),

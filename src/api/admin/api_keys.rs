@@ -169,7 +169,7 @@ pub async fn revoke(
         (status = 200, description = "The key's record with its new role", body = ApiKeyResponse),
         (status = 400, description = "`invalid_request`: malformed body or an unknown role", body = ErrorBody),
         AdminErrors,
-        (status = 404, description = "`not_found`: no key with this id", body = ErrorBody),
+        (status = 404, description = "`not_found`: no live key with this id (unknown, or revoked)", body = ErrorBody),
         (status = 413, description = "`invalid_request`: the body is over 64 KiB", body = ErrorBody),
     ))]
 pub async fn set_role(
