@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 root=$PWD
 binary="$root/target/debug/sesame"
 orders_api="$root/target/debug/examples/orders_api"
-[ -x "$binary" ] || cargo build --bin sesame
-[ -x "$orders_api" ] || cargo build -p sesame-verify --example orders_api
+# Built (or found current) every time: a binary left from an older tree would test old code.
+cargo build -q --bin sesame
+cargo build -q -p sesame-verify --example orders_api
 
 work=$(mktemp -d)
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
