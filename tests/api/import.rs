@@ -127,13 +127,7 @@ async fn a_file_with_bad_rows_changes_nothing_and_lists_every_bad_line(backend: 
          ,+447700900230,No Id,,\n\
          E-10,+447700900231\n"
     );
-    let response = app.import("merge", "text/csv", file).await;
-    let body = assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_request",
-    )
-    .await;
+    let body = app.import_refused("merge", &file).await;
     let errors = body["errors"].as_array().unwrap();
     let lines: Vec<u64> = errors.iter().map(|e| e["line"].as_u64().unwrap()).collect();
     assert_eq!(lines, [3, 4, 5, 6, 7, 8, 10, 11], "{body}");
@@ -310,13 +304,9 @@ async fn bodies_and_modes_are_checked(backend: Backend) {
         .await;
     }
     // A bad header is a bad line 1.
-    let body = assert_error(
-        app.import("merge", "text/csv", "id,number\nE-1,+447700900281\n")
-            .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_request",
-    )
-    .await;
+    let body = app
+        .import_refused("merge", "id,number\nE-1,+447700900281\n")
+        .await;
     assert_eq!(body["errors"][0]["line"], 1);
     // Merge is the default mode; `text/csv; charset=utf-8` is CSV.
     let response = app

@@ -69,13 +69,7 @@ async fn spellings_cannot_give_one_number_to_two_employees(backend: Backend) {
         "{header}E-1,+44 7700 900301,Ada Lovelace,,true\n\
          E-2,+44 (0)7700 900301,Alan Turing,,true\n"
     );
-    let response = app.import("merge", "text/csv", file).await;
-    let body = assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_request",
-    )
-    .await;
+    let body = app.import_refused("merge", &file).await;
     let errors = body["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1, "{body}");
     assert_eq!(errors[0]["line"], 3, "{body}");
@@ -88,13 +82,7 @@ async fn spellings_cannot_give_one_number_to_two_employees(backend: Backend) {
     )
     .await;
     let file = format!("{header}E-2,+44 0 7700 900301,Alan Turing,,true\n");
-    let response = app.import("merge", "text/csv", file).await;
-    let body = assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_request",
-    )
-    .await;
+    let body = app.import_refused("merge", &file).await;
     assert!(
         body["errors"][0]["error"].as_str().unwrap().contains("E-1"),
         "{body}"

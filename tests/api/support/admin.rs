@@ -5,7 +5,7 @@ use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use super::{ADMIN_KEY, TestApp};
+use super::{ADMIN_KEY, TestApp, assert_error};
 
 impl TestApp {
     /// Runs `query` directly on the app's database and returns its one text column, for
@@ -60,6 +60,18 @@ impl TestApp {
         let response = self.import(mode, "text/csv", csv).await;
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
+    }
+
+    /// Imports a CSV body the server must refuse whole (`422 invalid_request`, nothing
+    /// stored); returns the error body with its per-line `errors`.
+    pub async fn import_refused(&self, mode: &str, csv: &str) -> Value {
+        let response = self.import(mode, "text/csv", csv).await;
+        assert_error(
+            response,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+        )
+        .await
     }
 
     /// Creates an API key over HTTP with the bootstrap admin key; returns the record and `key`.
