@@ -107,6 +107,14 @@ fn describe() {
         "Requests refused by a rate limit, by limit"
     );
     describe_counter!(
+        "sesame_login_commits_total",
+        "Postgres transactions that stored logins (group commit)"
+    );
+    describe_counter!(
+        "sesame_logins_committed_total",
+        "Logins stored by those transactions"
+    );
+    describe_counter!(
         "sesame_sms_budget_warnings_total",
         "Sends that brought an hourly SMS budget to 80%, by budget (country, global)"
     );

@@ -5,8 +5,10 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Connection, Executor};
 
+use super::login_batch::LoginBatcher;
 use super::{Result, StoreError};
 use crate::config::DatabaseUrl;
+use crate::domain::AuditAction;
 
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -31,6 +33,8 @@ pub enum Backend {
 pub struct Database {
     pub(super) pool: AnyPool,
     backend: Backend,
+    /// Postgres only: logins are stored in batches (`login_batch.rs`).
+    pub(super) logins: Option<LoginBatcher>,
 }
 
 impl Database {
@@ -84,7 +88,13 @@ impl Database {
                 (pool, Backend::Sqlite)
             }
         };
-        Ok(Self { pool, backend })
+        let logins = (backend == Backend::Postgres)
+            .then(|| LoginBatcher::start(&pool, AuditAction::LoginSucceeded.as_str()));
+        Ok(Self {
+            pool,
+            backend,
+            logins,
+        })
     }
 
     /// Connects and applies pending migrations: what every entry point does first.

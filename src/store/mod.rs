@@ -18,6 +18,7 @@ mod health;
 mod holders;
 mod identities;
 mod import;
+mod login_batch;
 mod memory;
 mod memory_limits;
 mod redis;

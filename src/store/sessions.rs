@@ -1,10 +1,9 @@
-use std::sync::LazyLock;
-
 use sqlx::Row;
 
 use super::audit::insert_audit_events;
-use super::identities::{PHONE_IDENTITY_LOOKUP, UPSERT_PHONE_IDENTITY, phone_identity};
-use super::{AuditEvent, Backend, Database, Principal, Query, Result};
+use super::identities::phone_identity;
+use super::login_batch::LoginRow;
+use super::{AuditEvent, Database, Principal, Query, Result};
 use crate::domain::{Actor, AuditAction};
 
 /// A login about to be stored: the phone identity it signs in (found, or created as
@@ -66,92 +65,64 @@ impl AccessTokenState {
     }
 }
 
-/// The Postgres login: identity (written only when new or re-linked), session (whose principal
-/// is the employee holding the number now), the pair's row and the audit event in one statement.
-static LOG_IN_ON_POSTGRES: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "with {PHONE_IDENTITY_LOOKUP}, upserted as ({UPSERT_PHONE_IDENTITY}
-         ), identity as (
-            select id, user_id from upserted
-            union all
-            select id, user_id from found where not exists (select 1 from upserted)
-         ), session as (
-            insert into sessions
-                (id, user_auth_id, user_id, created_at, last_used_at, expires_at, ip, user_agent)
-            select $4, id, user_id, $3, $3, $5, $6, $7 from identity
-         ), issued as (
-            insert into tokens (jti, session_id, issued_at, expires_at, access_expires_at)
-            values ($8, $4, $9, $10, $11)
-         ), audit as (
-            insert into audit_events (at, actor, action, subject, ip, detail)
-            select $3, $12, $13, id, $6, $14 from identity
-         )
-         select id, user_id from identity"
-    )
-});
-
 impl Database {
     /// Stores a login atomically: links the phone identity to the employee holding the number
     /// now (creating the identity on its first login), opens the session for that principal
     /// with the row of its first pair, and appends the `login.succeeded` audit event. On
-    /// Postgres this is one statement (one round trip, one commit): the login path is dominated
-    /// by round trips. Returns the principal, whose claims the tokens are then signed with.
+    /// Postgres the login joins the next group commit (`login_batch.rs`): one statement and one
+    /// commit for every login queued meanwhile. Returns the principal, whose claims the tokens
+    /// are then signed with.
     pub async fn log_in(&self, login: &NewLogin<'_>, pair: &NewPair<'_>) -> Result<Principal> {
         let actor = Actor::Phone(login.phone_number.to_owned());
-        let action = AuditAction::LoginSucceeded;
-        let row = match self.backend() {
-            Backend::Postgres => {
-                let statement = bind_session(
-                    bind_identity(sqlx::query(&LOG_IN_ON_POSTGRES), login),
-                    login,
-                );
-                bind_pair(statement, pair)
-                    .bind(actor.to_string())
-                    .bind(action.as_str())
-                    .bind(login.audit_detail)
-                    .fetch_one(&self.pool)
-                    .await?
-            }
-            Backend::Sqlite => {
-                // SQLite has no data-modifying CTEs; its one connection makes the transaction cheap.
-                let mut tx = self.pool.begin().await?;
-                let row = phone_identity(&mut tx, login).await?;
-                let identity_id: String = row.try_get("id")?;
-                let user_id: Option<String> = row.try_get("user_id")?;
-                sqlx::query(
-                    "insert into sessions
-                        (id, user_auth_id, user_id, created_at, last_used_at, expires_at, ip,
-                         user_agent)
-                     values ($1, $2, $3, $4, $4, $5, $6, $7)",
-                )
-                .bind(login.session_id)
-                .bind(&identity_id)
-                .bind(user_id)
-                .bind(login.created_at)
-                .bind(login.expires_at)
-                .bind(login.ip)
-                .bind(login.user_agent)
-                .execute(&mut *tx)
-                .await?;
-                insert_pair(&mut tx, login.session_id, pair).await?;
-                let audit = AuditEvent {
-                    at: login.created_at,
-                    actor: &actor,
-                    action,
-                    subject: Some(&identity_id),
-                    ip: login.ip,
-                    detail: login.audit_detail.map(str::to_owned),
-                };
-                insert_audit_events(&mut *tx, std::slice::from_ref(&audit)).await?;
-                tx.commit().await?;
-                row
-            }
+        let (sub, user_id) = match &self.logins {
+            Some(logins) => logins.log_in(login_row(login, pair, &actor)).await?,
+            None => self.log_in_on_sqlite(login, pair, &actor).await?,
         };
         Ok(Principal {
-            sub: row.try_get("id")?,
+            sub,
             phone_number: login.phone_number.to_owned(),
-            user_id: row.try_get("user_id")?,
+            user_id,
         })
+    }
+
+    /// [`Self::log_in`] in one SQLite transaction: SQLite has no data-modifying CTEs, and its
+    /// one connection makes the transaction cheap.
+    async fn log_in_on_sqlite(
+        &self,
+        login: &NewLogin<'_>,
+        pair: &NewPair<'_>,
+        actor: &Actor,
+    ) -> Result<(String, Option<String>)> {
+        let mut tx = self.pool.begin().await?;
+        let row = phone_identity(&mut tx, login).await?;
+        let identity_id: String = row.try_get("id")?;
+        let user_id: Option<String> = row.try_get("user_id")?;
+        sqlx::query(
+            "insert into sessions
+                (id, user_auth_id, user_id, created_at, last_used_at, expires_at, ip, user_agent)
+             values ($1, $2, $3, $4, $4, $5, $6, $7)",
+        )
+        .bind(login.session_id)
+        .bind(&identity_id)
+        .bind(user_id.as_deref())
+        .bind(login.created_at)
+        .bind(login.expires_at)
+        .bind(login.ip)
+        .bind(login.user_agent)
+        .execute(&mut *tx)
+        .await?;
+        insert_pair(&mut tx, login.session_id, pair).await?;
+        let audit = AuditEvent {
+            at: login.created_at,
+            actor,
+            action: AuditAction::LoginSucceeded,
+            subject: Some(&identity_id),
+            ip: login.ip,
+            detail: login.audit_detail.map(str::to_owned),
+        };
+        insert_audit_events(&mut *tx, std::slice::from_ref(&audit)).await?;
+        tx.commit().await?;
+        Ok((identity_id, user_id))
     }
 
     /// The state of refresh token `jti`.
@@ -216,22 +187,23 @@ pub(super) fn bind_identity<'q>(query: Query<'q>, login: &NewLogin<'q>) -> Query
         .bind(login.created_at)
 }
 
-/// Binds `$4`–`$7`: the session (the identity is `$1`, the login time `$3`).
-fn bind_session<'q>(query: Query<'q>, login: &NewLogin<'q>) -> Query<'q> {
-    query
-        .bind(login.session_id)
-        .bind(login.expires_at)
-        .bind(login.ip)
-        .bind(login.user_agent)
-}
-
-/// Binds `$8`–`$11`: the pair's row (the session id is `$4`).
-fn bind_pair<'q>(query: Query<'q>, pair: &NewPair<'q>) -> Query<'q> {
-    query
-        .bind(pair.refresh_jti)
-        .bind(pair.issued_at)
-        .bind(pair.expires_at)
-        .bind(pair.access_expires_at)
+/// A login as the Postgres group commit stores it.
+fn login_row(login: &NewLogin<'_>, pair: &NewPair<'_>, actor: &Actor) -> LoginRow {
+    LoginRow {
+        identity_id: login.new_identity_id.to_owned(),
+        phone: login.phone_number.to_owned(),
+        at: login.created_at,
+        session_id: login.session_id.to_owned(),
+        session_expires: login.expires_at,
+        ip: login.ip.map(str::to_owned),
+        user_agent: login.user_agent.map(str::to_owned),
+        jti: pair.refresh_jti.to_owned(),
+        issued_at: pair.issued_at,
+        expires_at: pair.expires_at,
+        access_expires_at: pair.access_expires_at,
+        actor: actor.to_string(),
+        detail: login.audit_detail.map(str::to_owned),
+    }
 }
 
 /// Inserts the row of a freshly signed pair inside the caller's transaction.

@@ -18,6 +18,7 @@ mod downstream;
 mod employees;
 mod enumeration;
 mod errors;
+mod group_commit;
 mod hostile_bytes;
 mod import;
 mod introspection;
