@@ -95,7 +95,7 @@ impl ConsoleSessions {
     pub async fn sign_in(&self, key: &str, ip: Option<&str>, now: i64) -> Result<SignedIn> {
         let tag = format!("console:{}", crate::login::ip_tag(ip.unwrap_or("unknown")));
         let attempt = Uuid::new_v4().to_string();
-        let window = Window::new(FAILURES, FAILURE_CAP, FAILURE_WINDOW);
+        let window = Window::log(FAILURES, FAILURE_CAP, FAILURE_WINDOW);
         let admission = self.ephemeral.admit(&tag, &[window], &attempt, now).await?;
         if let Admission::Refused { retry_after, .. } = admission {
             let retry_after = u64::try_from(retry_after).unwrap_or(0).max(1);
@@ -123,7 +123,9 @@ impl ConsoleSessions {
                 return Err(Error::Unauthorized);
             }
         };
-        if let Err(err) = self.ephemeral.withdraw(&tag, &[FAILURES], &attempt).await {
+        let windows = [window];
+        let withdrawn = self.ephemeral.withdraw(&tag, &windows, &attempt, now);
+        if let Err(err) = withdrawn.await {
             tracing::warn!(error = %err, "could not take a successful sign-in out of the failures");
         }
         let session_id = random_token();

@@ -6,7 +6,10 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use uuid::Uuid;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use rand::rngs::OsRng;
 
 use super::screening;
 use crate::config::{Config, LimitsConfig};
@@ -15,12 +18,14 @@ use crate::error::{Error, Result};
 use crate::sms::Channel;
 use crate::store::{Admission, AuditEvent, Database, Ephemeral, OnSuccess, Window};
 
-/// Window names; keys are `{tag}:window:{name}`, the tag being the number, `ip:…`, `cc:…` or
-/// [`GLOBAL`].
-/// The resend cooldown, emptied by a successful login.
+/// Window names; keys are `{tag}:{name}`, the tag being the number, `ip:…`, `cc:…` or
+/// [`GLOBAL`]. Short: Redis keeps every byte of a key for as long as the window.
+/// The resend cooldown (a log of its own), emptied by a successful login.
 const RESEND: &str = "resend";
-const SENT_HOUR: &str = "sent_hour";
-const SENT_DAY: &str = "sent_day";
+/// Codes sent: of a number, one log read by its hourly and daily caps and their shares; of a
+/// country or [`GLOBAL`], the budget's counter.
+const SENT: &str = "sent";
+/// A client IP's code requests and code checks (counters).
 const IP_STARTS: &str = "starts";
 const IP_CHECKS: &str = "checks";
 /// The tag of the send budget over all numbers and countries.
@@ -36,8 +41,13 @@ pub struct Limits {
 /// could not be delivered (a failed delivery costs nothing and must not block a retry).
 pub struct Reservation {
     member: String,
+    /// What the member starts with: its source's share of the number's caps reads it.
+    source: String,
     number: String,
-    country: String,
+    /// When it was admitted: a counter takes it back from that second's bucket.
+    at: i64,
+    /// The budgets that counted it (one that refused it counted nothing).
+    budgets: Vec<Budget>,
 }
 
 impl Limits {
@@ -93,63 +103,80 @@ impl Limits {
         ip: Option<&str>,
         now: i64,
     ) -> Result<Reservation> {
-        let limits = self.limits();
         let attempt = Attempt::new(number, ip, now);
-        let hourly = Window::new(SENT_HOUR, limits.sms_hourly_cap, limits.hour);
-        let daily = Window::new(SENT_DAY, limits.sms_daily_cap, limits.day);
-        let mine = attempt.source_prefix();
-        let mut number_windows = vec![
+        let source = attempt.source_prefix();
+        self.admit(&attempt, number.as_str(), &self.number_windows(&source))
+            .await?;
+        let mut reservation = Reservation {
+            member: attempt.member.clone(),
+            source,
+            number: number.as_str().to_owned(),
+            at: now,
+            budgets: Vec::with_capacity(2),
+        };
+        let country = Budget::Country {
+            calling_code: number.calling_code(),
+        };
+        for budget in [country, Budget::Global] {
+            if let Err(err) = self.admit_budget(&attempt, budget).await {
+                self.withdraw(&reservation).await;
+                return Err(err);
+            }
+            reservation.budgets.push(budget);
+        }
+        Ok(reservation)
+    }
+
+    /// The send windows of a number for a request from `source` (its members' prefix), with
+    /// their metric labels: the resend cooldown (when on), then the hourly and daily caps,
+    /// which read one log, and the source's share of each.
+    fn number_windows<'a>(&self, source: &'a str) -> Vec<(&'static str, Window<'a>)> {
+        let limits = self.limits();
+        let hourly = Window::log(SENT, limits.sms_hourly_cap, limits.hour);
+        let daily = Window::log(SENT, limits.sms_daily_cap, limits.day);
+        let mut windows = Vec::with_capacity(5);
+        if self.config.otp.resend_after > 0 {
+            let cooldown = Window::log(RESEND, 1, self.config.otp.resend_after);
+            windows.push(("resend_cooldown", cooldown));
+        }
+        windows.extend([
             ("number_hourly", hourly),
             ("number_daily", daily),
             // One source cannot use up a number's caps: the rest is left to its other sources
             // (the number's owner among them).
             (
                 "number_source_hourly",
-                hourly.share(&mine, half(limits.sms_hourly_cap)),
+                hourly.share(source, half(limits.sms_hourly_cap)),
             ),
             (
                 "number_source_daily",
-                daily.share(&mine, half(limits.sms_daily_cap)),
+                daily.share(source, half(limits.sms_daily_cap)),
             ),
-        ];
-        if self.config.otp.resend_after > 0 {
-            let cooldown = Window::new(RESEND, 1, self.config.otp.resend_after);
-            number_windows.insert(0, ("resend_cooldown", cooldown));
-        }
-        self.admit(&attempt, number.as_str(), &number_windows)
-            .await?;
-        let reservation = Reservation {
-            number: number.as_str().to_owned(),
-            country: format!("cc:{}", number.calling_code()),
-            member: attempt.member.clone(),
+        ]);
+        windows
+    }
+
+    /// The hourly window of `budget`: a counter, as it takes every send of many numbers.
+    fn budget_window(&self, budget: Budget) -> Window<'static> {
+        let limits = self.limits();
+        let cap = match budget {
+            Budget::Country { .. } => limits.country_hourly_budget,
+            Budget::Global => limits.global_hourly_budget,
         };
-        let budgets = [
-            Budget::Country {
-                tag: &reservation.country,
-                calling_code: number.calling_code(),
-            },
-            Budget::Global,
-        ];
-        for budget in budgets {
-            if let Err(err) = self.admit_budget(&attempt, budget).await {
-                self.withdraw(&reservation).await;
-                return Err(err);
-            }
-        }
-        Ok(reservation)
+        Window::counter(SENT, cap, limits.hour)
     }
 
     /// Records the attempt in one hourly send budget over many numbers. A refusal logs the
     /// alert that sending stopped; the admission whose send first brings the budget to
     /// [`warning_level`] logs a warning and counts it in `sesame_sms_budget_warnings_total`.
-    async fn admit_budget(&self, attempt: &Attempt<'_>, budget: Budget<'_>) -> Result<()> {
-        let limits = self.limits();
-        let (limit, tag, cap) = match budget {
-            Budget::Country { tag, .. } => ("country_budget", tag, limits.country_hourly_budget),
-            Budget::Global => ("global_budget", GLOBAL, limits.global_hourly_budget),
+    async fn admit_budget(&self, attempt: &Attempt<'_>, budget: Budget) -> Result<()> {
+        let limit = match budget {
+            Budget::Country { .. } => "country_budget",
+            Budget::Global => "global_budget",
         };
-        let window = Window::new(SENT_HOUR, cap, limits.hour);
-        let used = match self.admit(attempt, tag, &[(limit, window)]).await {
+        let window = self.budget_window(budget);
+        let cap = window.cap;
+        let used = match self.admit(attempt, &budget.tag(), &[(limit, window)]).await {
             Ok(counts) => counts.first().copied().unwrap_or(0),
             Err(err) => {
                 match budget {
@@ -216,7 +243,7 @@ impl Limits {
             return Ok(());
         };
         let attempt = Attempt::new(number, ip, now);
-        let window = Window::new(key, cap, self.limits().hour);
+        let window = Window::counter(key, cap, self.limits().hour);
         self.admit(&attempt, &ip_tag(address), &[(limit, window)])
             .await?;
         Ok(())
@@ -280,7 +307,7 @@ impl Limits {
     /// budgets keep their count: those messages were sent.
     pub async fn unlock(&self, number: &PhoneNumber) -> Result<()> {
         self.ephemeral
-            .unlock(number.as_str(), &[RESEND, SENT_HOUR, SENT_DAY])
+            .unlock(number.as_str(), &[RESEND, SENT])
             .await?;
         Ok(())
     }
@@ -315,17 +342,24 @@ impl Limits {
     /// Takes an admitted start back out of the send limits (nothing was sent: the user may
     /// retry). Failures are logged, not returned: the start has failed already.
     pub async fn withdraw(&self, reservation: &Reservation) {
-        let member = &reservation.member;
-        let number = [RESEND, SENT_HOUR, SENT_DAY];
-        let withdrawn = [
-            self.ephemeral
-                .withdraw(&reservation.number, &number, member)
-                .await,
-            self.ephemeral
-                .withdraw(&reservation.country, &[SENT_HOUR], member)
-                .await,
-            self.ephemeral.withdraw(GLOBAL, &[SENT_HOUR], member).await,
-        ];
+        let Reservation {
+            member,
+            source,
+            number,
+            at,
+            budgets,
+        } = reservation;
+        let windows: Vec<Window> = self
+            .number_windows(source)
+            .into_iter()
+            .map(|(_, window)| window)
+            .collect();
+        let mut withdrawn = vec![self.ephemeral.withdraw(number, &windows, member, *at).await];
+        for budget in budgets {
+            let (tag, windows) = (budget.tag(), [self.budget_window(*budget)]);
+            let taken = self.ephemeral.withdraw(&tag, &windows, member, *at);
+            withdrawn.push(taken.await);
+        }
         for err in withdrawn.into_iter().filter_map(Result::err) {
             tracing::warn!(error = %err, "could not withdraw a send reservation");
         }
@@ -362,13 +396,22 @@ impl Limits {
 
 /// One of the hourly send budgets over many numbers.
 #[derive(Clone, Copy)]
-enum Budget<'a> {
-    /// Of one country calling code, whose window tag is `cc:<calling code>`.
+enum Budget {
+    /// Of one country calling code.
     Country {
-        tag: &'a str,
         calling_code: u16,
     },
     Global,
+}
+
+impl Budget {
+    /// The tag of its window: `cc:<calling code>`, or [`GLOBAL`].
+    fn tag(self) -> String {
+        match self {
+            Self::Country { calling_code } => format!("cc:{calling_code}"),
+            Self::Global => GLOBAL.to_owned(),
+        }
+    }
 }
 
 /// One request weighed against the limits: for which number, from where, when.
@@ -376,14 +419,16 @@ struct Attempt<'a> {
     number: &'a PhoneNumber,
     ip: Option<&'a str>,
     now: i64,
-    /// This request's unique entry in every window that records it: its source's tag, a
-    /// space, and a UUID (a source's share of a window counts the entries it starts).
+    /// This request's entry in every log that records it: its source's tag, a space, and 64
+    /// random bits in 11 characters, unique within a log (a source's share of a log counts
+    /// the entries it starts). Short: a number's log keeps it for a day.
     member: String,
 }
 
 impl<'a> Attempt<'a> {
     fn new(number: &'a PhoneNumber, ip: Option<&'a str>, now: i64) -> Self {
-        let member = format!("{} {}", source_tag(ip), Uuid::new_v4());
+        let id = URL_SAFE_NO_PAD.encode(OsRng.next_u64().to_le_bytes());
+        let member = format!("{} {id}", source_tag(ip));
         Self {
             number,
             ip,

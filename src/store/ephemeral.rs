@@ -34,34 +34,66 @@ pub struct OnSuccess<'a> {
     pub empty_window: Option<&'a str>,
 }
 
-/// One sliding window of an [`Ephemeral::admit`] call: at most `cap` events in any `secs` seconds.
+/// One window of an [`Ephemeral::admit`] call: at most `cap` events in any `secs` seconds.
+/// Its `name` names its key under the call's tag; windows of one call that share a name read
+/// one log (each over its own `secs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window<'a> {
     pub name: &'a str,
     pub cap: u32,
     pub secs: i64,
-    /// Counts only the events whose member starts with this prefix: one source's share of a
-    /// window it shares with others (the same log as the window of that name without it).
-    pub only: Option<&'a str>,
+    pub kind: WindowKind<'a>,
+}
+
+/// How a window keeps its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowKind<'a> {
+    /// Every event with its member and second, counted exactly: an event counts for `secs`
+    /// seconds, and the wait after a refusal is until the event that frees a place leaves.
+    /// With `only`, counts just the members that start with it (one source's share of a
+    /// log it shares with others).
+    Log { only: Option<&'a str> },
+    /// Counts per bucket of [`Window::bucket_secs`] seconds, so its size is bounded whatever
+    /// the traffic (at most 61 buckets). An event counts while its bucket ends less than `secs`
+    /// before now: for `secs` seconds and at most one bucket more, never less, so no `secs`
+    /// seconds ever hold more than `cap` events. Takes no share.
+    Counter,
 }
 
 impl<'a> Window<'a> {
-    pub fn new(name: &'a str, cap: u32, secs: i64) -> Self {
+    /// A window that logs each event (see [`WindowKind::Log`]).
+    pub fn log(name: &'a str, cap: u32, secs: i64) -> Self {
         Self {
             name,
             cap,
             secs,
-            only: None,
+            kind: WindowKind::Log { only: None },
         }
     }
 
-    /// The share of this window held by the members that start with `prefix`, at most `cap`.
+    /// A window that counts events per bucket (see [`WindowKind::Counter`]).
+    pub fn counter(name: &'a str, cap: u32, secs: i64) -> Self {
+        Self {
+            name,
+            cap,
+            secs,
+            kind: WindowKind::Counter,
+        }
+    }
+
+    /// The share of this log held by the members that start with `prefix`, at most `cap`.
     pub fn share(self, prefix: &'a str, cap: u32) -> Self {
         Self {
             cap,
-            only: Some(prefix),
+            kind: WindowKind::Log { only: Some(prefix) },
             ..self
         }
+    }
+
+    /// The width of a counter's buckets: a sixtieth of the window, rounded up (a minute for
+    /// an hour), at least a second.
+    pub fn bucket_secs(&self) -> i64 {
+        self.secs.saturating_add(59).div_euclid(60).max(1)
     }
 }
 
@@ -140,9 +172,10 @@ pub trait Ephemeral: Send + Sync + 'static {
         now_ms: i64,
     ) -> Result<Option<u32>>;
 
-    /// Sliding-window admission, all or nothing: when every window of `tag` holds fewer than
-    /// its cap events in its last `secs` seconds (counting only its `only` members when it
-    /// has a prefix), records `member` (a unique id) at `now` in each; otherwise records
+    /// Sliding-window admission, all or nothing: when every window of `tag` counts fewer than
+    /// its cap events at `now` (a log: in its last `secs` seconds, only its `only` members
+    /// when it has a prefix; a counter: see [`WindowKind::Counter`]), records `member` (an id
+    /// unique within the windows) at `now` in each, once per name; otherwise records
     /// nothing. The windows of one call share `tag`, so on Redis they
     /// live on one Cluster slot and are checked in one atomic step.
     async fn admit(
@@ -153,8 +186,16 @@ pub trait Ephemeral: Send + Sync + 'static {
         now: i64,
     ) -> Result<Admission>;
 
-    /// Takes `member` back out of the named windows of `tag` (its request did not go through).
-    async fn withdraw(&self, tag: &str, names: &[&str], member: &str) -> Result<()>;
+    /// Takes the event `member` admitted at `at` back out of `windows` of `tag` (its request
+    /// did not go through): a log forgets the member, a counter counts one less in the bucket
+    /// of `at` (if that bucket is still kept). Only windows that recorded it may be named.
+    async fn withdraw(
+        &self,
+        tag: &str,
+        windows: &[Window<'_>],
+        member: &str,
+        at: i64,
+    ) -> Result<()>;
 
     /// Counts one more consecutive failed check of `number`'s codes, made by `source`, and
     /// returns the counts. Failures (every source's) are forgotten `ttl_secs` after the last

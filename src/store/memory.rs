@@ -154,8 +154,14 @@ impl Ephemeral for MemoryEphemeral {
         Ok(self.limits.admit(tag, windows, member, now))
     }
 
-    async fn withdraw(&self, tag: &str, names: &[&str], member: &str) -> Result<()> {
-        self.limits.withdraw(tag, names, member);
+    async fn withdraw(
+        &self,
+        tag: &str,
+        windows: &[Window<'_>],
+        member: &str,
+        at: i64,
+    ) -> Result<()> {
+        self.limits.withdraw(tag, windows, member, at);
         Ok(())
     }
 

@@ -36,7 +36,9 @@ pub use audit::{AuditEvent, AuditQuery, AuditRecord};
 pub use console_sessions::ConsoleSession;
 pub use database::{Backend, Database, Tx};
 pub use employees::{Employee, EmployeeQuery, EmployeeUpsert, Upserted};
-pub use ephemeral::{Admission, ChallengeCheck, CodeCheck, Ephemeral, Failures, OnSuccess, Window};
+pub use ephemeral::{
+    Admission, ChallengeCheck, CodeCheck, Ephemeral, Failures, OnSuccess, Window, WindowKind,
+};
 pub use health::{Health, Readiness};
 pub use holders::EndedSession;
 pub use identities::{Identity, Principal};

@@ -6,8 +6,11 @@ use redis::Script;
 
 use super::redis_connection::RedisConnection;
 
-use super::redis_limits::{ADMIT, LOCK};
-use super::{Admission, ChallengeCheck, CodeCheck, Ephemeral, Failures, OnSuccess, Result, Window};
+use super::redis_limits::{ADMIT, LOCK, WITHDRAW};
+use super::{
+    Admission, ChallengeCheck, CodeCheck, Ephemeral, Failures, OnSuccess, Result, Window,
+    WindowKind,
+};
 use crate::config::SecretUrl;
 
 /// A login's code check in one atomic step (KEYS: challenge, failures, and the window to
@@ -94,8 +97,10 @@ impl RedisEphemeral {
         format!("{}:{{{number}}}:challenge", self.prefix)
     }
 
+    /// A window's key: short, as each byte is kept for as long as the window (names other
+    /// than `challenge` and `failures`).
     fn window_key(&self, tag: &str, name: &str) -> String {
-        format!("{}:{{{tag}}}:window:{name}", self.prefix)
+        format!("{}:{{{tag}}}:{name}", self.prefix)
     }
 
     fn failures_key(&self, number: &str) -> String {
@@ -208,11 +213,16 @@ impl Ephemeral for RedisEphemeral {
         let mut invocation = ADMIT.prepare_invoke();
         invocation.arg(now).arg(member);
         for window in windows {
+            let prefix = match window.kind {
+                WindowKind::Log { only } => only.unwrap_or(""),
+                WindowKind::Counter => "",
+            };
             invocation
                 .key(self.window_key(tag, window.name))
                 .arg(window.cap)
                 .arg(window.secs)
-                .arg(window.only.unwrap_or(""));
+                .arg(bucket_width(window))
+                .arg(prefix);
         }
         let mut connection = self.connection.clone();
         let reply: Vec<i64> = invocation.invoke_async(&mut connection).await?;
@@ -231,13 +241,22 @@ impl Ephemeral for RedisEphemeral {
         })
     }
 
-    async fn withdraw(&self, tag: &str, names: &[&str], member: &str) -> Result<()> {
-        let mut pipe = redis::pipe();
-        for name in names {
-            pipe.zrem(self.window_key(tag, name), member).ignore();
+    async fn withdraw(
+        &self,
+        tag: &str,
+        windows: &[Window<'_>],
+        member: &str,
+        at: i64,
+    ) -> Result<()> {
+        let mut invocation = WITHDRAW.prepare_invoke();
+        invocation.arg(member).arg(at);
+        for window in windows {
+            invocation
+                .key(self.window_key(tag, window.name))
+                .arg(bucket_width(window));
         }
         let mut connection = self.connection.clone();
-        pipe.query_async::<()>(&mut connection).await?;
+        invocation.invoke_async::<()>(&mut connection).await?;
         Ok(())
     }
 
@@ -303,5 +322,13 @@ impl Ephemeral for RedisEphemeral {
         let mut connection = self.connection.clone();
         command.query_async::<()>(&mut connection).await?;
         Ok(())
+    }
+}
+
+/// The scripts' bucket width of a window: 0 for a log.
+fn bucket_width(window: &Window<'_>) -> i64 {
+    match window.kind {
+        WindowKind::Log { .. } => 0,
+        WindowKind::Counter => window.bucket_secs(),
     }
 }

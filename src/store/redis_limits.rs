@@ -1,57 +1,134 @@
-//! Rate-limit state on Redis: sliding-window logs (one sorted set per window, scored by Unix
-//! second, one unique member per event) and per-number failure counters (one hash per number:
-//! `count` and `until` for the number, `count:<source>` and `until:<source>` per source).
+//! Rate-limit state on Redis: windows and per-number failure counters. A log window is a
+//! sorted set of members scored by Unix second, one member per event; windows of one call
+//! that share a key read it each over its own length, and it is trimmed and expires by the
+//! longest. A counter window is a hash of bucket index (`at` divided by the bucket width, in
+//! seconds) to events, at most 61 fields. Failures are one hash per number: `count` and
+//! `until` for the number, `count:<source>` and `until:<source>` per source. The arithmetic
+//! is the memory store's (`memory_limits.rs`).
 
 use std::sync::LazyLock;
 
 use redis::Script;
 
 /// All-or-nothing admission over the windows in KEYS (one tag, so one Cluster slot). ARGV:
-/// now, member, then cap, seconds and prefix per key (a prefix counts only the members that
-/// start with it; empty counts all, and a key may come twice, whole and as a share). Returns
-/// {refused, wait}: the 1-based index of the full window that frees a place last and the
-/// seconds until it does; or, when admitted, {0, 0} followed by the count of each window with
-/// the new member.
+/// now, member, then cap, seconds, bucket width and prefix per key: a width of 0 is a log
+/// (whose prefix, when not empty, counts only the members that start with it; a key may
+/// come more than once), otherwise a counter of buckets that wide. Returns {refused, wait}:
+/// the 1-based index of the full window that frees a place last and the seconds until it
+/// does; or, when admitted, {0, 0} followed by the count of each window with the new event.
 pub(super) static ADMIT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local now = tonumber(ARGV[1])
+local keep = {}
+for i, key in ipairs(KEYS) do
+  local secs = tonumber(ARGV[4 * i])
+  if not keep[key] or secs > keep[key] then keep[key] = secs end
+end
 local refused, wait = 0, 0
 local counts = {}
 for i, key in ipairs(KEYS) do
-  local cap = tonumber(ARGV[3 * i])
-  local secs = tonumber(ARGV[3 * i + 1])
-  local prefix = ARGV[3 * i + 2]
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - secs)
-  local count, oldest
-  if prefix == '' then
-    count = redis.call('ZCARD', key)
+  local cap = tonumber(ARGV[4 * i - 1])
+  local secs = tonumber(ARGV[4 * i])
+  local width = tonumber(ARGV[4 * i + 1])
+  local prefix = ARGV[4 * i + 2]
+  local count, free_in = 0, 0
+  if width > 0 then
+    local first = math.floor((now - secs) / width)
+    local fields = redis.call('HGETALL', key)
+    local buckets = {}
+    for j = 1, #fields, 2 do
+      local bucket = tonumber(fields[j])
+      if bucket < first then
+        redis.call('HDEL', key, fields[j])
+      else
+        local events = tonumber(fields[j + 1])
+        buckets[#buckets + 1] = {bucket, events}
+        count = count + events
+      end
+    end
     if count >= cap then
-      oldest = redis.call('ZRANGE', key, count - cap, count - cap, 'WITHSCORES')[2]
+      table.sort(buckets, function(a, b) return a[1] < b[1] end)
+      local left = count
+      for _, bucket in ipairs(buckets) do
+        left = left - bucket[2]
+        if left < cap then
+          free_in = (bucket[1] + 1) * width + secs - now
+          break
+        end
+      end
     end
   else
-    local scores = {}
-    local all = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
-    for j = 1, #all, 2 do
-      if string.sub(all[j], 1, #prefix) == prefix then scores[#scores + 1] = all[j + 1] end
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - keep[key])
+    local low = '(' .. (now - secs)
+    local oldest
+    if prefix == '' then
+      count = redis.call('ZCOUNT', key, low, '+inf')
+      if count >= cap then
+        oldest = redis.call('ZRANGEBYSCORE', key, low, '+inf', 'WITHSCORES', 'LIMIT', count - cap, 1)[2]
+      end
+    else
+      local scores = {}
+      local live = redis.call('ZRANGEBYSCORE', key, low, '+inf', 'WITHSCORES')
+      for j = 1, #live, 2 do
+        if string.sub(live[j], 1, #prefix) == prefix then scores[#scores + 1] = live[j + 1] end
+      end
+      count = #scores
+      if count >= cap then oldest = scores[count - cap + 1] end
     end
-    count = #scores
-    if count >= cap then oldest = scores[count - cap + 1] end
+    if oldest then free_in = tonumber(oldest) + secs - now end
   end
-  if oldest then
-    local free_in = tonumber(oldest) + secs - now
-    if free_in > wait or refused == 0 then refused, wait = i, free_in end
-  end
+  if count >= cap and (free_in > wait or refused == 0) then refused, wait = i, free_in end
   counts[i] = count + 1
 end
 if refused > 0 then return {refused, wait} end
 local admitted = {0, 0}
+local recorded = {}
 for i, key in ipairs(KEYS) do
-  redis.call('ZADD', key, now, ARGV[2])
-  redis.call('EXPIRE', key, tonumber(ARGV[3 * i + 1]))
+  if not recorded[key] then
+    recorded[key] = true
+    local width = tonumber(ARGV[4 * i + 1])
+    if width > 0 then
+      redis.call('HINCRBY', key, string.format('%d', math.floor(now / width)), 1)
+      redis.call('EXPIRE', key, tonumber(ARGV[4 * i]) + width)
+    else
+      redis.call('ZADD', key, now, ARGV[2])
+      redis.call('EXPIRE', key, keep[key])
+    end
+  end
   admitted[i + 2] = counts[i]
 end
 return admitted
+",
+    )
+});
+
+/// Takes an event back out of the windows in KEYS (one tag). ARGV: the member, the second
+/// it was admitted at, then the bucket width per key (0 for a log). A log forgets the
+/// member; a counter counts one less in the event's bucket, if that bucket is still kept.
+pub(super) static WITHDRAW: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local at = tonumber(ARGV[2])
+local done = {}
+for i, key in ipairs(KEYS) do
+  if not done[key] then
+    done[key] = true
+    local width = tonumber(ARGV[i + 2])
+    if width > 0 then
+      local field = string.format('%d', math.floor(at / width))
+      local events = tonumber(redis.call('HGET', key, field) or '0')
+      if events > 1 then
+        redis.call('HINCRBY', key, field, -1)
+      elseif events == 1 then
+        redis.call('HDEL', key, field)
+      end
+    else
+      redis.call('ZREM', key, ARGV[1])
+    end
+  end
+end
+return 0
 ",
     )
 });

@@ -23,6 +23,7 @@ mod hostile_bytes;
 mod import;
 mod introspection;
 mod keys;
+mod limit_windows;
 mod limits;
 mod limits_checks;
 mod login;

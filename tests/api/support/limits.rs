@@ -11,10 +11,18 @@ use super::{TestApp, assert_error};
 /// Every limit's window, in seconds, in these tests.
 pub const WINDOW: &str = "3";
 
-/// Moves the app's clock past every window of `WINDOW` seconds. On Redis too the window is the
-/// app's: entries are scored by the app's time, and its TTLs only reclaim space.
+/// Moves the app's clock past every window of `WINDOW` seconds of a number's caps. On Redis too
+/// the window is the app's: entries are scored by the app's time, and its TTLs only reclaim
+/// space.
 pub fn pass_window(app: &TestApp) {
     app.clock.advance(Duration::from_secs(3));
+}
+
+/// Moves the app's clock past every per-IP cap and budget of `WINDOW` seconds. Those count in
+/// buckets (of a second, for windows this short), and an event counts until its whole bucket
+/// has left the window: up to one bucket longer than the window.
+pub fn pass_counted_window(app: &TestApp) {
+    app.clock.advance(Duration::from_secs(4));
 }
 
 /// `POST /v1/otp/start` with an `X-Forwarded-For` header.

@@ -1,0 +1,306 @@
+//! The windows under the abuse limits, on the store itself (docs/contract-notes.md, "Abuse
+//! limits"): a number's caps read one exact log; the per-IP caps and the budgets count per
+//! bucket, an event counting up to one bucket longer than its window and never less; and what
+//! a login leaves in Redis.
+
+use std::sync::Arc;
+
+use redis::aio::MultiplexedConnection;
+use reqwest::StatusCode;
+use sesame::config::SecretUrl;
+use sesame::store::{Admission, Ephemeral, MemoryEphemeral, RedisEphemeral, Window};
+use uuid::Uuid;
+
+use crate::support::{Backend, on_every_backend, redis_cluster_url, redis_url, spawn_app};
+
+on_every_backend!(
+    a_counter_counts_an_event_until_its_bucket_leaves_the_window,
+    a_counter_never_admits_more_than_its_cap_and_its_wait_is_exact,
+    withdrawing_takes_an_event_out_of_its_bucket,
+    a_numbers_caps_read_one_exact_log_each_over_its_own_length,
+    unlock_empties_the_cooldown_and_the_send_log,
+);
+
+/// The start of a minute: the buckets of an hour's counter are minutes.
+const T: i64 = 1_800_000_000;
+const TAG: &str = "+447700900123";
+
+/// A store of `backend` with nothing in it.
+async fn store(backend: Backend) -> Arc<dyn Ephemeral> {
+    let url = match backend {
+        Backend::Embedded => return Arc::new(MemoryEphemeral::new()),
+        Backend::Production => redis_url(),
+        Backend::Cluster => redis_cluster_url(),
+    };
+    let prefix = format!("sesame-test-{}", Uuid::new_v4().simple());
+    Arc::new(
+        RedisEphemeral::connect(&SecretUrl::new(&url), &prefix)
+            .await
+            .unwrap(),
+    )
+}
+
+async fn admit(store: &dyn Ephemeral, windows: &[Window<'_>], member: &str, now: i64) -> Admission {
+    store.admit(TAG, windows, member, now).await.unwrap()
+}
+
+fn admitted(counts: &[u32]) -> Admission {
+    Admission::Admitted {
+        counts: counts.to_vec(),
+    }
+}
+
+fn refused(window: usize, retry_after: i64) -> Admission {
+    Admission::Refused {
+        window,
+        retry_after,
+    }
+}
+
+async fn a_counter_counts_an_event_until_its_bucket_leaves_the_window(backend: Backend) {
+    let store = store(backend).await;
+    let store = store.as_ref();
+    let hour = [Window::counter("starts", 3, 3_600)];
+    // Two events in the first minute, one in the second; the counts include the new event.
+    assert_eq!(admit(store, &hour, "a", T + 20).await, admitted(&[1]));
+    assert_eq!(admit(store, &hour, "b", T + 30).await, admitted(&[2]));
+    assert_eq!(admit(store, &hour, "c", T + 90).await, admitted(&[3]));
+    // Full until the first minute has wholly left the hour, at T + 60 + 3600: 40 seconds after
+    // an exact log would have let its first event go, never before.
+    assert_eq!(admit(store, &hour, "d", T + 100).await, refused(0, 3_560));
+    assert_eq!(admit(store, &hour, "d", T + 3_620).await, refused(0, 40));
+    assert_eq!(admit(store, &hour, "d", T + 3_659).await, refused(0, 1));
+    assert_eq!(admit(store, &hour, "d", T + 3_660).await, admitted(&[2]));
+    assert_eq!(admit(store, &hour, "e", T + 3_661).await, admitted(&[3]));
+    // Now the second minute's one event is the one to leave.
+    assert_eq!(admit(store, &hour, "f", T + 3_700).await, refused(0, 20));
+    assert_eq!(admit(store, &hour, "f", T + 3_720).await, admitted(&[3]));
+}
+
+/// One attempt every 7 seconds for three hours against 5 in any 10 minutes: whenever refused,
+/// the attempt a second before the `Retry-After` is refused too and the one at it admitted;
+/// and no 600 seconds ever hold more than 5 admitted events.
+async fn a_counter_never_admits_more_than_its_cap_and_its_wait_is_exact(backend: Backend) {
+    let store = store(backend).await;
+    let store = store.as_ref();
+    let window = [Window::counter("checks", 5, 600)];
+    let mut admitted_at = Vec::new();
+    let mut refusals = 0;
+    let mut now = T + 3;
+    while now < T + 3 * 3_600 {
+        let member = now.to_string();
+        match admit(store, &window, &member, now).await {
+            Admission::Admitted { .. } => admitted_at.push(now),
+            Admission::Refused { retry_after, .. } => {
+                refusals += 1;
+                assert!(retry_after >= 1, "{retry_after}");
+                if retry_after > 1 {
+                    let early = admit(store, &window, &member, now + retry_after - 1).await;
+                    assert!(matches!(early, Admission::Refused { .. }), "{early:?}");
+                }
+                now += retry_after;
+                let on_time = admit(store, &window, &member, now).await;
+                assert!(matches!(on_time, Admission::Admitted { .. }), "{on_time:?}");
+                admitted_at.push(now);
+            }
+        }
+        now += 7;
+    }
+    for (i, at) in admitted_at.iter().enumerate() {
+        let within = admitted_at[..=i].iter().filter(|a| **a > at - 600).count();
+        assert!(within <= 5, "{within} events in the 600 s up to {at}");
+    }
+    assert!(refusals >= 15, "{refusals}");
+}
+
+async fn withdrawing_takes_an_event_out_of_its_bucket(backend: Backend) {
+    let store = store(backend).await;
+    let store = store.as_ref();
+    let hour = [Window::counter("sent", 2, 3_600)];
+    assert_eq!(admit(store, &hour, "a", T + 10).await, admitted(&[1]));
+    assert_eq!(admit(store, &hour, "b", T + 70).await, admitted(&[2]));
+    assert!(matches!(
+        admit(store, &hour, "c", T + 80).await,
+        Admission::Refused { .. }
+    ));
+    // `a` did not go through: its minute counts one less, and a place is free at once.
+    store.withdraw(TAG, &hour, "a", T + 10).await.unwrap();
+    assert_eq!(admit(store, &hour, "c", T + 80).await, admitted(&[2]));
+    // A bucket already emptied or long gone gives nothing back, and no count goes below zero.
+    store.withdraw(TAG, &hour, "a", T + 10).await.unwrap();
+    store.withdraw(TAG, &hour, "z", T - 7_200).await.unwrap();
+    assert_eq!(admit(store, &hour, "d", T + 90).await, refused(0, 3_630));
+    // The last event of a bucket taken back leaves no empty bucket behind to count.
+    store.withdraw(TAG, &hour, "c", T + 80).await.unwrap();
+    store.withdraw(TAG, &hour, "b", T + 70).await.unwrap();
+    assert_eq!(admit(store, &hour, "d", T + 90).await, admitted(&[1]));
+}
+
+/// A number's hourly and daily caps and a source's share: one log, each window counting the
+/// entries of its own last seconds, exactly.
+async fn a_numbers_caps_read_one_exact_log_each_over_its_own_length(backend: Backend) {
+    let store = store(backend).await;
+    let store = store.as_ref();
+    let hourly = Window::log("sent", 2, 10);
+    let daily = Window::log("sent", 3, 100);
+    let caps = [hourly, daily, daily.share("x ", 2)];
+    assert_eq!(admit(store, &caps, "x 1", T).await, admitted(&[1, 1, 1]));
+    // A share counts its own members, but the count it reports includes the new event.
+    assert_eq!(
+        admit(store, &caps, "y 1", T + 1).await,
+        admitted(&[2, 2, 2])
+    );
+    // The hourly cap frees a place when `x 1` is 10 seconds old.
+    assert_eq!(admit(store, &caps, "x 2", T + 2).await, refused(0, 8));
+    assert_eq!(
+        admit(store, &caps, "x 2", T + 10).await,
+        admitted(&[2, 3, 2])
+    );
+    // The daily cap still counts `x 1`: a short window does not trim the long one's entries.
+    // The daily cap and x's share both wait 89 s; the first of them is named.
+    assert_eq!(admit(store, &caps, "x 3", T + 11).await, refused(1, 89));
+    assert_eq!(
+        admit(store, &caps, "y 2", T + 100).await,
+        admitted(&[1, 3, 2])
+    );
+    // A log forgets a withdrawn member: `y 2` did not go through (`y 1` is a day old).
+    store.withdraw(TAG, &caps, "y 2", T + 100).await.unwrap();
+    assert_eq!(
+        admit(store, &caps, "y 3", T + 101).await,
+        admitted(&[1, 2, 2])
+    );
+}
+
+async fn unlock_empties_the_cooldown_and_the_send_log(backend: Backend) {
+    let store = store(backend).await;
+    let store = store.as_ref();
+    let cooldown = Window::log("resend", 1, 30);
+    let daily = Window::log("sent", 1, 86_400);
+    let budget = Window::counter("sent", 1, 3_600);
+    assert_eq!(
+        admit(store, &[cooldown, daily], "x 1", T).await,
+        admitted(&[1, 1])
+    );
+    assert_eq!(
+        store.admit("cc:44", &[budget], "x 1", T).await.unwrap(),
+        admitted(&[1])
+    );
+    store.unlock(TAG, &["resend", "sent"]).await.unwrap();
+    assert_eq!(
+        admit(store, &[cooldown, daily], "x 2", T + 1).await,
+        admitted(&[1, 1])
+    );
+    // The budget keeps its count: that message was sent.
+    assert!(matches!(
+        store.admit("cc:44", &[budget], "x 2", T + 1).await.unwrap(),
+        Admission::Refused { .. }
+    ));
+}
+
+async fn redis_connection() -> MultiplexedConnection {
+    redis::Client::open(redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+async fn keys(redis: &mut MultiplexedConnection, prefix: &str) -> Vec<String> {
+    let mut keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(redis)
+        .await
+        .unwrap();
+    keys.sort();
+    keys
+}
+
+async fn memory_usage(redis: &mut MultiplexedConnection, key: &str) -> i64 {
+    redis::cmd("MEMORY")
+        .arg("USAGE")
+        .arg(key)
+        .query_async(redis)
+        .await
+        .unwrap()
+}
+
+/// After a login the number holds one key, its send log, of under 200 bytes; the IP and budget
+/// windows hold one counter each whatever the number of logins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_leaves_one_small_key_per_number_in_redis() {
+    let app = spawn_app(Backend::Production).await;
+    let prefix = app.vars["SESAME_REDIS_KEY_PREFIX"].clone();
+    // Every login inside one minute: one bucket per counter.
+    let minute = app.clock.now_millis() / 60_000 + 1;
+    app.clock.freeze_at(minute * 60_000 + 1_000);
+    let numbers: Vec<String> = (0..20).map(|i| format!("+4477009001{i:02}")).collect();
+    for number in &numbers {
+        assert_eq!(app.start_login(number).await.status(), StatusCode::ACCEPTED);
+        let code = app.sink.last_code(number);
+        let response = app.exchange_code(number, &code).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    let mut redis = redis_connection().await;
+    let counters: Vec<String> = [
+        "{ip:127.0.0.1}:starts",
+        "{ip:127.0.0.1}:checks",
+        "{cc:44}:sent",
+        "{global}:sent",
+    ]
+    .iter()
+    .map(|key| format!("{prefix}:{key}"))
+    .collect();
+    let mut expected: Vec<String> = numbers
+        .iter()
+        .map(|number| format!("{prefix}:{{{number}}}:sent"))
+        .chain(counters.iter().cloned())
+        .collect();
+    expected.sort();
+    assert_eq!(keys(&mut redis, &prefix).await, expected);
+    let log = format!("{prefix}:{{{}}}:sent", numbers[0]);
+    let bytes = memory_usage(&mut redis, &log).await;
+    assert!(bytes < 200, "{log}: {bytes} bytes");
+    for counter in &counters {
+        let fields: i64 = redis::cmd("HLEN")
+            .arg(counter)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(fields, 1, "{counter}");
+        let bytes = memory_usage(&mut redis, counter).await;
+        assert!(bytes < 200, "{counter}: {bytes} bytes");
+    }
+}
+
+/// An hour's counter keeps at most 61 minutes of counts, however many events it takes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counter_stays_bounded_in_redis_whatever_the_traffic() {
+    let prefix = format!("sesame-test-{}", Uuid::new_v4().simple());
+    let store = RedisEphemeral::connect(&SecretUrl::new(&redis_url()), &prefix)
+        .await
+        .unwrap();
+    let window = [Window::counter("starts", 1_000_000, 3_600)];
+    // 2,000 events in one minute, then one a minute for three hours.
+    let events = (0..2_000)
+        .map(|i| T + i % 60)
+        .chain((0..180).map(|minute| T + 60 + minute * 60));
+    for (i, at) in events.enumerate() {
+        let member = i.to_string();
+        let admission = store.admit("ip:203.0.113.9", &window, &member, at);
+        assert!(matches!(
+            admission.await.unwrap(),
+            Admission::Admitted { .. }
+        ));
+    }
+    let mut redis = redis_connection().await;
+    let key = format!("{prefix}:{{ip:203.0.113.9}}:starts");
+    let fields: i64 = redis::cmd("HLEN")
+        .arg(&key)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(fields, 61);
+    let bytes = memory_usage(&mut redis, &key).await;
+    assert!(bytes < 2_000, "{bytes} bytes");
+}
