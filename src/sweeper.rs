@@ -11,7 +11,10 @@
 //!   (`SESAME_SESSION_MAX_AGE`), the latest moment any session can end. A session that lapsed
 //!   unused earlier is swept at that later moment: the rule reads only columns that are written
 //!   once (`created_at`, `revoked_at`), so refreshes never update an index for it;
-//! - audit events: `SESAME_AUDIT_RETENTION` after they happened (`0` keeps them for good).
+//! - audit events: `SESAME_AUDIT_RETENTION` after they happened (`0` keeps them for good). A
+//!   login's event is kept on its session; sweeping the session moves the event to the other
+//!   events unless it is already past this retention (the audit log stops listing an event on
+//!   a session once it is).
 
 use crate::config::Config;
 use crate::store::{Database, Result};
@@ -56,13 +59,19 @@ pub async fn sweep(db: &Database, retention: Retention, now: i64) -> Result<Swep
     let tokens = in_batches(|| db.sweep_expired_tokens(expired_before, BATCH)).await?
         + in_batches(|| db.sweep_revoked_access_tokens(expired_before, BATCH)).await?;
     let ended_before = now - retention.sessions;
-    let sessions = in_batches(|| db.sweep_revoked_sessions(ended_before, BATCH)).await?
+    let events_kept_since = retention.audit.map(|audit| now - audit);
+    let sessions = in_batches(|| db.sweep_revoked_sessions(ended_before, events_kept_since, BATCH))
+        .await?
         + in_batches(|| {
-            db.sweep_sessions_created_before(ended_before - retention.session_max_age, BATCH)
+            db.sweep_sessions_created_before(
+                ended_before - retention.session_max_age,
+                events_kept_since,
+                BATCH,
+            )
         })
         .await?;
-    let audit_events = match retention.audit {
-        Some(audit) => in_batches(|| db.sweep_audit_events(now - audit, BATCH)).await?,
+    let audit_events = match events_kept_since {
+        Some(before) => in_batches(|| db.sweep_audit_events(before, BATCH)).await?,
         None => 0,
     };
     Ok(Swept {

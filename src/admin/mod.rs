@@ -72,12 +72,12 @@ impl Admin {
             tokens,
         } = parts;
         let employees = Employees::new(db.clone(), config.clone());
-        let api_keys = ApiKeys::new(db.clone(), config.clone(), clock);
+        let api_keys = ApiKeys::new(db.clone(), config.clone(), clock.clone());
         Self {
             import: Import::new(db.clone(), config.clone()),
             sessions: Sessions::new(db.clone()),
             numbers: Numbers::new(db.clone(), login),
-            audit_log: AuditLog::new(db.clone()),
+            audit_log: AuditLog::new(db.clone(), &config, clock),
             people: People::new(db.clone(), employees.clone()),
             overview: Overview::new(db.clone(), config.clone(), health, tokens, api_keys.clone()),
             console: ConsoleSessions::new(db, config, api_keys.clone(), ephemeral),

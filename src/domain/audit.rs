@@ -60,6 +60,9 @@ impl fmt::Display for AuditAction {
     }
 }
 
+/// How the audit log names someone logging in: this, then their number (E.164).
+pub const PHONE_ACTOR_PREFIX: &str = "phone:";
+
 /// Who did something, as the audit log names them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
@@ -82,7 +85,7 @@ impl fmt::Display for Actor {
         match self {
             Self::ApiKey { name } => write!(f, "api-key:{name}"),
             Self::BootstrapKey => f.write_str("api-key:bootstrap"),
-            Self::Phone(number) => write!(f, "phone:{number}"),
+            Self::Phone(number) => write!(f, "{PHONE_ACTOR_PREFIX}{number}"),
             Self::Identity(sub) => write!(f, "identity:{sub}"),
             Self::Cli => f.write_str("cli"),
             Self::Anonymous => f.write_str("anonymous"),

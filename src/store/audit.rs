@@ -1,6 +1,7 @@
 use sqlx::{Any, Executor, Row};
 
-use super::{Database, Result, Tx};
+use super::{Database, Query, Result, Tx};
+use crate::domain::audit::PHONE_ACTOR_PREFIX;
 use crate::domain::{Actor, AuditAction};
 
 /// Events per statement: far below both dialects' limits on bound parameters.
@@ -78,52 +79,33 @@ impl Database {
         Ok(())
     }
 
-    /// One page of the audit log, newest first.
-    pub async fn audit_events(&self, query: &AuditQuery<'_>) -> Result<Vec<AuditRecord>> {
-        enum Bind<'a> {
-            Int(i64),
-            Text(&'a str),
+    /// One page of the audit log, newest first: the rows of `audit_events` and the logins'
+    /// events kept on their sessions (migration 0009), whose ids come from the same counter, so
+    /// `id` orders both. Each source answers with its own newest `limit` matches, read through
+    /// its indexes, and the page is the newest of those. Login events still on a session are
+    /// listed from `logins_since` (Unix seconds; `None`: all), for audit retention
+    /// (`crate::admin::AuditLog`).
+    pub async fn audit_events(
+        &self,
+        query: &AuditQuery<'_>,
+        logins_since: Option<i64>,
+    ) -> Result<Vec<AuditRecord>> {
+        let mut binds = Binds::default();
+        let limit = binds.int(query.limit);
+        let mut branches = vec![logged_events(query, &mut binds, &limit)];
+        if let Some(logins) = session_logins(query, logins_since, &mut binds, &limit) {
+            branches.push(logins);
         }
-        let mut conditions: Vec<String> = Vec::new();
-        let mut binds: Vec<Bind> = Vec::new();
-        let mut filter = |condition: &str, bind| {
-            binds.push(bind);
-            conditions.push(format!("{condition} ${}", binds.len()));
+        let sql = if let [only] = branches.as_slice() {
+            only.clone()
+        } else {
+            format!(
+                "select {COLUMNS} from ({}) as logged union all select {COLUMNS} from ({}) as logins
+                 order by id desc limit {limit}",
+                branches[0], branches[1]
+            )
         };
-        if let Some(id) = query.before_id {
-            filter("id <", Bind::Int(id));
-        }
-        if let Some(actor) = query.actor {
-            filter("actor =", Bind::Text(actor));
-        }
-        if let Some(subject) = query.subject {
-            filter("subject =", Bind::Text(subject));
-        }
-        if let Some(action) = query.action {
-            filter("action =", Bind::Text(action));
-        }
-        if let Some(since) = query.since {
-            filter("at >=", Bind::Int(since));
-        }
-        if let Some(until) = query.until {
-            filter("at <", Bind::Int(until));
-        }
-        let mut sql =
-            "select id, at, actor, action, subject, ip, detail, occurrences from audit_events"
-                .to_owned();
-        if !conditions.is_empty() {
-            sql.push_str(" where ");
-            sql.push_str(&conditions.join(" and "));
-        }
-        sql.push_str(&format!(" order by id desc limit ${}", binds.len() + 1));
-        let mut statement = sqlx::query(&sql);
-        for bind in binds {
-            statement = match bind {
-                Bind::Int(value) => statement.bind(value),
-                Bind::Text(value) => statement.bind(value),
-            };
-        }
-        let rows = statement.bind(query.limit).fetch_all(&self.pool).await?;
+        let rows = binds.apply(sqlx::query(&sql)).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|row| {
                 Ok(AuditRecord {
@@ -141,6 +123,126 @@ impl Database {
     }
 }
 
+/// The columns of a listed event.
+const COLUMNS: &str = "id, at, actor, action, subject, ip, detail, occurrences";
+
+/// The values bound to a statement, numbered as they are added.
+#[derive(Default)]
+struct Binds<'a>(Vec<Bind<'a>>);
+
+enum Bind<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+impl<'a> Binds<'a> {
+    /// Adds `value`; returns its placeholder.
+    fn int(&mut self, value: i64) -> String {
+        self.0.push(Bind::Int(value));
+        format!("${}", self.0.len())
+    }
+
+    fn text(&mut self, value: &'a str) -> String {
+        self.0.push(Bind::Text(value));
+        format!("${}", self.0.len())
+    }
+
+    fn apply(self, mut statement: Query<'a>) -> Query<'a> {
+        for bind in self.0 {
+            statement = match bind {
+                Bind::Int(value) => statement.bind(value),
+                Bind::Text(value) => statement.bind(value),
+            };
+        }
+        statement
+    }
+}
+
+/// `where` and its conditions, or nothing.
+fn where_all(conditions: &[String]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("where {}", conditions.join(" and "))
+    }
+}
+
+/// The rows of `audit_events` that `query` selects, newest first.
+fn logged_events<'a>(query: &AuditQuery<'a>, binds: &mut Binds<'a>, limit: &str) -> String {
+    let mut conditions = Vec::new();
+    if let Some(id) = query.before_id {
+        conditions.push(format!("id < {}", binds.int(id)));
+    }
+    for (column, value) in [
+        ("actor", query.actor),
+        ("subject", query.subject),
+        ("action", query.action),
+    ] {
+        if let Some(value) = value {
+            conditions.push(format!("{column} = {}", binds.text(value)));
+        }
+    }
+    if let Some(since) = query.since {
+        conditions.push(format!("at >= {}", binds.int(since)));
+    }
+    if let Some(until) = query.until {
+        conditions.push(format!("at < {}", binds.int(until)));
+    }
+    format!(
+        "select {COLUMNS} from audit_events {} order by id desc limit {limit}",
+        where_all(&conditions)
+    )
+}
+
+/// The login events on sessions that `query` selects, newest first; `None` when its action or
+/// actor is one no login event has. The actor is the identity's number, so an actor filter is
+/// a lookup of the identity, like a subject filter.
+fn session_logins<'a>(
+    query: &AuditQuery<'a>,
+    logins_since: Option<i64>,
+    binds: &mut Binds<'a>,
+    limit: &str,
+) -> Option<String> {
+    let action = AuditAction::LoginSucceeded.as_str();
+    if query.action.is_some_and(|wanted| wanted != action) {
+        return None;
+    }
+    let number = match query.actor {
+        Some(actor) => Some(actor.strip_prefix(PHONE_ACTOR_PREFIX)?),
+        None => None,
+    };
+    let mut conditions = vec!["s.audit_id is not null".to_owned()];
+    if let Some(id) = query.before_id {
+        conditions.push(format!("s.audit_id < {}", binds.int(id)));
+    }
+    if let Some(number) = number {
+        conditions.push(format!(
+            "s.user_auth_id in
+                (select id from user_auth where method = 'phone' and remote_id = {})",
+            binds.text(number)
+        ));
+    }
+    if let Some(subject) = query.subject {
+        conditions.push(format!("s.user_auth_id = {}", binds.text(subject)));
+    }
+    if let Some(since) = query.since.max(logins_since) {
+        conditions.push(format!("s.created_at >= {}", binds.int(since)));
+    }
+    if let Some(until) = query.until {
+        conditions.push(format!("s.created_at < {}", binds.int(until)));
+    }
+    Some(format!(
+        "select s.audit_id as id, s.created_at as at, {} || a.remote_id as actor,
+                {} as action, s.user_auth_id as subject, s.audit_ip as ip,
+                s.audit_detail as detail, cast(1 as bigint) as occurrences
+         from sessions s join user_auth a on a.id = s.user_auth_id
+         {} order by s.audit_id desc limit {limit}",
+        binds.text(PHONE_ACTOR_PREFIX),
+        binds.text(action),
+        where_all(&conditions)
+    ))
+}
+
 impl Tx {
     /// Appends `events` in this transaction, in order.
     pub async fn append_audit(&mut self, events: &[AuditEvent<'_>]) -> Result<()> {
@@ -152,7 +254,7 @@ impl Tx {
 }
 
 /// Appends `events` with one multi-row statement (on the pool or inside a transaction).
-pub(super) async fn insert_audit_events<'c>(
+async fn insert_audit_events<'c>(
     executor: impl Executor<'c, Database = Any>,
     events: &[AuditEvent<'_>],
 ) -> Result<()> {

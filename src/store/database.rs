@@ -8,7 +8,6 @@ use sqlx::{Any, AnyPool, Connection, Executor};
 use super::login_batch::LoginBatcher;
 use super::{Result, StoreError};
 use crate::config::DatabaseUrl;
-use crate::domain::AuditAction;
 
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -88,8 +87,7 @@ impl Database {
                 (pool, Backend::Sqlite)
             }
         };
-        let logins = (backend == Backend::Postgres)
-            .then(|| LoginBatcher::start(&pool, AuditAction::LoginSucceeded.as_str()));
+        let logins = (backend == Backend::Postgres).then(|| LoginBatcher::start(&pool));
         Ok(Self {
             pool,
             backend,

@@ -1,5 +1,5 @@
 //! Group commit of logins on Postgres (docs/performance.md, "Group commit"). One login's rows
-//! (identity, session, first pair, audit event) cost Postgres several times more as a
+//! (identity, session with its audit event, first pair) cost Postgres several times more as a
 //! transaction of their own than as part of a batch: the commit's WAL flush, the statement's
 //! set-up and its relation and lock bookkeeping are paid once per batch instead of once per
 //! login. So logins queue, and each of [`WORKERS`] workers takes whatever is queued (at most
@@ -42,8 +42,7 @@ pub(super) struct LoginRow {
     pub issued_at: i64,
     pub expires_at: i64,
     pub access_expires_at: i64,
-    /// The `login.succeeded` audit event's actor and detail.
-    pub actor: String,
+    /// The detail of the login's `login.succeeded` audit event.
     pub detail: Option<String>,
 }
 
@@ -54,14 +53,15 @@ pub(super) type StoredIdentity = (String, Option<String>);
 /// if it has one, by index lookups (`limit 1` keeps the planner from scanning every identity
 /// to join a handful of logins); the identity created, or re-linked when its employee changed
 /// (a concurrent first login of the same number conflicts and takes the update, so the login
-/// always gets the one identity); then the session for that principal, the pair's row and the
-/// audit event. `$1` is the JSON array of [`LoginRow`]s, `$2` the audit action.
+/// always gets the one identity); then the session for that principal, carrying the login's
+/// audit event (its id from `audit_events`' sequence: migration 0009), and the pair's row. `$1`
+/// is the JSON array of [`LoginRow`]s.
 const STORE_LOGINS: &str = "
     with input as (
         select * from json_to_recordset($1::json) as input (
             identity_id text, phone text, at bigint, session_id text, session_expires bigint,
             ip text, user_agent text, jti text, issued_at bigint, expires_at bigint,
-            access_expires_at bigint, actor text, detail text)
+            access_expires_at bigint, detail text)
     ), wanted as (
         select input.*,
             (select id from users where phone_number = input.phone and disabled_at is null)
@@ -85,15 +85,14 @@ const STORE_LOGINS: &str = "
         from wanted left join upserted on upserted.remote_id = wanted.phone
     ), session as (
         insert into sessions
-            (id, user_auth_id, user_id, created_at, last_used_at, expires_at, ip, user_agent)
-        select session_id, sub, principal_user_id, at, at, session_expires, ip, user_agent
+            (id, user_auth_id, user_id, created_at, last_used_at, expires_at, ip, user_agent,
+             audit_id, audit_ip, audit_detail)
+        select session_id, sub, principal_user_id, at, at, session_expires, ip, user_agent,
+            nextval('audit_events_id_seq'), ip, detail
         from identity
     ), issued as (
         insert into tokens (jti, session_id, issued_at, expires_at, access_expires_at)
         select jti, session_id, issued_at, expires_at, access_expires_at from input
-    ), audit as (
-        insert into audit_events (at, actor, action, subject, ip, detail)
-        select at, actor, $2, sub, ip, detail from identity
     )
     select phone, sub, principal_user_id from identity";
 
@@ -111,12 +110,12 @@ pub(super) struct LoginBatcher {
 }
 
 impl LoginBatcher {
-    /// Starts the workers on `pool`; `action` is the audit action of every stored login.
-    pub(super) fn start(pool: &AnyPool, action: &'static str) -> Self {
+    /// Starts the workers on `pool`.
+    pub(super) fn start(pool: &AnyPool) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..WORKERS {
-            tokio::spawn(work(pool.clone(), action, Arc::clone(&receiver)));
+            tokio::spawn(work(pool.clone(), Arc::clone(&receiver)));
         }
         Self { queue }
     }
@@ -139,7 +138,7 @@ fn stopped() -> StoreError {
 /// One worker: takes what is queued, one login per number (two logins of one number in one
 /// statement would upsert its identity twice), and stores it; a number's second login waits
 /// for this worker's next batch.
-async fn work(pool: AnyPool, action: &'static str, receiver: Arc<Mutex<mpsc::Receiver<Queued>>>) {
+async fn work(pool: AnyPool, receiver: Arc<Mutex<mpsc::Receiver<Queued>>>) {
     let mut carried: Vec<Queued> = Vec::new();
     loop {
         let mut taken = std::mem::take(&mut carried);
@@ -160,7 +159,7 @@ async fn work(pool: AnyPool, action: &'static str, receiver: Arc<Mutex<mpsc::Rec
         }
         let (batch, later) = one_per_number(taken);
         carried = later;
-        store(&pool, action, batch).await;
+        store(&pool, batch).await;
     }
 }
 
@@ -178,9 +177,9 @@ fn one_per_number(taken: Vec<Queued>) -> (Vec<Queued>, Vec<Queued>) {
 
 /// Stores `batch` in one statement and answers each login; after a failure that is not the
 /// database's absence, each login is tried on its own.
-async fn store(pool: &AnyPool, action: &str, batch: Vec<Queued>) {
+async fn store(pool: &AnyPool, batch: Vec<Queued>) {
     let rows: Vec<&LoginRow> = batch.iter().map(|queued| &queued.row).collect();
-    match insert(pool, action, &rows).await {
+    match insert(pool, &rows).await {
         Ok(mut stored) => {
             for queued in batch {
                 let _ = queued.reply.send(take(&mut stored, &queued.row.phone));
@@ -198,7 +197,7 @@ async fn store(pool: &AnyPool, action: &str, batch: Vec<Queued>) {
         }
         Err(_) => {
             for queued in batch {
-                let alone = insert(pool, action, &[&queued.row]).await;
+                let alone = insert(pool, &[&queued.row]).await;
                 let _ = queued
                     .reply
                     .send(alone.and_then(|mut stored| take(&mut stored, &queued.row.phone)));
@@ -208,18 +207,10 @@ async fn store(pool: &AnyPool, action: &str, batch: Vec<Queued>) {
 }
 
 /// Runs [`STORE_LOGINS`] for `rows` (one per number) and returns each number's identity.
-async fn insert(
-    pool: &AnyPool,
-    action: &str,
-    rows: &[&LoginRow],
-) -> Result<HashMap<String, StoredIdentity>> {
+async fn insert(pool: &AnyPool, rows: &[&LoginRow]) -> Result<HashMap<String, StoredIdentity>> {
     let json = serde_json::to_string(rows)
         .map_err(|err| StoreError::Database(sqlx::Error::Encode(Box::new(err))))?;
-    let stored = sqlx::query(STORE_LOGINS)
-        .bind(json)
-        .bind(action)
-        .fetch_all(pool)
-        .await?;
+    let stored = sqlx::query(STORE_LOGINS).bind(json).fetch_all(pool).await?;
     metrics::counter!("sesame_login_commits_total").increment(1);
     metrics::counter!("sesame_logins_committed_total").increment(rows.len() as u64);
     stored
@@ -259,7 +250,6 @@ mod tests {
             issued_at: 0,
             expires_at: 0,
             access_expires_at: 0,
-            actor: format!("phone:{phone}"),
             detail: None,
         };
         Queued { row, reply }

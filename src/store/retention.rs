@@ -1,7 +1,10 @@
 //! Deletes for the sweeper (src/sweeper.rs decides what goes when). Each statement deletes at
 //! most `batch` rows, so it stays short (SQLite has one connection).
 
+use super::holders::placeholders;
 use super::{Database, Result};
+use crate::domain::AuditAction;
+use crate::domain::audit::PHONE_ACTOR_PREFIX;
 
 impl Database {
     /// Refresh-token rows whose token, and the access token issued with it, expired before
@@ -42,30 +45,82 @@ impl Database {
     }
 
     /// Sessions revoked before `revoked_before`, with their token and deny rows (`on delete
-    /// cascade`).
-    pub async fn sweep_revoked_sessions(&self, revoked_before: i64, batch: i64) -> Result<u64> {
-        self.delete_batch(
-            "delete from sessions where id in
-                (select id from sessions where revoked_at < $1 limit $2)",
-            revoked_before,
-            batch,
-        )
-        .await
+    /// cascade`); their login events move to `audit_events` (see `sweep_sessions`).
+    pub async fn sweep_revoked_sessions(
+        &self,
+        revoked_before: i64,
+        events_kept_since: Option<i64>,
+        batch: i64,
+    ) -> Result<u64> {
+        self.sweep_sessions("revoked_at < $1", revoked_before, events_kept_since, batch)
+            .await
     }
 
-    /// Sessions created before `created_before`, with their tokens.
+    /// Sessions created before `created_before`, with their tokens; their login events move to
+    /// `audit_events`.
     pub async fn sweep_sessions_created_before(
         &self,
         created_before: i64,
+        events_kept_since: Option<i64>,
         batch: i64,
     ) -> Result<u64> {
-        self.delete_batch(
-            "delete from sessions where id in
-                (select id from sessions where created_at < $1 limit $2)",
-            created_before,
-            batch,
-        )
-        .await
+        self.sweep_sessions("created_at < $1", created_before, events_kept_since, batch)
+            .await
+    }
+
+    /// Deletes up to `batch` sessions matching `condition` (`$1` is `before`). In the same
+    /// transaction, the `login.succeeded` event each carries (migration 0009) is first written
+    /// to `audit_events` with the id it is listed under, unless it happened before
+    /// `events_kept_since` (the audit sweep would delete it; `None`: events are kept for good).
+    /// Of two nodes sweeping the same sessions, the second finds the event stored (`on
+    /// conflict`, which waits for the first's commit) or the session gone.
+    async fn sweep_sessions(
+        &self,
+        condition: &str,
+        before: i64,
+        events_kept_since: Option<i64>,
+        batch: i64,
+    ) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let ids: Vec<String> = sqlx::query_scalar(&format!(
+            "select id from sessions where {condition} limit $2"
+        ))
+        .bind(before)
+        .bind(batch)
+        .fetch_all(&mut *tx)
+        .await?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let listed = placeholders(4, ids.len());
+        let sql = format!(
+            "insert into audit_events (id, at, actor, action, subject, ip, detail)
+             select s.audit_id, s.created_at, $1 || a.remote_id, $2, s.user_auth_id, s.audit_ip,
+                    s.audit_detail
+             from sessions s join user_auth a on a.id = s.user_auth_id
+             where s.audit_id is not null and s.created_at >= $3 and s.id in ({listed})
+             on conflict (id) do nothing"
+        );
+        let copy = sqlx::query(&sql)
+            .bind(PHONE_ACTOR_PREFIX)
+            .bind(AuditAction::LoginSucceeded.as_str())
+            .bind(events_kept_since.unwrap_or(i64::MIN));
+        ids.iter()
+            .fold(copy, |query, id| query.bind(id))
+            .execute(&mut *tx)
+            .await?;
+        let sql = format!(
+            "delete from sessions where id in ({})",
+            placeholders(1, ids.len())
+        );
+        let deleted = ids
+            .iter()
+            .fold(sqlx::query(&sql), |query, id| query.bind(id))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted)
     }
 
     /// Audit events that happened before `before`.

@@ -1,10 +1,8 @@
 use sqlx::Row;
 
-use super::audit::insert_audit_events;
 use super::identities::phone_identity;
 use super::login_batch::LoginRow;
-use super::{AuditEvent, Database, Principal, Query, Result};
-use crate::domain::{Actor, AuditAction};
+use super::{Database, Principal, Query, Result};
 
 /// A login about to be stored: the phone identity it signs in (found, or created as
 /// `new_identity_id`) and its new session (the refresh-token family).
@@ -68,15 +66,15 @@ impl AccessTokenState {
 impl Database {
     /// Stores a login atomically: links the phone identity to the employee holding the number
     /// now (creating the identity on its first login), opens the session for that principal
-    /// with the row of its first pair, and appends the `login.succeeded` audit event. On
-    /// Postgres the login joins the next group commit (`login_batch.rs`): one statement and one
-    /// commit for every login queued meanwhile. Returns the principal, whose claims the tokens
-    /// are then signed with.
+    /// with the row of its first pair. The session row is also the login's `login.succeeded`
+    /// audit event (migration 0009; `audit.rs` lists it): no event row of its own. On Postgres
+    /// the login joins the next group commit (`login_batch.rs`): one statement and one commit
+    /// for every login queued meanwhile. Returns the principal, whose claims the tokens are
+    /// then signed with.
     pub async fn log_in(&self, login: &NewLogin<'_>, pair: &NewPair<'_>) -> Result<Principal> {
-        let actor = Actor::Phone(login.phone_number.to_owned());
         let (sub, user_id) = match &self.logins {
-            Some(logins) => logins.log_in(login_row(login, pair, &actor)).await?,
-            None => self.log_in_on_sqlite(login, pair, &actor).await?,
+            Some(logins) => logins.log_in(login_row(login, pair)).await?,
+            None => self.log_in_on_sqlite(login, pair).await?,
         };
         Ok(Principal {
             sub,
@@ -91,16 +89,23 @@ impl Database {
         &self,
         login: &NewLogin<'_>,
         pair: &NewPair<'_>,
-        actor: &Actor,
     ) -> Result<(String, Option<String>)> {
         let mut tx = self.pool.begin().await?;
         let row = phone_identity(&mut tx, login).await?;
         let identity_id: String = row.try_get("id")?;
         let user_id: Option<String> = row.try_get("user_id")?;
+        // The event's id: the next of `audit_events`' AUTOINCREMENT counter, taken by raising
+        // it, so no event stored later gets it (migration 0009).
+        let audit_id: i64 = sqlx::query_scalar(
+            "update sqlite_sequence set seq = seq + 1 where name = 'audit_events' returning seq",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         sqlx::query(
             "insert into sessions
-                (id, user_auth_id, user_id, created_at, last_used_at, expires_at, ip, user_agent)
-             values ($1, $2, $3, $4, $4, $5, $6, $7)",
+                (id, user_auth_id, user_id, created_at, last_used_at, expires_at, ip, user_agent,
+                 audit_id, audit_ip, audit_detail)
+             values ($1, $2, $3, $4, $4, $5, $6, $7, $8, $6, $9)",
         )
         .bind(login.session_id)
         .bind(&identity_id)
@@ -109,18 +114,11 @@ impl Database {
         .bind(login.expires_at)
         .bind(login.ip)
         .bind(login.user_agent)
+        .bind(audit_id)
+        .bind(login.audit_detail)
         .execute(&mut *tx)
         .await?;
         insert_pair(&mut tx, login.session_id, pair).await?;
-        let audit = AuditEvent {
-            at: login.created_at,
-            actor,
-            action: AuditAction::LoginSucceeded,
-            subject: Some(&identity_id),
-            ip: login.ip,
-            detail: login.audit_detail.map(str::to_owned),
-        };
-        insert_audit_events(&mut *tx, std::slice::from_ref(&audit)).await?;
         tx.commit().await?;
         Ok((identity_id, user_id))
     }
@@ -188,7 +186,7 @@ pub(super) fn bind_identity<'q>(query: Query<'q>, login: &NewLogin<'q>) -> Query
 }
 
 /// A login as the Postgres group commit stores it.
-fn login_row(login: &NewLogin<'_>, pair: &NewPair<'_>, actor: &Actor) -> LoginRow {
+fn login_row(login: &NewLogin<'_>, pair: &NewPair<'_>) -> LoginRow {
     LoginRow {
         identity_id: login.new_identity_id.to_owned(),
         phone: login.phone_number.to_owned(),
@@ -201,7 +199,6 @@ fn login_row(login: &NewLogin<'_>, pair: &NewPair<'_>, actor: &Actor) -> LoginRo
         issued_at: pair.issued_at,
         expires_at: pair.expires_at,
         access_expires_at: pair.access_expires_at,
-        actor: actor.to_string(),
         detail: login.audit_detail.map(str::to_owned),
     }
 }

@@ -5,6 +5,7 @@ mod support;
 mod admin;
 mod api_keys;
 mod audit;
+mod audit_logins;
 mod binary;
 mod cluster_failover;
 mod connections;

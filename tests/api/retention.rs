@@ -1,9 +1,11 @@
 //! Retention: the sweeper deletes ended sessions (with their tokens) and old audit events, and
-//! leaves live sessions and recent events alone.
+//! leaves live sessions and recent events alone; a swept session's login event stays in the
+//! audit log as long as the audit retention says.
 
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
+use serde_json::Value;
 
 use crate::support::{
     Backend, FIXED_NUMBERS, TestApp, claim, on_both_backends,
@@ -13,6 +15,7 @@ use crate::support::{
 on_both_backends!(
     ended_sessions_and_old_audit_events_are_swept,
     audit_events_are_kept_for_good_with_retention_zero,
+    a_swept_sessions_login_event_keeps_its_place_in_the_log,
     an_access_token_outliving_its_refresh_token_can_still_be_revoked,
 );
 
@@ -37,6 +40,20 @@ async fn eventually(app: &TestApp, sql: &str, expected: i64) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// The audit log, newest first.
+async fn audit(app: &TestApp) -> Vec<Value> {
+    let page: Value = app
+        .admin_get("/admin/v1/audit?limit=500")
+        .await
+        .json()
+        .await
+        .unwrap();
+    page["items"].as_array().unwrap().clone()
+}
+
+/// Login events moved to `audit_events` by the session sweep.
+const MOVED_LOGINS: &str = "select count(*) from audit_events where action = 'login.succeeded'";
 
 async fn ended_sessions_and_old_audit_events_are_swept(backend: Backend) {
     let app = spawn(
@@ -64,37 +81,46 @@ async fn ended_sessions_and_old_audit_events_are_swept(backend: Backend) {
     let of_revoked = format!("select count(*) from tokens where session_id = '{revoked_sid}'");
     assert_eq!(count(&app, "select count(*) from sessions").await, 2);
     assert_eq!(count(&app, &of_revoked).await, 1);
-    let events = count(&app, "select count(*) from audit_events").await;
-    assert!(events >= 3, "two logins and a logout are audited: {events}");
+    let events = audit(&app).await;
+    assert_eq!(
+        events.len(),
+        3,
+        "two logins and a logout are audited: {events:?}"
+    );
 
     // Within the retention nothing goes.
     app.clock.advance(Duration::from_secs(DAY - 60));
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     assert_eq!(count(&app, "select count(*) from sessions").await, 2);
 
-    // A day after its revocation the revoked session goes, with its tokens; the live one stays
-    // and still refreshes.
+    // A day after its revocation the revoked session goes, with its tokens, and its login event
+    // stays listed; the live one stays and still refreshes.
     app.clock.advance(Duration::from_secs(120));
     eventually(&app, "select count(*) from sessions", 1).await;
     assert_eq!(count(&app, &of_revoked).await, 0);
+    assert_eq!(audit(&app).await, events);
     let next = app.refreshed(text(&live, "refresh_token")).await;
     assert_eq!(
         app.me(text(&next, "access_token")).await.status(),
         StatusCode::OK
     );
 
-    // Two days on, the first events are gone; the refresh's are not.
-    let before = count(&app, "select count(*) from audit_events").await;
+    // Two days on, the first events are gone: the swept session's login, the logout, and the
+    // live session's login (not listed past the retention, though its session stays).
     app.clock.advance(Duration::from_secs(DAY + 60));
-    eventually(&app, "select count(*) from audit_events", before - events).await;
+    eventually(&app, "select count(*) from audit_events", 0).await;
+    assert!(audit(&app).await.is_empty());
 
-    // The live session ends with its maximum age (ten days), and goes a day later.
+    // The live session ends with its maximum age (ten days), and goes a day later, without
+    // storing its login event, which is past the audit retention.
     app.clock.advance(Duration::from_secs(8 * DAY));
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     assert_eq!(count(&app, "select count(*) from sessions").await, 1);
     app.clock.advance(Duration::from_secs(DAY));
     eventually(&app, "select count(*) from sessions", 0).await;
     assert_eq!(count(&app, "select count(*) from tokens").await, 0);
+    assert_eq!(count(&app, MOVED_LOGINS).await, 0);
+    assert!(audit(&app).await.is_empty());
 }
 
 async fn audit_events_are_kept_for_good_with_retention_zero(backend: Backend) {
@@ -107,15 +133,50 @@ async fn audit_events_are_kept_for_good_with_retention_zero(backend: Backend) {
     )
     .await;
     app.login_fixed(FIXED_NUMBERS[0]).await;
-    let events = count(&app, "select count(*) from audit_events").await;
-    assert!(events >= 1);
+    let events = audit(&app).await;
+    assert_eq!(events.len(), 1);
     app.clock.advance(Duration::from_secs(3_650 * DAY));
-    // The ten-year-old session is swept; its login event stays.
+    // The ten-year-old session is swept; its login event stays, with its id.
     eventually(&app, "select count(*) from sessions", 0).await;
+    assert_eq!(audit(&app).await, events);
+    assert_eq!(count(&app, MOVED_LOGINS).await, 1);
+}
+
+/// A swept session's login event is listed as before, under the same id, between the events
+/// that came before and after it; later events still come first.
+async fn a_swept_sessions_login_event_keeps_its_place_in_the_log(backend: Backend) {
+    let app = spawn(
+        backend,
+        &[
+            ("SESAME_SWEEP_INTERVAL", "1"),
+            ("SESAME_SESSION_RETENTION", "86400"),
+        ],
+    )
+    .await;
+    let first = app.login_fixed(FIXED_NUMBERS[0]).await;
+    let sid = claim(text(&first, "access_token"), "sid");
+    let path = format!("/admin/v1/sessions/{sid}/revoke");
+    assert_eq!(app.admin_post(&path).await.status(), StatusCode::NO_CONTENT);
+    app.login_fixed(FIXED_NUMBERS[1]).await;
+    let events = audit(&app).await;
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(
-        count(&app, "select count(*) from audit_events").await,
-        events
+        actions,
+        ["login.succeeded", "session.revoked", "login.succeeded"]
     );
+
+    app.clock.advance(Duration::from_secs(DAY + 60));
+    eventually(&app, "select count(*) from sessions", 1).await;
+    assert_eq!(count(&app, MOVED_LOGINS).await, 1);
+    assert_eq!(audit(&app).await, events);
+    // A later login still comes first.
+    app.login_fixed(FIXED_NUMBERS[2]).await;
+    let now = audit(&app).await;
+    assert_eq!(now[1..], events);
+    assert!(now[0]["id"].as_i64() > events[0]["id"].as_i64());
 }
 
 /// An access token may outlive the refresh token issued with it (`SESAME_ACCESS_TTL` longer than
