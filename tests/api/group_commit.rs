@@ -95,16 +95,12 @@ async fn a_login_whose_rows_cannot_be_stored_fails_alone() {
         } else {
             "test-agent"
         };
-        let request = app
-            .client
-            .post(app.url("/oauth/token"))
-            .header("user-agent", agent)
-            .form(&[
-                ("grant_type", "otp"),
-                ("phone_number", number),
-                ("code", &app.sink.last_code(number)),
-            ]);
-        async move { request.send().await.unwrap() }
+        let code = app.sink.last_code(number);
+        let app = &app;
+        async move {
+            app.exchange_code_with(number, &code, ("user-agent", agent))
+                .await
+        }
     });
     for (number, response) in numbers.iter().zip(join_all(exchanged).await) {
         if number == refused {

@@ -198,17 +198,8 @@ async fn admins_list_an_identitys_sessions_page_by_page(backend: Backend) {
     for agent in ["phone-a", "phone-b", "phone-c"] {
         app.start_login(number).await;
         let response = app
-            .client
-            .post(app.url("/oauth/token"))
-            .header("user-agent", agent)
-            .form(&[
-                ("grant_type", "otp"),
-                ("phone_number", number),
-                ("code", FIXED_CODE),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .exchange_code_with(number, FIXED_CODE, ("user-agent", agent))
+            .await;
         let pair: Value = response.json().await.unwrap();
         sids.push(claim(text(&pair, "access_token"), "sid"));
     }

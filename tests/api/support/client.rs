@@ -76,6 +76,26 @@ impl TestApp {
         .await
     }
 
+    /// `exchange_code` with one more request header (`User-Agent`, `X-Forwarded-For`, …).
+    pub async fn exchange_code_with(
+        &self,
+        number: &str,
+        code: &str,
+        (header, value): (&str, &str),
+    ) -> Response {
+        self.client
+            .post(self.url("/oauth/token"))
+            .header(header, value)
+            .form(&[
+                ("grant_type", "otp"),
+                ("phone_number", number),
+                ("code", code),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Logs `number` in end to end and returns the token response.
     pub async fn login(&self, number: &str) -> Value {
         let response = self.start_login(number).await;

@@ -43,17 +43,8 @@ pub async fn exchange_forwarded(
     code: &str,
     forwarded_for: &str,
 ) -> Response {
-    app.client
-        .post(app.url("/oauth/token"))
-        .header("x-forwarded-for", forwarded_for)
-        .form(&[
-            ("grant_type", "otp"),
-            ("phone_number", number),
-            ("code", code),
-        ])
-        .send()
+    app.exchange_code_with(number, code, ("x-forwarded-for", forwarded_for))
         .await
-        .unwrap()
 }
 
 /// Asserts `429 rate_limited` and returns its `Retry-After`.
