@@ -4,10 +4,6 @@
 
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
-use rand::rngs::OsRng;
 use ring::digest;
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
@@ -16,7 +12,7 @@ use super::Call;
 use super::key_cache::KeyCache;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::{Actor, AuditAction};
+use crate::domain::{Actor, AuditAction, random_url_safe};
 use crate::error::{Error, Result};
 use crate::store::{ApiKey, ApiKeyRole, Database};
 
@@ -119,9 +115,7 @@ impl ApiKeys {
                 "name must be 1 to 100 characters".into(),
             ));
         }
-        let mut secret = [0u8; 32];
-        OsRng.fill_bytes(&mut secret);
-        let key = SecretString::from(format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(secret)));
+        let key = SecretString::from(format!("{PREFIX}{}", random_url_safe::<32>()));
         let record = self
             .db
             .create_api_key(name, role, &hash(key.expose_secret()), now)

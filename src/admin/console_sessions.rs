@@ -4,10 +4,6 @@
 
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
-use rand::rngs::OsRng;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -15,7 +11,7 @@ use uuid::Uuid;
 use super::api_keys::hash;
 use super::{ApiKeys, Call, KeyHolder};
 use crate::config::Config;
-use crate::domain::{Actor, AuditAction};
+use crate::domain::{Actor, AuditAction, random_url_safe};
 use crate::error::{Error, Result};
 use crate::store::{Admission, ApiKeyRole, ConsoleSession, Database, Ephemeral, Window};
 
@@ -128,7 +124,7 @@ impl ConsoleSessions {
         if let Err(err) = withdrawn.await {
             tracing::warn!(error = %err, "could not take a successful sign-in out of the failures");
         }
-        let session_id = random_token();
+        let session_id = random_url_safe::<32>();
         let name = match &holder.actor {
             Actor::ApiKey { name } => name.clone(),
             _ => "bootstrap".to_owned(),
@@ -138,7 +134,7 @@ impl ConsoleSessions {
             key_id: holder.key_id,
             key_name: name,
             role: holder.role,
-            csrf_token: random_token(),
+            csrf_token: random_url_safe::<32>(),
             created_at: now,
             last_seen_at: now,
         };
@@ -210,11 +206,4 @@ fn user_of(session: ConsoleSession) -> ConsoleUser {
         role: session.role,
         csrf_token: session.csrf_token,
     }
-}
-
-/// 256 random bits, base64url.
-fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
 }

@@ -4,9 +4,11 @@
 pub mod audit;
 mod instant;
 mod phone;
+mod random;
 mod signing;
 
 pub use audit::{Actor, AuditAction};
 pub use instant::parse_instant;
 pub use phone::{InvalidPhoneNumber, PhoneNumber};
+pub use random::random_url_safe;
 pub use signing::SigningAlgorithm;

@@ -6,14 +6,9 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
-use rand::rngs::OsRng;
-
 use super::screening;
 use crate::config::{Config, LimitsConfig};
-use crate::domain::{Actor, AuditAction, PhoneNumber};
+use crate::domain::{Actor, AuditAction, PhoneNumber, random_url_safe};
 use crate::error::{Error, Result};
 use crate::sms::Channel;
 use crate::store::{Admission, AuditEvent, Database, Ephemeral, OnSuccess, Window};
@@ -427,8 +422,7 @@ struct Attempt<'a> {
 
 impl<'a> Attempt<'a> {
     fn new(number: &'a PhoneNumber, ip: Option<&'a str>, now: i64) -> Self {
-        let id = URL_SAFE_NO_PAD.encode(OsRng.next_u64().to_le_bytes());
-        let member = format!("{} {id}", source_tag(ip));
+        let member = format!("{} {}", source_tag(ip), random_url_safe::<8>());
         Self {
             number,
             ip,
