@@ -1,3 +1,5 @@
+use std::sync::LazyLock;
+
 use sqlx::{Any, Executor, Row};
 
 use super::{Database, Query, Result, Tx};
@@ -126,6 +128,20 @@ impl Database {
 /// The columns of a listed event.
 const COLUMNS: &str = "id, at, actor, action, subject, ip, detail, occurrences";
 
+/// A session's login event (migration 0009) as the columns `id, at, actor, action, subject,
+/// ip, detail` of an event, from `sessions s` and its identity `a` ([`LOGIN_EVENTS_FROM`]):
+/// the one reading of it, for the log and for the sweep that moves it to `audit_events`.
+pub(super) static LOGIN_EVENT_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "s.audit_id as id, s.created_at as at, '{PHONE_ACTOR_PREFIX}' || a.remote_id as actor,
+         '{}' as action, s.user_auth_id as subject, s.audit_ip as ip, s.audit_detail as detail",
+        AuditAction::LoginSucceeded.as_str()
+    )
+});
+
+/// Where [`LOGIN_EVENT_COLUMNS`] are read.
+pub(super) const LOGIN_EVENTS_FROM: &str = "sessions s join user_auth a on a.id = s.user_auth_id";
+
 /// The values bound to a statement, numbered as they are added.
 #[derive(Default)]
 struct Binds<'a>(Vec<Bind<'a>>);
@@ -232,13 +248,9 @@ fn session_logins<'a>(
         conditions.push(format!("s.created_at < {}", binds.int(until)));
     }
     Some(format!(
-        "select s.audit_id as id, s.created_at as at, {} || a.remote_id as actor,
-                {} as action, s.user_auth_id as subject, s.audit_ip as ip,
-                s.audit_detail as detail, cast(1 as bigint) as occurrences
-         from sessions s join user_auth a on a.id = s.user_auth_id
+        "select {}, cast(1 as bigint) as occurrences from {LOGIN_EVENTS_FROM}
          {} order by s.audit_id desc limit {limit}",
-        binds.text(PHONE_ACTOR_PREFIX),
-        binds.text(action),
+        *LOGIN_EVENT_COLUMNS,
         where_all(&conditions)
     ))
 }

@@ -1,10 +1,9 @@
 //! Deletes for the sweeper (src/sweeper.rs decides what goes when). Each statement deletes at
 //! most `batch` rows, so it stays short (SQLite has one connection).
 
+use super::audit::{LOGIN_EVENT_COLUMNS, LOGIN_EVENTS_FROM};
 use super::holders::placeholders;
 use super::{Database, Result};
-use crate::domain::AuditAction;
-use crate::domain::audit::PHONE_ACTOR_PREFIX;
 
 impl Database {
     /// Refresh-token rows whose token, and the access token issued with it, expired before
@@ -92,19 +91,15 @@ impl Database {
         if ids.is_empty() {
             return Ok(0);
         }
-        let listed = placeholders(4, ids.len());
+        let listed = placeholders(2, ids.len());
         let sql = format!(
             "insert into audit_events (id, at, actor, action, subject, ip, detail)
-             select s.audit_id, s.created_at, $1 || a.remote_id, $2, s.user_auth_id, s.audit_ip,
-                    s.audit_detail
-             from sessions s join user_auth a on a.id = s.user_auth_id
-             where s.audit_id is not null and s.created_at >= $3 and s.id in ({listed})
-             on conflict (id) do nothing"
+             select {} from {LOGIN_EVENTS_FROM}
+             where s.audit_id is not null and s.created_at >= $1 and s.id in ({listed})
+             on conflict (id) do nothing",
+            *LOGIN_EVENT_COLUMNS
         );
-        let copy = sqlx::query(&sql)
-            .bind(PHONE_ACTOR_PREFIX)
-            .bind(AuditAction::LoginSucceeded.as_str())
-            .bind(events_kept_since.unwrap_or(i64::MIN));
+        let copy = sqlx::query(&sql).bind(events_kept_since.unwrap_or(i64::MIN));
         ids.iter()
             .fold(copy, |query, id| query.bind(id))
             .execute(&mut *tx)
