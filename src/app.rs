@@ -21,10 +21,22 @@ use crate::store::{
 use crate::tasks::Tasks;
 use crate::tokens::{KeySet, TokenService};
 
-/// Everything a handler may need; cheap to clone. Handlers reach the stores only through
-/// services.
+/// Everything a handler may need, behind one `Arc`: axum clones the state for every request,
+/// extractor and middleware that takes it, and one reference count costs less than one per
+/// service (docs/performance.md). Handlers reach the stores only through services.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppServices>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppServices;
+
+    fn deref(&self) -> &AppServices {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct AppServices {
     pub config: Arc<Config>,
     pub login: Arc<LoginService>,
     pub tokens: Arc<TokenService>,
@@ -96,7 +108,7 @@ impl AppState {
             login: login.clone(),
             tokens: tokens.clone(),
         });
-        let state = Self {
+        let state = Self(Arc::new(AppServices {
             revocation_signal: RevocationSignal::new(&config.database_url),
             admin: Arc::new(admin),
             health,
@@ -106,7 +118,7 @@ impl AppState {
             clock,
             tally,
             stopping,
-        };
+        }));
         Ok((state, db))
     }
 }
