@@ -33,19 +33,20 @@ pub fn screen(
     {
         return Some(("country_not_allowed", Error::CountryNotAllowed));
     }
-    if !limits.allow_unknown_line_types && unlisted(number) {
+    let line = number.number_type();
+    if !limits.allow_unknown_line_types && unlisted(number, line) {
         return Some(("line_type", Error::InvalidPhoneNumber));
     }
-    if !line_type_accepted(number.number_type(), channel) {
+    if !line_type_accepted(line, channel) {
         return Some(("line_type", Error::InvalidPhoneNumber));
     }
     None
 }
 
 /// A number of a non-geographic entity, or one in a range the metadata does not assign to
-/// any line type (except the drama range).
-fn unlisted(number: &PhoneNumber) -> bool {
-    let unknown = number.number_type() == Type::Unknown
+/// any line type (except the drama range); `line` is its line type.
+fn unlisted(number: &PhoneNumber, line: Type) -> bool {
+    let unknown = line == Type::Unknown
         && !(number.as_str().starts_with(DRAMA_RANGE) && number.as_str().len() == 13);
     unknown || number.country().as_deref() == Some(NON_GEOGRAPHIC)
 }
