@@ -5,9 +5,9 @@
 //! login. So logins queue, and each of [`WORKERS`] workers takes whatever is queued (at most
 //! [`MAX_BATCH`]) and stores it in one statement, one transaction. While the other worker's
 //! batch is in flight a worker collects for up to [`COLLECT`] more, so batches grow with the
-//! load; with none in flight it stores at once, so a lone login on an idle node never waits. Each caller is answered after the commit that
-//! holds its rows. A batch that fails is retried one login at a time, so a row that cannot be
-//! written fails its own login and no other.
+//! load; with none in flight it stores at once, so a lone login on an idle node never waits.
+//! Each caller is answered after the commit that holds its rows. A batch that fails is retried
+//! one login at a time, so a row that cannot be written fails its own login and no other.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -29,8 +29,8 @@ const MAX_BATCH: usize = 32;
 const WORKERS: usize = 2;
 
 /// How long a worker collects logins while the other worker's batch is in flight: 1 ms
-/// lifted the mean batch enough to cut Postgres's CPU per login by a third; 3 ms gained less
-/// at the cost of latency (docs/performance.md, "Group commit").
+/// lifted the mean batch enough to cut Postgres's CPU per login by a third; 3 ms cut it a
+/// little further but served fewer logins a second (docs/performance.md, "Group commit").
 const COLLECT: Duration = Duration::from_millis(1);
 
 /// Logins waiting for a worker before callers wait to queue (back-pressure under overload).
