@@ -23,11 +23,11 @@ impl AuditLog {
         }
     }
 
-    /// The events `query` selects, newest first. A login event kept on its session is listed
-    /// while the audit retention lasts, as if it were swept with the other events (the session
-    /// may be kept longer; docs/contract-notes.md, "Audit log").
+    /// The events `query` selects, newest first. An event kept on its session (a login's, a
+    /// logout's) is listed while the audit retention lasts, as if it were swept with the other
+    /// events (the session may be kept longer; docs/contract-notes.md, "Audit log").
     pub async fn events(&self, query: &AuditQuery<'_>) -> Result<Vec<AuditRecord>> {
-        let logins_since = self.retention.map(|keep| self.clock.now() - keep);
-        Ok(self.db.audit_events(query, logins_since).await?)
+        let kept_since = self.retention.map(|keep| self.clock.now() - keep);
+        Ok(self.db.audit_events(query, kept_since).await?)
     }
 }

@@ -63,6 +63,9 @@ impl fmt::Display for AuditAction {
 /// How the audit log names someone logging in: this, then their number (E.164).
 pub const PHONE_ACTOR_PREFIX: &str = "phone:";
 
+/// How the actor [`Actor::Identity`] starts; the rest is the identity's `sub`.
+pub const IDENTITY_ACTOR_PREFIX: &str = "identity:";
+
 /// Who did something, as the audit log names them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
@@ -86,7 +89,7 @@ impl fmt::Display for Actor {
             Self::ApiKey { name } => write!(f, "api-key:{name}"),
             Self::BootstrapKey => f.write_str("api-key:bootstrap"),
             Self::Phone(number) => write!(f, "{PHONE_ACTOR_PREFIX}{number}"),
-            Self::Identity(sub) => write!(f, "identity:{sub}"),
+            Self::Identity(sub) => write!(f, "{IDENTITY_ACTOR_PREFIX}{sub}"),
             Self::Cli => f.write_str("cli"),
             Self::Anonymous => f.write_str("anonymous"),
         }

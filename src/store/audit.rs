@@ -1,9 +1,9 @@
 use std::sync::LazyLock;
 
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, AnyConnection, Executor, Row};
 
 use super::{Database, Query, Result, Tx};
-use crate::domain::audit::PHONE_ACTOR_PREFIX;
+use crate::domain::audit::{IDENTITY_ACTOR_PREFIX, PHONE_ACTOR_PREFIX};
 use crate::domain::{Actor, AuditAction};
 
 /// Events per statement: far below both dialects' limits on bound parameters.
@@ -81,30 +81,36 @@ impl Database {
         Ok(())
     }
 
-    /// One page of the audit log, newest first: the rows of `audit_events` and the logins'
-    /// events kept on their sessions (migration 0009), whose ids come from the same counter, so
-    /// `id` orders both. Each source answers with its own newest `limit` matches, read through
-    /// its indexes, and the page is the newest of those. Login events still on a session are
-    /// listed from `logins_since` (Unix seconds; `None`: all), for audit retention
+    /// One page of the audit log, newest first: the rows of `audit_events` and the events kept
+    /// on sessions ([`SESSION_EVENTS`]), whose ids come from the same counter, so `id` orders
+    /// them all. Each source answers with its own newest `limit` matches, read through its
+    /// indexes, and the page is the newest of those. Events still on a session are listed from
+    /// `session_events_since` (Unix seconds; `None`: all), for audit retention
     /// (`crate::admin::AuditLog`).
     pub async fn audit_events(
         &self,
         query: &AuditQuery<'_>,
-        logins_since: Option<i64>,
+        session_events_since: Option<i64>,
     ) -> Result<Vec<AuditRecord>> {
         let mut binds = Binds::default();
         let limit = binds.int(query.limit);
         let mut branches = vec![logged_events(query, &mut binds, &limit)];
-        if let Some(logins) = session_logins(query, logins_since, &mut binds, &limit) {
-            branches.push(logins);
+        for kind in SESSION_EVENTS.iter() {
+            if let Some(branch) = kind.listed(query, session_events_since, &mut binds, &limit) {
+                branches.push(branch);
+            }
         }
         let sql = if let [only] = branches.as_slice() {
             only.clone()
         } else {
+            let selects: Vec<String> = branches
+                .iter()
+                .enumerate()
+                .map(|(n, branch)| format!("select {COLUMNS} from ({branch}) as source{n}"))
+                .collect();
             format!(
-                "select {COLUMNS} from ({}) as logged union all select {COLUMNS} from ({}) as logins
-                 order by id desc limit {limit}",
-                branches[0], branches[1]
+                "{} order by id desc limit {limit}",
+                selects.join(" union all ")
             )
         };
         let rows = binds.apply(sqlx::query(&sql)).fetch_all(&self.pool).await?;
@@ -128,19 +134,121 @@ impl Database {
 /// The columns of a listed event.
 const COLUMNS: &str = "id, at, actor, action, subject, ip, detail, occurrences";
 
-/// A session's login event (migration 0009) as the columns `id, at, actor, action, subject,
-/// ip, detail` of an event, from `sessions s` and its identity `a` ([`LOGIN_EVENTS_FROM`]):
-/// the one reading of it, for the log and for the sweep that moves it to `audit_events`.
-pub(super) static LOGIN_EVENT_COLUMNS: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "s.audit_id as id, s.created_at as at, '{PHONE_ACTOR_PREFIX}' || a.remote_id as actor,
-         '{}' as action, s.user_auth_id as subject, s.audit_ip as ip, s.audit_detail as detail",
-        AuditAction::LoginSucceeded.as_str()
-    )
+/// An audit event kept on the row of the session it concerns instead of a row of its own in
+/// `audit_events` (docs/contract-notes.md, "Audit log"): its id, taken from `audit_events`'
+/// counter, is null on sessions without it. The one reading of it, for the log and for the
+/// sweep that moves it to `audit_events` before deleting the session.
+pub(super) struct SessionEvent {
+    action: AuditAction,
+    /// The event's id column; an index on it (where not null) pages the log.
+    pub(super) id: &'static str,
+    /// When it happened.
+    pub(super) at: &'static str,
+    /// The column its subject is; a subject filter compares it.
+    subject: &'static str,
+    /// Its actors start with this...
+    actor_prefix: &'static str,
+    /// ...and this condition finds the sessions of the rest (`{}`: its placeholder).
+    actor_is: &'static str,
+    /// Every field but the id, as `at, actor, action, subject, ip, detail`, from
+    /// [`SESSION_EVENTS_FROM`].
+    fields: String,
+}
+
+/// Where [`SessionEvent`]s are read: `s` the session, `a` its identity.
+pub(super) const SESSION_EVENTS_FROM: &str = "sessions s join user_auth a on a.id = s.user_auth_id";
+
+/// The events kept on sessions:
+/// - a login's `login.succeeded` (migration 0009): the session's start, the identity's number,
+///   the login's IP and detail;
+/// - the `session.revoked` of a session its holder ended (`POST /v1/logout`, `POST
+///   /oauth/revoke`; migration 0010): the revocation's time, reason and IP. Only those two
+///   reasons are stored this way (`crate::tokens::revocation`), so the detail is spelled out
+///   here, as the event rows' detail is (`{"newly_revoked": 1, "reason"}`).
+pub(super) static SESSION_EVENTS: LazyLock<[SessionEvent; 2]> = LazyLock::new(|| {
+    [
+        SessionEvent {
+            action: AuditAction::LoginSucceeded,
+            id: "s.audit_id",
+            at: "s.created_at",
+            subject: "s.user_auth_id",
+            actor_prefix: PHONE_ACTOR_PREFIX,
+            actor_is: "s.user_auth_id in
+                (select id from user_auth where method = 'phone' and remote_id = {})",
+            fields: format!(
+                "s.created_at as at, '{PHONE_ACTOR_PREFIX}' || a.remote_id as actor,
+                 '{}' as action, s.user_auth_id as subject, s.audit_ip as ip,
+                 s.audit_detail as detail",
+                AuditAction::LoginSucceeded.as_str()
+            ),
+        },
+        SessionEvent {
+            action: AuditAction::SessionRevoked,
+            id: "s.revoked_audit_id",
+            at: "s.revoked_at",
+            subject: "s.id",
+            actor_prefix: IDENTITY_ACTOR_PREFIX,
+            actor_is: "s.user_auth_id = {}",
+            fields: format!(
+                "s.revoked_at as at, '{IDENTITY_ACTOR_PREFIX}' || s.user_auth_id as actor,
+                 '{}' as action, s.id as subject, s.revoked_audit_ip as ip,
+                 '{{\"newly_revoked\":1,\"reason\":\"' || s.revoked_reason || '\"}}' as detail",
+                AuditAction::SessionRevoked.as_str()
+            ),
+        },
+    ]
 });
 
-/// Where [`LOGIN_EVENT_COLUMNS`] are read.
-pub(super) const LOGIN_EVENTS_FROM: &str = "sessions s join user_auth a on a.id = s.user_auth_id";
+impl SessionEvent {
+    /// `id, at, actor, action, subject, ip, detail`, from [`SESSION_EVENTS_FROM`].
+    pub(super) fn columns(&self) -> String {
+        format!("{} as id, {}", self.id, self.fields)
+    }
+
+    /// The events of this kind that `query` selects, newest first; `None` when its action or
+    /// actor is one this kind never has.
+    fn listed<'a>(
+        &self,
+        query: &AuditQuery<'a>,
+        kept_since: Option<i64>,
+        binds: &mut Binds<'a>,
+        limit: &str,
+    ) -> Option<String> {
+        if query
+            .action
+            .is_some_and(|wanted| wanted != self.action.as_str())
+        {
+            return None;
+        }
+        let actor = match query.actor {
+            Some(actor) => Some(actor.strip_prefix(self.actor_prefix)?),
+            None => None,
+        };
+        let mut conditions = vec![format!("{} is not null", self.id)];
+        if let Some(id) = query.before_id {
+            conditions.push(format!("{} < {}", self.id, binds.int(id)));
+        }
+        if let Some(actor) = actor {
+            conditions.push(self.actor_is.replace("{}", &binds.text(actor)));
+        }
+        if let Some(subject) = query.subject {
+            conditions.push(format!("{} = {}", self.subject, binds.text(subject)));
+        }
+        if let Some(since) = query.since.max(kept_since) {
+            conditions.push(format!("{} >= {}", self.at, binds.int(since)));
+        }
+        if let Some(until) = query.until {
+            conditions.push(format!("{} < {}", self.at, binds.int(until)));
+        }
+        Some(format!(
+            "select {}, cast(1 as bigint) as occurrences from {SESSION_EVENTS_FROM}
+             {} order by {} desc limit {limit}",
+            self.columns(),
+            where_all(&conditions),
+            self.id
+        ))
+    }
+}
 
 /// The values bound to a statement, numbered as they are added.
 #[derive(Default)]
@@ -210,49 +318,16 @@ fn logged_events<'a>(query: &AuditQuery<'a>, binds: &mut Binds<'a>, limit: &str)
     )
 }
 
-/// The login events on sessions that `query` selects, newest first; `None` when its action or
-/// actor is one no login event has. The actor is the identity's number, so an actor filter is
-/// a lookup of the identity, like a subject filter.
-fn session_logins<'a>(
-    query: &AuditQuery<'a>,
-    logins_since: Option<i64>,
-    binds: &mut Binds<'a>,
-    limit: &str,
-) -> Option<String> {
-    let action = AuditAction::LoginSucceeded.as_str();
-    if query.action.is_some_and(|wanted| wanted != action) {
-        return None;
-    }
-    let number = match query.actor {
-        Some(actor) => Some(actor.strip_prefix(PHONE_ACTOR_PREFIX)?),
-        None => None,
-    };
-    let mut conditions = vec!["s.audit_id is not null".to_owned()];
-    if let Some(id) = query.before_id {
-        conditions.push(format!("s.audit_id < {}", binds.int(id)));
-    }
-    if let Some(number) = number {
-        conditions.push(format!(
-            "s.user_auth_id in
-                (select id from user_auth where method = 'phone' and remote_id = {})",
-            binds.text(number)
-        ));
-    }
-    if let Some(subject) = query.subject {
-        conditions.push(format!("s.user_auth_id = {}", binds.text(subject)));
-    }
-    if let Some(since) = query.since.max(logins_since) {
-        conditions.push(format!("s.created_at >= {}", binds.int(since)));
-    }
-    if let Some(until) = query.until {
-        conditions.push(format!("s.created_at < {}", binds.int(until)));
-    }
-    Some(format!(
-        "select {}, cast(1 as bigint) as occurrences from {LOGIN_EVENTS_FROM}
-         {} order by s.audit_id desc limit {limit}",
-        *LOGIN_EVENT_COLUMNS,
-        where_all(&conditions)
-    ))
+/// On SQLite, the id of an event kept on a session ([`SESSION_EVENTS`]): the next of
+/// `audit_events`' AUTOINCREMENT counter, taken by raising it, so no event stored later gets it
+/// (migration 0009). Postgres takes `nextval('audit_events_id_seq')` in the statement that
+/// stores the event.
+pub(super) async fn next_event_id_on_sqlite(connection: &mut AnyConnection) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "update sqlite_sequence set seq = seq + 1 where name = 'audit_events' returning seq",
+    )
+    .fetch_one(connection)
+    .await?)
 }
 
 impl Tx {

@@ -1,7 +1,7 @@
 //! Deletes for the sweeper (src/sweeper.rs decides what goes when). Each statement deletes at
 //! most `batch` rows, so it stays short (SQLite has one connection).
 
-use super::audit::{LOGIN_EVENT_COLUMNS, LOGIN_EVENTS_FROM};
+use super::audit::{SESSION_EVENTS, SESSION_EVENTS_FROM};
 use super::holders::placeholders;
 use super::{Database, Result};
 
@@ -44,7 +44,7 @@ impl Database {
     }
 
     /// Sessions revoked before `revoked_before`, with their token and deny rows (`on delete
-    /// cascade`); their login events move to `audit_events` (see `sweep_sessions`).
+    /// cascade`); the events kept on them move to `audit_events` (see `sweep_sessions`).
     pub async fn sweep_revoked_sessions(
         &self,
         revoked_before: i64,
@@ -55,8 +55,8 @@ impl Database {
             .await
     }
 
-    /// Sessions created before `created_before`, with their tokens; their login events move to
-    /// `audit_events`.
+    /// Sessions created before `created_before`, with their tokens; the events kept on them
+    /// move to `audit_events`.
     pub async fn sweep_sessions_created_before(
         &self,
         created_before: i64,
@@ -68,9 +68,10 @@ impl Database {
     }
 
     /// Deletes up to `batch` sessions matching `condition` (`$1` is `before`). In the same
-    /// transaction, the `login.succeeded` event each carries (migration 0009) is first written
-    /// to `audit_events` with the id it is listed under, unless it happened before
-    /// `events_kept_since` (the audit sweep would delete it; `None`: events are kept for good).
+    /// transaction, the events each carries (its login's, its end's: `SESSION_EVENTS`) are
+    /// first written to `audit_events` with the ids they are listed under, unless they happened
+    /// before `events_kept_since` (the audit sweep would delete them; `None`: events are kept
+    /// for good).
     /// Of two nodes sweeping the same sessions, the second finds the event stored (`on
     /// conflict`, which waits for the first's commit) or the session gone.
     async fn sweep_sessions(
@@ -92,18 +93,22 @@ impl Database {
             return Ok(0);
         }
         let listed = placeholders(2, ids.len());
-        let sql = format!(
-            "insert into audit_events (id, at, actor, action, subject, ip, detail)
-             select {} from {LOGIN_EVENTS_FROM}
-             where s.audit_id is not null and s.created_at >= $1 and s.id in ({listed})
-             on conflict (id) do nothing",
-            *LOGIN_EVENT_COLUMNS
-        );
-        let copy = sqlx::query(&sql).bind(events_kept_since.unwrap_or(i64::MIN));
-        ids.iter()
-            .fold(copy, |query, id| query.bind(id))
-            .execute(&mut *tx)
-            .await?;
+        for kind in SESSION_EVENTS.iter() {
+            let sql = format!(
+                "insert into audit_events (id, at, actor, action, subject, ip, detail)
+                 select {} from {SESSION_EVENTS_FROM}
+                 where {} is not null and {} >= $1 and s.id in ({listed})
+                 on conflict (id) do nothing",
+                kind.columns(),
+                kind.id,
+                kind.at
+            );
+            let copy = sqlx::query(&sql).bind(events_kept_since.unwrap_or(i64::MIN));
+            ids.iter()
+                .fold(copy, |query, id| query.bind(id))
+                .execute(&mut *tx)
+                .await?;
+        }
         let sql = format!(
             "delete from sessions where id in ({})",
             placeholders(1, ids.len())

@@ -2,7 +2,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Database, Result};
+use super::audit::next_event_id_on_sqlite;
+use super::{Backend, Database, Result};
 
 /// What to revoke: one token, one session (every token issued in it), or every session of an
 /// identity.
@@ -115,6 +116,52 @@ impl Database {
         let exists = "select 1 as found from sessions where id = $1";
         self.revoke_sessions_where("id = $1", exists, sid, reason, now)
             .await
+    }
+
+    /// Revokes live session `sid` at its holder's request, at `now` for `reason` (one of the
+    /// two that `audit.rs`'s `SESSION_EVENTS` spells out), keeping the `session.revoked` event on the session row
+    /// with `ip` (migration 0010). `false` when the session was already revoked or does not
+    /// exist: nothing changed and no event was kept.
+    pub async fn revoke_own_session(
+        &self,
+        sid: &str,
+        reason: &'static str,
+        ip: Option<&str>,
+        now: i64,
+    ) -> Result<bool> {
+        let revoke = "update sessions
+            set revoked_at = $2, revoked_reason = $3, revoked_audit_ip = $4, revoked_audit_id = ";
+        let live = "where id = $1 and revoked_at is null";
+        let statement = |event_id: &str| format!("{revoke}{event_id} {live}");
+        let revoked = match self.backend() {
+            Backend::Postgres => sqlx::query(&statement("nextval('audit_events_id_seq')"))
+                .bind(sid)
+                .bind(now)
+                .bind(reason)
+                .bind(ip)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+            Backend::Sqlite => {
+                let mut tx = self.pool.begin().await?;
+                let event_id = next_event_id_on_sqlite(&mut tx).await?;
+                let revoked = sqlx::query(&statement("$5"))
+                    .bind(sid)
+                    .bind(now)
+                    .bind(reason)
+                    .bind(ip)
+                    .bind(event_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                // Nothing revoked: the rollback (on drop) gives the id back.
+                if revoked > 0 {
+                    tx.commit().await?;
+                }
+                revoked
+            }
+        };
+        Ok(revoked > 0)
     }
 
     /// Revokes every live session of identity `sub` at `now` for `reason`. `None` when the

@@ -1,5 +1,6 @@
 use sqlx::Row;
 
+use super::audit::next_event_id_on_sqlite;
 use super::identities::phone_identity;
 use super::login_batch::LoginRow;
 use super::{Database, Principal, Query, Result};
@@ -94,13 +95,7 @@ impl Database {
         let row = phone_identity(&mut tx, login).await?;
         let identity_id: String = row.try_get("id")?;
         let user_id: Option<String> = row.try_get("user_id")?;
-        // The event's id: the next of `audit_events`' AUTOINCREMENT counter, taken by raising
-        // it, so no event stored later gets it (migration 0009).
-        let audit_id: i64 = sqlx::query_scalar(
-            "update sqlite_sequence set seq = seq + 1 where name = 'audit_events' returning seq",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
+        let audit_id = next_event_id_on_sqlite(&mut tx).await?;
         sqlx::query(
             "insert into sessions
                 (id, user_auth_id, user_id, created_at, last_used_at, expires_at, ip, user_agent,

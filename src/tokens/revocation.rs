@@ -34,7 +34,7 @@ pub async fn revoke(
         return Ok(false);
     };
     if newly > 0 {
-        metrics::counter!("sesame_tokens_revoked_total", "scope" => target.scope()).increment(1);
+        count_revocation(target);
     }
     let action = match target {
         RevokeTarget::Token(_) => AuditAction::TokenRevoked,
@@ -53,6 +53,31 @@ pub async fn revoke(
     Ok(true)
 }
 
+/// Ends session `sid` at the request of its holder `sub` (logout, `/oauth/revoke`) for
+/// `reason`. The `session.revoked` event is kept on the session row (migration 0010: a logout
+/// writes no event row); a session already ended is audited as [`revoke`] audits it.
+async fn end_own_session(
+    db: &Database,
+    sid: &str,
+    sub: String,
+    reason: &'static str,
+    ip: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    let target = RevokeTarget::Session(sid);
+    if db.revoke_own_session(sid, reason, ip, now).await? {
+        count_revocation(target);
+    } else {
+        revoke(db, target, reason, &Actor::Identity(sub), ip, now).await?;
+    }
+    Ok(())
+}
+
+/// Counts a revocation that changed something.
+fn count_revocation(target: RevokeTarget<'_>) {
+    metrics::counter!("sesame_tokens_revoked_total", "scope" => target.scope()).increment(1);
+}
+
 /// Whose session a token belongs to.
 struct TokenOwner {
     sid: String,
@@ -64,19 +89,22 @@ impl TokenService {
     /// expired or not; anything else is ignored (RFC 7009 §2.2).
     pub async fn revoke_presented(&self, token: &str, ip: Option<&str>, now: i64) -> Result<()> {
         if let Some(owner) = self.owner_of(token) {
-            let target = RevokeTarget::Session(&owner.sid);
-            let actor = Actor::Identity(owner.sub);
-            revoke(&self.db, target, CLIENT_REVOKED, &actor, ip, now).await?;
+            end_own_session(&self.db, &owner.sid, owner.sub, CLIENT_REVOKED, ip, now).await?;
         }
         Ok(())
     }
 
     /// `POST /v1/logout`: ends the session of a live access token.
     pub async fn log_out(&self, claims: &AccessClaims, ip: Option<&str>, now: i64) -> Result<()> {
-        let target = RevokeTarget::Session(&claims.sid);
-        let actor = Actor::Identity(claims.sub.clone());
-        revoke(&self.db, target, LOGGED_OUT, &actor, ip, now).await?;
-        Ok(())
+        end_own_session(
+            &self.db,
+            &claims.sid,
+            claims.sub.clone(),
+            LOGGED_OUT,
+            ip,
+            now,
+        )
+        .await
     }
 
     /// Revoked sessions and tokens not yet expired at `now`, after `after`, oldest first. The

@@ -6,6 +6,7 @@ mod admin;
 mod api_keys;
 mod audit;
 mod audit_logins;
+mod audit_logouts;
 mod binary;
 mod cluster_failover;
 mod connections;

@@ -1,6 +1,6 @@
 //! Retention: the sweeper deletes ended sessions (with their tokens) and old audit events, and
-//! leaves live sessions and recent events alone; a swept session's login event stays in the
-//! audit log as long as the audit retention says.
+//! leaves live sessions and recent events alone; the events kept on a swept session (its login's,
+//! its logout's) stay in the audit log as long as the audit retention says.
 
 use std::time::{Duration, Instant};
 
@@ -55,6 +55,9 @@ async fn audit(app: &TestApp) -> Vec<Value> {
 /// Login events moved to `audit_events` by the session sweep.
 const MOVED_LOGINS: &str = "select count(*) from audit_events where action = 'login.succeeded'";
 
+/// Logouts' events moved to `audit_events` by the session sweep.
+const MOVED_LOGOUTS: &str = "select count(*) from audit_events where action = 'session.revoked'";
+
 async fn ended_sessions_and_old_audit_events_are_swept(backend: Backend) {
     let app = spawn(
         backend,
@@ -93,11 +96,13 @@ async fn ended_sessions_and_old_audit_events_are_swept(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     assert_eq!(count(&app, "select count(*) from sessions").await, 2);
 
-    // A day after its revocation the revoked session goes, with its tokens, and its login event
-    // stays listed; the live one stays and still refreshes.
+    // A day after its revocation the revoked session goes, with its tokens, and its login and
+    // logout events stay listed; the live one stays and still refreshes.
     app.clock.advance(Duration::from_secs(120));
+    assert_eq!(count(&app, MOVED_LOGOUTS).await, 0);
     eventually(&app, "select count(*) from sessions", 1).await;
     assert_eq!(count(&app, &of_revoked).await, 0);
+    assert_eq!(count(&app, MOVED_LOGOUTS).await, 1);
     assert_eq!(audit(&app).await, events);
     let next = app.refreshed(text(&live, "refresh_token")).await;
     assert_eq!(

@@ -1,0 +1,291 @@
+//! Sessions their holders end (`POST /v1/logout`, `POST /oauth/revoke`): the `session.revoked`
+//! event is kept on the session (no event row of its own), listed with the fields such events
+//! always had, found by every filter and paged in one id order with the others; concurrent ends
+//! of one session keep one event there and audit the rest as before.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{
+    Backend, FIXED_NUMBERS, TestApp, claim, on_both_backends,
+    spawn_app_with_fixed_numbers as spawn, text,
+};
+
+on_both_backends!(
+    a_logout_is_listed_with_its_fields_and_writes_no_event_row,
+    filters_and_pages_find_logouts_as_they_find_the_others,
+    concurrent_ends_of_one_session_keep_one_event_on_it,
+);
+
+async fn audit(app: &TestApp, query: &str) -> Vec<Value> {
+    let response = app.admin_get(&format!("/admin/v1/audit?{query}")).await;
+    assert_eq!(response.status(), StatusCode::OK, "{query}");
+    let page: Value = response.json().await.unwrap();
+    page["items"].as_array().unwrap().clone()
+}
+
+async fn count_events(app: &TestApp) -> i64 {
+    app.count_rows("select count(*) from audit_events").await
+}
+
+/// `POST /v1/logout` with `access`, forwarded for `ip`.
+async fn log_out_from(app: &TestApp, access: &str, ip: &str) {
+    let response = app
+        .client
+        .post(app.url("/v1/logout"))
+        .header("x-forwarded-for", ip)
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+}
+
+/// `POST /oauth/revoke` of `token`, forwarded for `ip`.
+async fn revoke_from(app: &TestApp, token: &str, ip: &str) {
+    let response = app
+        .client
+        .post(app.url("/oauth/revoke"))
+        .header("x-forwarded-for", ip)
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// The session of `pair` as the admin API lists it.
+async fn session_of(app: &TestApp, pair: &Value) -> Value {
+    let sub = claim(text(pair, "access_token"), "sub");
+    let sid = claim(text(pair, "access_token"), "sid");
+    let sessions: Value = app
+        .admin_get(&format!("/admin/v1/identities/{sub}/sessions"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    sessions["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|session| session["sid"] == sid.as_str())
+        .unwrap_or_else(|| panic!("{sid} in {sessions}"))
+        .clone()
+}
+
+/// The `session.revoked` event a holder's `reason` leaves for `pair`'s session, ended from `ip`.
+async fn expected_end(app: &TestApp, pair: &Value, reason: &str, ip: &str, id: &Value) -> Value {
+    let session = session_of(app, pair).await;
+    json!({
+        "id": id,
+        "time": session["revoked_at"],
+        "actor": format!("identity:{}", claim(text(pair, "access_token"), "sub")),
+        "action": "session.revoked",
+        "subject": session["sid"],
+        "ip": ip,
+        "detail": {"reason": reason, "newly_revoked": 1},
+        "count": 1,
+    })
+}
+
+async fn a_logout_is_listed_with_its_fields_and_writes_no_event_row(backend: Backend) {
+    let app = spawn(backend, &[("SESAME_TRUSTED_PROXIES", "127.0.0.1/32")]).await;
+    let logged_out = app.login_fixed(FIXED_NUMBERS[0]).await;
+    let revoked = app.login_fixed(FIXED_NUMBERS[1]).await;
+    let rows = count_events(&app).await;
+    log_out_from(&app, text(&logged_out, "access_token"), "203.0.113.9").await;
+    revoke_from(&app, text(&revoked, "refresh_token"), "198.51.100.7").await;
+    // The storage claim: the session row is the event.
+    assert_eq!(count_events(&app).await, rows);
+
+    let items = audit(&app, "limit=500").await;
+    let actions: Vec<&str> = items
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "session.revoked",
+            "session.revoked",
+            "login.succeeded",
+            "login.succeeded"
+        ]
+    );
+    let client_revoked = expected_end(
+        &app,
+        &revoked,
+        "client_revoked",
+        "198.51.100.7",
+        &items[0]["id"],
+    );
+    assert_eq!(items[0], client_revoked.await);
+    let logout = expected_end(&app, &logged_out, "logout", "203.0.113.9", &items[1]["id"]);
+    assert_eq!(items[1], logout.await);
+
+    // Revoking the ended session again changes nothing on it and is audited as it always was:
+    // an event row of its own, which says nothing was newly revoked.
+    revoke_from(&app, text(&revoked, "access_token"), "198.51.100.8").await;
+    assert_eq!(count_events(&app).await, rows + 1);
+    let again = audit(&app, "limit=500").await;
+    assert_eq!(again[1..], items);
+    assert_eq!(again[0]["action"], "session.revoked");
+    assert_eq!(again[0]["subject"], items[0]["subject"]);
+    assert_eq!(again[0]["ip"], "198.51.100.8");
+    assert_eq!(
+        again[0]["detail"],
+        json!({"reason": "client_revoked", "newly_revoked": 0})
+    );
+    assert!(again[0]["id"].as_i64() > items[0]["id"].as_i64());
+    assert_eq!(
+        session_of(&app, &revoked).await["revoked_reason"],
+        "client_revoked"
+    );
+}
+
+/// Logins, ends by their holders and an admin's revocation, an hour apart. Returns the log,
+/// newest first, and the start of the middle hour (Unix seconds).
+async fn make_history(app: &TestApp) -> (Vec<Value>, i64) {
+    let first = app.login_fixed(FIXED_NUMBERS[0]).await;
+    let second = app.login_fixed(FIXED_NUMBERS[1]).await;
+    app.clock.advance(Duration::from_secs(3_600));
+    let middle = app.clock.now();
+    let response = app
+        .post_form("/oauth/revoke", &[("token", text(&first, "refresh_token"))])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let sid = claim(text(&second, "access_token"), "sid");
+    let path = format!("/admin/v1/sessions/{sid}/revoke");
+    assert_eq!(app.admin_post(&path).await.status(), StatusCode::NO_CONTENT);
+    let third = app.login_fixed(FIXED_NUMBERS[0]).await;
+    app.clock.advance(Duration::from_secs(3_600));
+    let third = app.refreshed(text(&third, "refresh_token")).await;
+    app.logout(text(&third, "access_token")).await;
+    (audit(app, "limit=500").await, middle)
+}
+
+async fn filters_and_pages_find_logouts_as_they_find_the_others(backend: Backend) {
+    let app = spawn(backend, &[]).await;
+    let (all, middle) = make_history(&app).await;
+    let actions: Vec<&str> = all.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        [
+            "session.revoked",
+            "login.succeeded",
+            "session.revoked",
+            "session.revoked",
+            "login.succeeded",
+            "login.succeeded",
+        ]
+    );
+    assert_eq!(all[2]["actor"], "api-key:bootstrap");
+    let holder = all[0]["actor"].as_str().unwrap().to_owned();
+    assert_eq!(all[3]["actor"], holder.as_str());
+    let sid = all[3]["subject"].as_str().unwrap().to_owned();
+    let at = |event: &Value| {
+        let time = event["time"].as_str().unwrap();
+        time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339)
+            .unwrap()
+            .unix_timestamp()
+    };
+    type Wanted<'a> = Box<dyn Fn(&Value) -> bool + 'a>;
+    let filters: Vec<(String, Wanted)> = vec![
+        (
+            format!("actor={holder}"),
+            Box::new(|e| e["actor"] == holder.as_str()),
+        ),
+        (
+            format!("subject={sid}"),
+            Box::new(|e| e["subject"] == sid.as_str()),
+        ),
+        (
+            "action=session.revoked".into(),
+            Box::new(|e| e["action"] == "session.revoked"),
+        ),
+        (
+            "actor=api-key:bootstrap".into(),
+            Box::new(|e| e["actor"] == "api-key:bootstrap"),
+        ),
+        (
+            format!("since={}", middle + 1),
+            Box::new(|e| at(e) > middle),
+        ),
+        (
+            format!("since={middle}&until={}", middle + 1),
+            Box::new(|e| at(e) == middle),
+        ),
+        (
+            format!("actor={holder}&action=session.revoked&until={}", middle + 1),
+            Box::new(|e| {
+                e["actor"] == holder.as_str() && e["action"] == "session.revoked" && at(e) <= middle
+            }),
+        ),
+    ];
+    for (query, wanted) in filters {
+        let expected: Vec<Value> = all.iter().filter(|e| wanted(e)).cloned().collect();
+        assert!(!expected.is_empty(), "{query} selects something");
+        assert_eq!(
+            audit(&app, &format!("{query}&limit=500")).await,
+            expected,
+            "{query}"
+        );
+    }
+    // An identity that ended no session: nothing.
+    assert!(audit(&app, "actor=identity:nobody").await.is_empty());
+
+    // One id order across the three sources, page after page.
+    let ids: Vec<i64> = all.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|pair| pair[0] > pair[1]), "{ids:?}");
+    let mut paged = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page: Value = app
+            .admin_get(&format!("/admin/v1/audit?limit=1{cursor}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        paged.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, all);
+}
+
+async fn concurrent_ends_of_one_session_keep_one_event_on_it(backend: Backend) {
+    let app = spawn(backend, &[]).await;
+    let pair = app.login_fixed(FIXED_NUMBERS[0]).await;
+    let rows = count_events(&app).await;
+    let revokes = (0..8).map(|n| {
+        let token = if n % 2 == 0 {
+            "access_token"
+        } else {
+            "refresh_token"
+        };
+        app.client
+            .post(app.url("/oauth/revoke"))
+            .form(&[("token", text(&pair, token))])
+            .send()
+    });
+    for response in join_all(revokes).await {
+        assert_eq!(response.unwrap().status(), StatusCode::OK);
+    }
+    let ends = audit(&app, "action=session.revoked&limit=500").await;
+    assert_eq!(ends.len(), 8, "{ends:?}");
+    let newly: Vec<i64> = ends
+        .iter()
+        .map(|e| e["detail"]["newly_revoked"].as_i64().unwrap())
+        .collect();
+    assert_eq!(newly.iter().sum::<i64>(), 1, "{newly:?}");
+    // The one that ended it is on the session; the other seven are rows of their own.
+    assert_eq!(count_events(&app).await, rows + 7);
+    let mut ids: Vec<i64> = ends.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 8);
+}
