@@ -115,6 +115,14 @@ fn describe() {
         "Logins stored by those transactions"
     );
     describe_counter!(
+        "sesame_rotation_commits_total",
+        "Postgres transactions that stored refresh rotations (group commit)"
+    );
+    describe_counter!(
+        "sesame_rotations_committed_total",
+        "Refresh rotations tried by those transactions (spent or found not spendable)"
+    );
+    describe_counter!(
         "sesame_sms_budget_warnings_total",
         "Sends that brought an hourly SMS budget to 80%, by budget (country, global)"
     );

@@ -5,7 +5,9 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Connection, Executor};
 
-use super::login_batch::LoginBatcher;
+use super::group_commit::GroupCommit;
+use super::login_batch::Logins;
+use super::rotation::Rotations;
 use super::{Result, StoreError};
 use crate::config::DatabaseUrl;
 
@@ -32,8 +34,10 @@ pub enum Backend {
 pub struct Database {
     pub(super) pool: AnyPool,
     backend: Backend,
-    /// Postgres only: logins are stored in batches (`login_batch.rs`).
-    pub(super) logins: Option<LoginBatcher>,
+    /// Postgres only: logins are stored in batches (`group_commit.rs`, `login_batch.rs`).
+    pub(super) logins: Option<GroupCommit<Logins>>,
+    /// Postgres only: refresh rotations are stored in batches (`rotation.rs`).
+    pub(super) rotations: Option<GroupCommit<Rotations>>,
 }
 
 impl Database {
@@ -87,11 +91,14 @@ impl Database {
                 (pool, Backend::Sqlite)
             }
         };
-        let logins = (backend == Backend::Postgres).then(|| LoginBatcher::start(&pool));
+        let postgres = backend == Backend::Postgres;
+        let logins = postgres.then(|| GroupCommit::start(&pool));
+        let rotations = postgres.then(|| GroupCommit::start(&pool));
         Ok(Self {
             pool,
             backend,
             logins,
+            rotations,
         })
     }
 

@@ -14,6 +14,7 @@ mod console_sessions;
 mod database;
 mod employees;
 mod ephemeral;
+mod group_commit;
 mod health;
 mod holders;
 mod identities;

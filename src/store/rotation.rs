@@ -1,7 +1,12 @@
-use sqlx::Row;
+use std::collections::HashMap;
+use std::sync::LazyLock;
 
+use serde::Serialize;
+use sqlx::{AnyPool, Row};
+
+use super::group_commit::Batch;
 use super::sessions::insert_pair;
-use super::{Backend, Database, NewPair, Query, Result};
+use super::{Database, NewPair, Query, Result, StoreError};
 
 /// One refresh rotation: the refresh token spent, the successor pair's row, and the sealed
 /// successor kept for retries inside the reuse grace window.
@@ -32,72 +37,79 @@ pub struct StoredSuccessor {
     pub issued_at: i64,
 }
 
-/// The conditions under which a refresh token may be spent, shared by both dialects (binds: `$1`
-/// jti, `$3` session, `$4` principal's employee, `$5` number, `$6` lifetime cut-off): unspent,
-/// unrevoked, its session unrevoked and within its absolute lifetime, and the session's
-/// principal unchanged (an employee still active and holding the number).
-const SPENDABLE: &str = "jti = $1 and session_id = $3
-      and spent_at is null and revoked_at is null
-      and exists (select 1 from sessions s
-                  where s.id = tokens.session_id and s.revoked_at is null and s.created_at > $6
-                    and s.user_id is not distinct from $4
-                    and (s.user_id is null
-                         or exists (select 1 from users u
-                                    where u.id = s.user_id and u.disabled_at is null
-                                      and u.phone_number = $5)))";
+/// Where a spend's conditions read the token's `jti` and session, the principal's employee and
+/// number, and the lifetime cut-off: bound values, or the columns of a batch's input.
+struct SpendableBy {
+    jti: &'static str,
+    session: &'static str,
+    user_id: &'static str,
+    phone: &'static str,
+    started_before: &'static str,
+}
+
+/// One rotation's binds (`$2` is the time of the spend).
+const BOUND: SpendableBy = SpendableBy {
+    jti: "$1",
+    session: "$3",
+    user_id: "$4",
+    phone: "$5",
+    started_before: "$6",
+};
+
+/// A batch's [`RotationRow`]s.
+const BATCHED: SpendableBy = SpendableBy {
+    jti: "input.spent_jti",
+    session: "input.session_id",
+    user_id: "input.user_id",
+    phone: "input.phone",
+    started_before: "input.started_before",
+};
+
+/// The conditions under which a refresh token may be spent, shared by both dialects and by a
+/// single rotation and a batch: unspent, unrevoked, its session unrevoked and within its
+/// absolute lifetime, and the session's principal unchanged (an employee still active and
+/// holding the number).
+fn spendable(by: &SpendableBy) -> String {
+    let SpendableBy {
+        jti,
+        session,
+        user_id,
+        phone,
+        started_before,
+    } = by;
+    format!(
+        "tokens.jti = {jti} and tokens.session_id = {session}
+          and tokens.spent_at is null and tokens.revoked_at is null
+          and exists (select 1 from sessions s
+                      where s.id = tokens.session_id and s.revoked_at is null
+                        and s.created_at > {started_before}
+                        and s.user_id is not distinct from {user_id}
+                        and (s.user_id is null
+                             or exists (select 1 from users u
+                                        where u.id = s.user_id and u.disabled_at is null
+                                          and u.phone_number = {phone})))"
+    )
+}
 
 impl Database {
     /// Spends the refresh token and stores its successor, atomically, when the token is
-    /// spendable (see [`SPENDABLE`]); otherwise writes nothing and returns `false`. On Postgres
-    /// a concurrent rotation of the same token waits on this row lock and then sees it spent.
+    /// spendable (see [`spendable`]); otherwise writes nothing and returns `false`. On Postgres
+    /// the rotation joins the next group commit (`group_commit.rs`), and a concurrent rotation
+    /// of the same token waits on the row lock of the first and then sees it spent.
     pub async fn rotate_refresh(&self, rotation: &Rotation<'_>) -> Result<bool> {
-        match self.backend() {
-            Backend::Postgres => self.rotate_in_one_statement(rotation).await,
-            Backend::Sqlite => self.rotate_in_a_transaction(rotation).await,
+        match &self.rotations {
+            Some(rotations) => rotations.submit(RotationRow::of(rotation)).await,
+            None => self.rotate_in_a_transaction(rotation).await,
         }
-    }
-
-    /// Postgres: one statement (one round trip, one commit). Every write hangs off `spent`, so
-    /// when the conditional update matches nothing, nothing is written.
-    async fn rotate_in_one_statement(&self, rotation: &Rotation<'_>) -> Result<bool> {
-        let successor = &rotation.successor;
-        let sql = format!(
-            "with spent as (
-                update tokens set spent_at = $2 where {SPENDABLE}
-                returning session_id
-             ), issued as (
-                insert into tokens (jti, session_id, issued_at, expires_at, access_expires_at)
-                select $7, session_id, $2, $8, $9 from spent
-             ), kept as (
-                insert into refresh_successors
-                    (spent_jti, sealed_pair, issued_at, available_until_ms)
-                select $1, $10, $2, $11 from spent
-             ), touched as (
-                update sessions
-                   set last_used_at = $2, expires_at = $8,
-                       ip = coalesce($12, ip), user_agent = coalesce($13, user_agent)
-                 where id in (select session_id from spent)
-             )
-             select count(*) as spent from spent"
-        );
-        let spent: i64 = bind_spendable(sqlx::query(&sql), rotation)
-            .bind(successor.refresh_jti)
-            .bind(successor.expires_at)
-            .bind(successor.access_expires_at)
-            .bind(rotation.sealed_pair)
-            .bind(rotation.available_until_ms)
-            .bind(rotation.ip)
-            .bind(rotation.user_agent)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("spent")?;
-        Ok(spent == 1)
     }
 
     /// SQLite (no data-modifying CTEs): the same writes in one transaction.
     async fn rotate_in_a_transaction(&self, rotation: &Rotation<'_>) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        let sql = format!("update tokens set spent_at = $2 where {SPENDABLE}");
+        let sql = format!(
+            "update tokens set spent_at = $2 where {}",
+            spendable(&BOUND)
+        );
         let spent = bind_spendable(sqlx::query(&sql), rotation)
             .execute(&mut *tx)
             .await?
@@ -159,7 +171,7 @@ impl Database {
     }
 }
 
-/// Binds `$1`–`$6` of [`SPENDABLE`] (and `$2`, the time of the spend).
+/// Binds `$1`–`$6` of [`BOUND`] (and `$2`, the time of the spend).
 fn bind_spendable<'q>(query: Query<'q>, rotation: &Rotation<'q>) -> Query<'q> {
     query
         .bind(rotation.spent_jti)
@@ -168,4 +180,112 @@ fn bind_spendable<'q>(query: Query<'q>, rotation: &Rotation<'q>) -> Query<'q> {
         .bind(rotation.user_id)
         .bind(rotation.phone_number)
         .bind(rotation.started_before)
+}
+
+/// A rotation's rows as the batch statement reads them (`json_to_recordset`).
+#[derive(Debug, Serialize)]
+pub(super) struct RotationRow {
+    spent_jti: String,
+    session_id: String,
+    user_id: Option<String>,
+    phone: String,
+    started_before: i64,
+    at: i64,
+    jti: String,
+    issued_at: i64,
+    expires_at: i64,
+    access_expires_at: i64,
+    sealed_pair: String,
+    available_until_ms: i64,
+    ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl RotationRow {
+    fn of(rotation: &Rotation<'_>) -> Self {
+        let successor = &rotation.successor;
+        Self {
+            spent_jti: rotation.spent_jti.to_owned(),
+            session_id: rotation.session_id.to_owned(),
+            user_id: rotation.user_id.map(str::to_owned),
+            phone: rotation.phone_number.to_owned(),
+            started_before: rotation.started_before,
+            at: rotation.now,
+            jti: successor.refresh_jti.to_owned(),
+            issued_at: successor.issued_at,
+            expires_at: successor.expires_at,
+            access_expires_at: successor.access_expires_at,
+            sealed_pair: rotation.sealed_pair.to_owned(),
+            available_until_ms: rotation.available_until_ms,
+            ip: rotation.ip.map(str::to_owned),
+            user_agent: rotation.user_agent.map(str::to_owned),
+        }
+    }
+}
+
+/// Per rotation whose token is spendable: the token spent, the successor's row, the sealed
+/// successor kept for retries, and the session touched (it lives as long as its newest refresh
+/// token). Every write hangs off `spent`, so a rotation whose token is not spendable writes
+/// nothing. Returns the sessions of the rotations that spent their token.
+static STORE_ROTATIONS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "with input as (
+            select * from json_to_recordset($1::json) as input (
+                spent_jti text, session_id text, user_id text, phone text, started_before bigint,
+                at bigint, jti text, issued_at bigint, expires_at bigint, access_expires_at bigint,
+                sealed_pair text, available_until_ms bigint, ip text, user_agent text)
+         ), spent as (
+            update tokens set spent_at = input.at from input where {}
+            returning input.*
+         ), issued as (
+            insert into tokens (jti, session_id, issued_at, expires_at, access_expires_at)
+            select jti, session_id, issued_at, expires_at, access_expires_at from spent
+         ), kept as (
+            insert into refresh_successors
+                (spent_jti, sealed_pair, issued_at, available_until_ms)
+            select spent_jti, sealed_pair, at, available_until_ms from spent
+         ), touched as (
+            update sessions
+               set last_used_at = spent.at, expires_at = spent.expires_at,
+                   ip = coalesce(spent.ip, sessions.ip),
+                   user_agent = coalesce(spent.user_agent, sessions.user_agent)
+              from spent
+             where sessions.id = spent.session_id
+         )
+         select session_id from spent",
+        spendable(&BATCHED)
+    )
+});
+
+/// Refresh rotations, one per session in a batch: a session's rows are touched once per
+/// statement, and its second rotation (a retry of the same token, say) waits for the next
+/// batch, where it finds the token spent.
+pub(super) struct Rotations;
+
+impl Batch for Rotations {
+    type Row = RotationRow;
+    /// Whether the rotation spent its token.
+    type Stored = bool;
+    const WHAT: &'static str = "refresh rotations";
+
+    fn key(row: &RotationRow) -> &str {
+        &row.session_id
+    }
+
+    async fn store(pool: &AnyPool, rows: &[&RotationRow]) -> Result<HashMap<String, bool>> {
+        let json = serde_json::to_string(rows)
+            .map_err(|err| StoreError::Database(sqlx::Error::Encode(Box::new(err))))?;
+        let spent: Vec<String> = sqlx::query_scalar(&STORE_ROTATIONS)
+            .bind(json)
+            .fetch_all(pool)
+            .await?;
+        metrics::counter!("sesame_rotation_commits_total").increment(1);
+        metrics::counter!("sesame_rotations_committed_total").increment(rows.len() as u64);
+        Ok(spent.into_iter().map(|session| (session, true)).collect())
+    }
+
+    /// A rotation the statement did not return found its token not spendable.
+    fn not_stored() -> Result<bool> {
+        Ok(false)
+    }
 }

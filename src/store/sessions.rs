@@ -69,12 +69,12 @@ impl Database {
     /// now (creating the identity on its first login), opens the session for that principal
     /// with the row of its first pair. The session row is also the login's `login.succeeded`
     /// audit event (migration 0009; `audit.rs` lists it): no event row of its own. On Postgres
-    /// the login joins the next group commit (`login_batch.rs`): one statement and one commit
+    /// the login joins the next group commit (`group_commit.rs`): one statement and one commit
     /// for every login queued meanwhile. Returns the principal, whose claims the tokens are
     /// then signed with.
     pub async fn log_in(&self, login: &NewLogin<'_>, pair: &NewPair<'_>) -> Result<Principal> {
         let (sub, user_id) = match &self.logins {
-            Some(logins) => logins.log_in(login_row(login, pair)).await?,
+            Some(logins) => logins.submit(login_row(login, pair)).await?,
             None => self.log_in_on_sqlite(login, pair).await?,
         };
         Ok(Principal {

@@ -1,8 +1,8 @@
-//! Group commit of logins on Postgres (src/store/login_batch.rs): concurrent logins share
-//! transactions, each is answered with its own identity, and a login whose rows cannot be
-//! stored fails alone.
+//! Group commit on Postgres (src/store/group_commit.rs): concurrent logins and concurrent
+//! refresh rotations share transactions, each is answered with its own identity or successor,
+//! and a login or rotation whose rows cannot be stored fails alone.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use futures::future::join_all;
 use reqwest::StatusCode;
@@ -22,12 +22,8 @@ fn numbers(count: u32) -> Vec<String> {
     (0..count).map(|i| format!("+4477009002{i:02}")).collect()
 }
 
-// The commit counters are read from a `sesame` process of this test's own: the metrics
-// recorder is global to a process, and this test process runs many apps at once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_logins_share_commits_and_each_gets_its_own_identity() {
-    let sesame = SesameProcess::spawn_with(Backend::Production, RAISED).await;
-    let numbers = numbers(48);
+/// Starts and exchanges a code for each of `numbers` at once; returns their token responses.
+async fn log_in_at_once(sesame: &SesameProcess, numbers: &[String]) -> Vec<Value> {
     let started = numbers.iter().map(|number| {
         let request = sesame
             .client
@@ -54,7 +50,16 @@ async fn concurrent_logins_share_commits_and_each_gets_its_own_identity() {
             response.json::<Value>().await.unwrap()
         }
     });
-    let pairs = join_all(exchanged).await;
+    join_all(exchanged).await
+}
+
+// The commit counters are read from a `sesame` process of this test's own: the metrics
+// recorder is global to a process, and this test process runs many apps at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_logins_share_commits_and_each_gets_its_own_identity() {
+    let sesame = SesameProcess::spawn_with(Backend::Production, RAISED).await;
+    let numbers = numbers(48);
+    let pairs = log_in_at_once(&sesame, &numbers).await;
 
     // Each login signs in the identity of its own number.
     let mut subs = HashSet::new();
@@ -73,6 +78,124 @@ async fn concurrent_logins_share_commits_and_each_gets_its_own_identity() {
         (1.0..48.0).contains(&commits),
         "48 concurrent logins took {commits} commits"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_share_commits_and_each_gets_its_own_successor() {
+    let sesame = SesameProcess::spawn_with(Backend::Production, RAISED).await;
+    let pairs = log_in_at_once(&sesame, &numbers(48)).await;
+    let before = scrape(&sesame.client, &sesame.metrics_base).await;
+    let commits_before = sample(&before, "sesame_rotation_commits_total", &[]);
+
+    // Every session refreshes at once, and the first eight twice (a client's retry): 56
+    // rotations, of which the retries find their token spent and get the same successor.
+    let refreshed = pairs.iter().chain(&pairs[..8]).map(|pair| {
+        let request = sesame.client.post(sesame.url("/oauth/token")).form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", pair["refresh_token"].as_str().unwrap()),
+        ]);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }
+    });
+    let successors = join_all(refreshed).await;
+    let mut by_session: HashMap<String, HashSet<String>> = HashMap::new();
+    for (pair, successor) in pairs.iter().chain(&pairs[..8]).zip(&successors) {
+        let claims = claims_of(successor["access_token"].as_str().unwrap());
+        let session = claims_of(pair["access_token"].as_str().unwrap())["sid"].clone();
+        // Each successor is its own session's.
+        assert_eq!(claims["sid"], session);
+        by_session
+            .entry(session.as_str().unwrap().to_owned())
+            .or_default()
+            .insert(successor["refresh_token"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(by_session.len(), 48);
+    assert!(
+        by_session.values().all(|tokens| tokens.len() == 1),
+        "a retry gets the successor its session's rotation stored"
+    );
+    // And each successor rotates in turn.
+    let next = sesame.client.post(sesame.url("/oauth/token")).form(&[
+        ("grant_type", "refresh_token"),
+        (
+            "refresh_token",
+            successors[47]["refresh_token"].as_str().unwrap(),
+        ),
+    ]);
+    assert_eq!(next.send().await.unwrap().status(), StatusCode::OK);
+
+    let metrics = scrape(&sesame.client, &sesame.metrics_base).await;
+    let tried = sample(&metrics, "sesame_rotations_committed_total", &[]);
+    let commits = sample(&metrics, "sesame_rotation_commits_total", &[]) - commits_before;
+    assert_eq!(tried, 57.0);
+    assert!(
+        (1.0..56.0).contains(&commits),
+        "56 concurrent rotations took {commits} commits"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_whose_rows_cannot_be_stored_fails_alone() {
+    let app = spawn_app_with(Backend::Production, RAISED).await;
+    let numbers = numbers(16);
+    let mut pairs = Vec::new();
+    for number in &numbers {
+        pairs.push(app.login(number).await);
+    }
+    // A rule only this test's database has: no session touched by this user agent.
+    app.execute_sql(
+        "alter table sessions add constraint refuse_one_agent
+         check (user_agent is distinct from 'refused-agent')",
+    )
+    .await;
+    let refused = 7;
+    let refresh = |pair: &Value, agent: &'static str| {
+        app.client
+            .post(app.url("/oauth/token"))
+            .header("user-agent", agent)
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", pair["refresh_token"].as_str().unwrap()),
+            ])
+            .send()
+    };
+    let refreshed = pairs.iter().enumerate().map(|(n, pair)| {
+        refresh(
+            pair,
+            if n == refused {
+                "refused-agent"
+            } else {
+                "test-agent"
+            },
+        )
+    });
+    for (n, response) in join_all(refreshed).await.into_iter().enumerate() {
+        let response = response.unwrap();
+        if n == refused {
+            assert_error(response, StatusCode::INTERNAL_SERVER_ERROR, "server_error").await;
+        } else {
+            assert_eq!(response.status(), StatusCode::OK, "rotation {n}");
+        }
+    }
+
+    // Nothing of the refused rotation was kept: its token is unspent and rotates later.
+    let sid = claims_of(pairs[refused]["access_token"].as_str().unwrap())["sid"].clone();
+    let rows = format!(
+        "select count(*) from tokens where session_id = '{}'",
+        sid.as_str().unwrap()
+    );
+    assert_eq!(app.count_rows(&rows).await, 1);
+    assert_eq!(app.count_rows("select count(*) from tokens").await, 31);
+    assert_eq!(
+        app.count_rows("select count(*) from refresh_successors")
+            .await,
+        15
+    );
+    let again = refresh(&pairs[refused], "test-agent").await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
