@@ -213,12 +213,17 @@ PY
 }
 
 # Storage as the stores report it: the bench database's size after a vacuum and checkpoint,
-# Redis's used_memory, and the number of keys under this Sesame's prefix.
+# Redis's used_memory, the number of keys under this Sesame's prefix and the sum of their
+# MEMORY USAGE (each key with its value and entry; not the server's hash tables, whose doubling
+# as the whole server's key count passes a power of two moves used_memory by megabytes).
 storage_reading() {
   settle_db "$pg_base/$bench_db"
+  local keys
+  keys=$(redis-cli -u "$redis_url" --scan --pattern "$redis_prefix:*")
   echo "$(psql "$pg_base/$bench_db" -Atc "select pg_database_size(current_database())")" \
     "$(redis-cli -u "$redis_url" info memory | awk -F: '/^used_memory:/ { print $2 + 0 }')" \
-    "$(redis-cli -u "$redis_url" --scan --pattern "$redis_prefix:*" | wc -l)"
+    "$(printf '%s' "$keys" | grep -c . || true)" \
+    "$(printf '%s' "$keys" | sed 's/^/MEMORY USAGE /' | redis-cli -u "$redis_url" | awk '{ s += $1 } END { print s + 0 }')"
 }
 
 # Starts the copy of the peer service on database $1 (node, its package's main file), its codes
@@ -292,16 +297,16 @@ log "postgres+redis: started in ${pg_startup_ms} ms, idle RSS ${idle_rss_mb} MB;
 login=$(measured_loadgen "$sesame_pid" --scenario login --number-offset 0)
 loaded_rss_mb=$(rss_mb "$sesame_pid" VmHWM)
 log "whole sessions (start, token, me, refresh, logout), with the storage they leave"
-read -r pg_bytes_before redis_bytes_before redis_keys_before < <(storage_reading)
+read -r pg_bytes_before redis_bytes_before redis_keys_before redis_key_bytes_before < <(storage_reading)
 session=$(loadgen --scenario session --number-offset 40000000)
-read -r pg_bytes_unswept redis_bytes_after redis_keys_after < <(storage_reading)
+read -r pg_bytes_unswept redis_bytes_after redis_keys_after redis_key_bytes_after < <(storage_reading)
 # A refresh keeps its successor pair for the reuse grace (10 s) until the next sweep (every 5 s
 # here, SESAME_SWEEP_INTERVAL) deletes it: what a session leaves behind is measured after that.
 for _ in $(seq 60); do
   [ "$(psql "$pg_base/$bench_db" -Atc 'select count(*) from refresh_successors')" = 0 ] && break
   sleep 0.5
 done
-read -r pg_bytes_after _ _ < <(storage_reading)
+read -r pg_bytes_after _ _ _ < <(storage_reading)
 log "refresh rotation"
 refresh=$(loadgen --scenario refresh --number-offset 10000000)
 introspect_key=$(curl -sf -X POST "http://127.0.0.1:$port/admin/v1/api-keys" \
@@ -468,6 +473,7 @@ summary = {
     "pg_bytes_per_session_unswept": per(delta("$pg_bytes_before", "$pg_bytes_unswept"), sessions, 0),
     "redis_bytes_per_number": per(delta("$redis_bytes_before", "$redis_bytes_after"), numbers, 0),
     "redis_keys_per_number": per(delta("$redis_keys_before", "$redis_keys_after"), numbers, 2),
+    "redis_key_bytes_per_number": per(delta("$redis_key_bytes_before", "$redis_key_bytes_after"), numbers, 0),
     "full_logins_per_s": full_per_s,
     "full_login_p99_ms": full["full_login_p99_ms"] if full else None,
     "cpu_us_per_full_login": cpu_per(full, "full_login", ("sesame", "postgres", "redis")) if full else None,
