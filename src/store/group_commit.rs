@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use serde::Serialize;
 use sqlx::AnyPool;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::time::Instant;
@@ -61,6 +62,12 @@ pub(super) trait Batch: Send + Sync + 'static {
 
     /// The answer for a row that [`Batch::store`] returned nothing for.
     fn not_stored() -> Result<Self::Stored>;
+}
+
+/// `rows` as the JSON array a batch statement reads with `json_to_recordset`.
+pub(super) fn json_rows<T: Serialize>(rows: &[&T]) -> Result<String> {
+    serde_json::to_string(rows)
+        .map_err(|err| StoreError::Database(sqlx::Error::Encode(Box::new(err))))
 }
 
 /// A queued request and where its answer goes.

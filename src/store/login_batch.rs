@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use sqlx::{AnyPool, Row};
 
-use super::group_commit::Batch;
+use super::group_commit::{Batch, json_rows};
 use super::{Result, StoreError};
 
 /// A login's rows as the batch statement reads them (`json_to_recordset`).
@@ -94,8 +94,7 @@ impl Batch for Logins {
 
     /// Runs [`STORE_LOGINS`] and returns each number's identity.
     async fn store(pool: &AnyPool, rows: &[&LoginRow]) -> Result<HashMap<String, StoredIdentity>> {
-        let json = serde_json::to_string(rows)
-            .map_err(|err| StoreError::Database(sqlx::Error::Encode(Box::new(err))))?;
+        let json = json_rows(rows)?;
         let stored = sqlx::query(STORE_LOGINS).bind(json).fetch_all(pool).await?;
         metrics::counter!("sesame_login_commits_total").increment(1);
         metrics::counter!("sesame_logins_committed_total").increment(rows.len() as u64);

@@ -4,9 +4,9 @@ use std::sync::LazyLock;
 use serde::Serialize;
 use sqlx::{AnyPool, Row};
 
-use super::group_commit::Batch;
+use super::group_commit::{Batch, json_rows};
 use super::sessions::insert_pair;
-use super::{Database, NewPair, Query, Result, StoreError};
+use super::{Database, NewPair, Query, Result};
 
 /// One refresh rotation: the refresh token spent, the successor pair's row, and the sealed
 /// successor kept for retries inside the reuse grace window.
@@ -278,8 +278,7 @@ impl Batch for Rotations {
     }
 
     async fn store(pool: &AnyPool, rows: &[&RotationRow]) -> Result<HashMap<String, bool>> {
-        let json = serde_json::to_string(rows)
-            .map_err(|err| StoreError::Database(sqlx::Error::Encode(Box::new(err))))?;
+        let json = json_rows(rows)?;
         let spent_jtis: Vec<&str> = rows.iter().map(|row| row.spent_jti.as_str()).collect();
         let spent: Vec<String> = sqlx::query_scalar(&STORE_ROTATIONS)
             .bind(json)

@@ -8,8 +8,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::{
-    Backend, FIXED_NUMBERS, TestApp, claim, on_both_backends,
-    spawn_app_with_fixed_numbers as spawn, text, wrong_code,
+    Backend, FIXED_NUMBERS, TestApp, Wanted, assert_filters, audit_page, audit_pages, claim,
+    event_time, matching, on_both_backends, spawn_app_with_fixed_numbers as spawn, text,
+    wrong_code,
 };
 
 on_both_backends!(
@@ -21,28 +22,6 @@ on_both_backends!(
 
 const EMPLOYEE: &str = "+447700900401";
 const ANONYMOUS: &str = "+447700900402";
-
-async fn audit(app: &TestApp, query: &str) -> Vec<Value> {
-    let response = app.admin_get(&format!("/admin/v1/audit?{query}")).await;
-    assert_eq!(response.status(), StatusCode::OK, "{query}");
-    let page: Value = response.json().await.unwrap();
-    page["items"].as_array().unwrap().clone()
-}
-
-/// Every page of `query`, `limit` at a time, following `next`.
-async fn paged(app: &TestApp, query: &str, limit: usize) -> Vec<Value> {
-    let mut items = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let path = format!("/admin/v1/audit?{query}&limit={limit}{cursor}");
-        let page: Value = app.admin_get(&path).await.json().await.unwrap();
-        items.extend(page["items"].as_array().unwrap().iter().cloned());
-        match page["next"].as_str() {
-            Some(next) => cursor = format!("&cursor={next}"),
-            None => return items,
-        }
-    }
-}
 
 async fn count_events(app: &TestApp) -> i64 {
     app.count_rows("select count(*) from audit_events").await
@@ -72,7 +51,7 @@ async fn a_login_is_listed_with_its_fields_and_writes_no_event_row(backend: Back
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 
-    let items = audit(&app, "limit=500").await;
+    let items = audit_page(&app, "limit=500").await;
     assert_eq!(items.len(), 3, "{items:?}");
     assert_eq!(items[2]["action"], "employee.upserted");
     let logins = [
@@ -81,13 +60,7 @@ async fn a_login_is_listed_with_its_fields_and_writes_no_event_row(backend: Back
     ];
     for (event, pair, number) in logins {
         let sub = claim(text(pair, "access_token"), "sub");
-        let sessions: Value = app
-            .admin_get(&format!("/admin/v1/identities/{sub}/sessions"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        let session = &sessions["items"][0];
+        let session = &app.session_of(pair).await;
         let mut expected = json!({
             "id": event["id"],
             "time": session["created_at"],
@@ -145,7 +118,7 @@ async fn make_history(app: &TestApp) -> (i64, i64) {
 async fn every_filter_finds_login_events_as_it_finds_the_others(backend: Backend) {
     let app = spawn(backend, &[]).await;
     let (first, last) = make_history(&app).await;
-    let all = audit(&app, "limit=500").await;
+    let all = audit_page(&app, "limit=500").await;
     let actions: Vec<&str> = all.iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(
         actions,
@@ -162,42 +135,17 @@ async fn every_filter_finds_login_events_as_it_finds_the_others(backend: Backend
     let employee_sub = all[0]["subject"].as_str().unwrap().to_owned();
     let phone = |number: &str| format!("phone:{number}");
     let param = |text: &str| text.replace('+', "%2B");
-    let at = |event: &Value| {
-        let time = event["time"].as_str().unwrap();
-        time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339)
-            .unwrap()
-            .unix_timestamp()
-    };
-    type Wanted<'a> = Box<dyn Fn(&Value) -> bool + 'a>;
     let filters: Vec<(String, Wanted)> = vec![
-        (
-            format!("actor={}", param(&phone(EMPLOYEE))),
-            Box::new(|e| e["actor"] == phone(EMPLOYEE)),
-        ),
-        (
-            format!("actor={}", param(&phone(ANONYMOUS))),
-            Box::new(|e| e["actor"] == phone(ANONYMOUS)),
-        ),
-        (
-            "actor=api-key:bootstrap".into(),
-            Box::new(|e| e["actor"] == "api-key:bootstrap"),
-        ),
-        (
-            format!("subject={employee_sub}"),
-            Box::new(|e| e["subject"] == employee_sub.as_str()),
-        ),
-        (
-            "action=login.succeeded".into(),
-            Box::new(|e| e["action"] == "login.succeeded"),
-        ),
-        (
-            "action=login.failed".into(),
-            Box::new(|e| e["action"] == "login.failed"),
-        ),
-        (format!("since={last}"), Box::new(|e| at(e) >= last)),
+        matching("actor", &phone(EMPLOYEE)),
+        matching("actor", &phone(ANONYMOUS)),
+        matching("actor", "api-key:bootstrap"),
+        matching("subject", &employee_sub),
+        matching("action", "login.succeeded"),
+        matching("action", "login.failed"),
+        (format!("since={last}"), Box::new(|e| event_time(e) >= last)),
         (
             format!("until={}", first + 3_600),
-            Box::new(|e| at(e) < first + 3_600),
+            Box::new(|e| event_time(e) < first + 3_600),
         ),
         (
             format!(
@@ -208,21 +156,13 @@ async fn every_filter_finds_login_events_as_it_finds_the_others(backend: Backend
             Box::new(|e| {
                 e["actor"] == phone(EMPLOYEE)
                     && e["action"] == "login.succeeded"
-                    && at(e) >= first + 3_600
+                    && event_time(e) >= first + 3_600
             }),
         ),
     ];
-    for (query, wanted) in filters {
-        let expected: Vec<Value> = all.iter().filter(|e| wanted(e)).cloned().collect();
-        assert!(!expected.is_empty(), "{query} selects something");
-        assert_eq!(
-            audit(&app, &format!("{query}&limit=500")).await,
-            expected,
-            "{query}"
-        );
-    }
+    assert_filters(&app, &all, filters).await;
     // An actor no login has (`phone:` alone names no number) finds nothing.
-    assert!(audit(&app, "actor=phone:").await.is_empty());
+    assert!(audit_page(&app, "actor=phone:").await.is_empty());
 
     // Before an id (the cursor `next` gives): the events after the page's last.
     let page: Value = app
@@ -233,7 +173,7 @@ async fn every_filter_finds_login_events_as_it_finds_the_others(backend: Backend
         .unwrap();
     let next = page["next"].as_str().unwrap();
     assert_eq!(
-        audit(&app, &format!("limit=500&cursor={next}")).await,
+        audit_page(&app, &format!("limit=500&cursor={next}")).await,
         all[4..]
     );
 }
@@ -241,11 +181,11 @@ async fn every_filter_finds_login_events_as_it_finds_the_others(backend: Backend
 async fn pages_interleave_login_events_with_the_others_in_one_id_order(backend: Backend) {
     let app = spawn(backend, &[]).await;
     make_history(&app).await;
-    let all = audit(&app, "limit=500").await;
+    let all = audit_page(&app, "limit=500").await;
     let ids: Vec<i64> = all.iter().map(|e| e["id"].as_i64().unwrap()).collect();
     assert!(ids.windows(2).all(|pair| pair[0] > pair[1]), "{ids:?}");
     for limit in [1, 2, 3] {
-        assert_eq!(paged(&app, "", limit).await, all, "limit={limit}");
+        assert_eq!(audit_pages(&app, "", limit).await, all, "limit={limit}");
     }
     let anonymous = format!("actor=phone:{}", ANONYMOUS.replace('+', "%2B"));
     let of_anonymous: Vec<Value> = all
@@ -254,7 +194,7 @@ async fn pages_interleave_login_events_with_the_others_in_one_id_order(backend: 
         .cloned()
         .collect();
     assert_eq!(of_anonymous.len(), 2);
-    assert_eq!(paged(&app, &anonymous, 1).await, of_anonymous);
+    assert_eq!(audit_pages(&app, &anonymous, 1).await, of_anonymous);
 }
 
 /// A login stored before migration 0009 (or by a node from before it) has its event in a row of
@@ -288,7 +228,7 @@ async fn login_events_stored_before_the_upgrade_are_listed_once(backend: Backend
         app.execute_sql(&sql).await;
     }
     app.login(ANONYMOUS).await;
-    let events = audit(&app, "limit=500").await;
+    let events = audit_page(&app, "limit=500").await;
     assert_eq!(events.len(), 2, "{events:?}");
     assert_eq!(events[0]["ip"], "127.0.0.1");
     assert_eq!(
@@ -303,8 +243,8 @@ async fn login_events_stored_before_the_upgrade_are_listed_once(backend: Backend
             "count": 1,
         })
     );
-    assert_eq!(audit(&app, "subject=old-identity").await, events);
-    assert_eq!(audit(&app, "action=login.succeeded").await, events);
+    assert_eq!(audit_page(&app, "subject=old-identity").await, events);
+    assert_eq!(audit_page(&app, "action=login.succeeded").await, events);
 
     app.clock.advance(Duration::from_secs(86_400 + 60));
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -312,5 +252,5 @@ async fn login_events_stored_before_the_upgrade_are_listed_once(backend: Backend
         assert!(Instant::now() < deadline, "the old session is swept");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(audit(&app, "limit=500").await, events);
+    assert_eq!(audit_page(&app, "limit=500").await, events);
 }

@@ -10,8 +10,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::{
-    Backend, FIXED_NUMBERS, TestApp, claim, on_both_backends,
-    spawn_app_with_fixed_numbers as spawn, text,
+    Backend, FIXED_NUMBERS, TestApp, Wanted, assert_filters, audit_page, audit_pages, claim,
+    event_time, matching, on_both_backends, spawn_app_with_fixed_numbers as spawn, text,
 };
 
 on_both_backends!(
@@ -19,13 +19,6 @@ on_both_backends!(
     filters_and_pages_find_logouts_as_they_find_the_others,
     concurrent_ends_of_one_session_keep_one_event_on_it,
 );
-
-async fn audit(app: &TestApp, query: &str) -> Vec<Value> {
-    let response = app.admin_get(&format!("/admin/v1/audit?{query}")).await;
-    assert_eq!(response.status(), StatusCode::OK, "{query}");
-    let page: Value = response.json().await.unwrap();
-    page["items"].as_array().unwrap().clone()
-}
 
 async fn count_events(app: &TestApp) -> i64 {
     app.count_rows("select count(*) from audit_events").await
@@ -57,28 +50,9 @@ async fn revoke_from(app: &TestApp, token: &str, ip: &str) {
     assert_eq!(response.status(), StatusCode::OK);
 }
 
-/// The session of `pair` as the admin API lists it.
-async fn session_of(app: &TestApp, pair: &Value) -> Value {
-    let sub = claim(text(pair, "access_token"), "sub");
-    let sid = claim(text(pair, "access_token"), "sid");
-    let sessions: Value = app
-        .admin_get(&format!("/admin/v1/identities/{sub}/sessions"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    sessions["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|session| session["sid"] == sid.as_str())
-        .unwrap_or_else(|| panic!("{sid} in {sessions}"))
-        .clone()
-}
-
 /// The `session.revoked` event a holder's `reason` leaves for `pair`'s session, ended from `ip`.
 async fn expected_end(app: &TestApp, pair: &Value, reason: &str, ip: &str, id: &Value) -> Value {
-    let session = session_of(app, pair).await;
+    let session = app.session_of(pair).await;
     json!({
         "id": id,
         "time": session["revoked_at"],
@@ -101,7 +75,7 @@ async fn a_logout_is_listed_with_its_fields_and_writes_no_event_row(backend: Bac
     // The storage claim: the session row is the event.
     assert_eq!(count_events(&app).await, rows);
 
-    let items = audit(&app, "limit=500").await;
+    let items = audit_page(&app, "limit=500").await;
     let actions: Vec<&str> = items
         .iter()
         .map(|e| e["action"].as_str().unwrap())
@@ -130,7 +104,7 @@ async fn a_logout_is_listed_with_its_fields_and_writes_no_event_row(backend: Bac
     // an event row of its own, which says nothing was newly revoked.
     revoke_from(&app, text(&revoked, "access_token"), "198.51.100.8").await;
     assert_eq!(count_events(&app).await, rows + 1);
-    let again = audit(&app, "limit=500").await;
+    let again = audit_page(&app, "limit=500").await;
     assert_eq!(again[1..], items);
     assert_eq!(again[0]["action"], "session.revoked");
     assert_eq!(again[0]["subject"], items[0]["subject"]);
@@ -141,7 +115,7 @@ async fn a_logout_is_listed_with_its_fields_and_writes_no_event_row(backend: Bac
     );
     assert!(again[0]["id"].as_i64() > items[0]["id"].as_i64());
     assert_eq!(
-        session_of(&app, &revoked).await["revoked_reason"],
+        app.session_of(&revoked).await["revoked_reason"],
         "client_revoked"
     );
 }
@@ -164,7 +138,7 @@ async fn make_history(app: &TestApp) -> (Vec<Value>, i64) {
     app.clock.advance(Duration::from_secs(3_600));
     let third = app.refreshed(text(&third, "refresh_token")).await;
     app.logout(text(&third, "access_token")).await;
-    (audit(app, "limit=500").await, middle)
+    (audit_page(app, "limit=500").await, middle)
 }
 
 async fn filters_and_pages_find_logouts_as_they_find_the_others(backend: Backend) {
@@ -186,76 +160,38 @@ async fn filters_and_pages_find_logouts_as_they_find_the_others(backend: Backend
     let holder = all[0]["actor"].as_str().unwrap().to_owned();
     assert_eq!(all[3]["actor"], holder.as_str());
     let sid = all[3]["subject"].as_str().unwrap().to_owned();
-    let at = |event: &Value| {
-        let time = event["time"].as_str().unwrap();
-        time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339)
-            .unwrap()
-            .unix_timestamp()
-    };
-    type Wanted<'a> = Box<dyn Fn(&Value) -> bool + 'a>;
     let filters: Vec<(String, Wanted)> = vec![
-        (
-            format!("actor={holder}"),
-            Box::new(|e| e["actor"] == holder.as_str()),
-        ),
-        (
-            format!("subject={sid}"),
-            Box::new(|e| e["subject"] == sid.as_str()),
-        ),
-        (
-            "action=session.revoked".into(),
-            Box::new(|e| e["action"] == "session.revoked"),
-        ),
-        (
-            "actor=api-key:bootstrap".into(),
-            Box::new(|e| e["actor"] == "api-key:bootstrap"),
-        ),
+        matching("actor", &holder),
+        matching("subject", &sid),
+        matching("action", "session.revoked"),
+        matching("actor", "api-key:bootstrap"),
         (
             format!("since={}", middle + 1),
-            Box::new(|e| at(e) > middle),
+            Box::new(|e| event_time(e) > middle),
         ),
         (
             format!("since={middle}&until={}", middle + 1),
-            Box::new(|e| at(e) == middle),
+            Box::new(|e| event_time(e) == middle),
         ),
         (
             format!("actor={holder}&action=session.revoked&until={}", middle + 1),
             Box::new(|e| {
-                e["actor"] == holder.as_str() && e["action"] == "session.revoked" && at(e) <= middle
+                e["actor"] == holder.as_str()
+                    && e["action"] == "session.revoked"
+                    && event_time(e) <= middle
             }),
         ),
     ];
-    for (query, wanted) in filters {
-        let expected: Vec<Value> = all.iter().filter(|e| wanted(e)).cloned().collect();
-        assert!(!expected.is_empty(), "{query} selects something");
-        assert_eq!(
-            audit(&app, &format!("{query}&limit=500")).await,
-            expected,
-            "{query}"
-        );
-    }
+    assert_filters(&app, &all, filters).await;
     // An identity that ended no session: nothing.
-    assert!(audit(&app, "actor=identity:nobody").await.is_empty());
+    assert!(audit_page(&app, "actor=identity:nobody").await.is_empty());
 
     // One id order across the three sources, page after page.
     let ids: Vec<i64> = all.iter().map(|e| e["id"].as_i64().unwrap()).collect();
     assert!(ids.windows(2).all(|pair| pair[0] > pair[1]), "{ids:?}");
-    let mut paged = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let page: Value = app
-            .admin_get(&format!("/admin/v1/audit?limit=1{cursor}"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        paged.extend(page["items"].as_array().unwrap().iter().cloned());
-        match page["next"].as_str() {
-            Some(next) => cursor = format!("&cursor={next}"),
-            None => break,
-        }
+    for limit in [1, 2] {
+        assert_eq!(audit_pages(&app, "", limit).await, all, "limit={limit}");
     }
-    assert_eq!(paged, all);
 }
 
 async fn concurrent_ends_of_one_session_keep_one_event_on_it(backend: Backend) {
@@ -276,7 +212,7 @@ async fn concurrent_ends_of_one_session_keep_one_event_on_it(backend: Backend) {
     for response in join_all(revokes).await {
         assert_eq!(response.unwrap().status(), StatusCode::OK);
     }
-    let ends = audit(&app, "action=session.revoked&limit=500").await;
+    let ends = audit_page(&app, "action=session.revoked&limit=500").await;
     assert_eq!(ends.len(), 8, "{ends:?}");
     let newly: Vec<i64> = ends
         .iter()

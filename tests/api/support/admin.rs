@@ -5,7 +5,7 @@ use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use super::{ADMIN_KEY, TestApp, assert_error};
+use super::{ADMIN_KEY, TestApp, assert_error, claim, text};
 
 impl TestApp {
     /// Runs `query` directly on the app's database and returns its one text column, for
@@ -27,6 +27,25 @@ impl TestApp {
 
     pub async fn admin_get(&self, path: &str) -> Response {
         self.get_bearer(path, ADMIN_KEY).await
+    }
+
+    /// The session of token response `pair` as the admin API lists it.
+    pub async fn session_of(&self, pair: &Value) -> Value {
+        let sub = claim(text(pair, "access_token"), "sub");
+        let sid = claim(text(pair, "access_token"), "sid");
+        let sessions: Value = self
+            .admin_get(&format!("/admin/v1/identities/{sub}/sessions"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        sessions["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|session| session["sid"] == sid.as_str())
+            .unwrap_or_else(|| panic!("{sid} in {sessions}"))
+            .clone()
     }
 
     pub async fn admin_post(&self, path: &str) -> Response {

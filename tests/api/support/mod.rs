@@ -4,6 +4,7 @@
 
 mod admin;
 mod app;
+mod audit_log;
 mod client;
 mod codes;
 mod console;
@@ -19,6 +20,7 @@ mod tokens;
 
 pub use admin::*;
 pub use app::*;
+pub use audit_log::*;
 pub use client::*;
 pub use codes::*;
 pub use console::*;
