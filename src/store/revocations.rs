@@ -119,9 +119,9 @@ impl Database {
     }
 
     /// Revokes live session `sid` at its holder's request, at `now` for `reason` (one of the
-    /// two that `audit.rs`'s `SESSION_EVENTS` spells out), keeping the `session.revoked` event on the session row
-    /// with `ip` (migration 0010). `false` when the session was already revoked or does not
-    /// exist: nothing changed and no event was kept.
+    /// two that `audit.rs`'s `SESSION_EVENTS` spells out), keeping the `session.revoked` event
+    /// on the session row with `ip` (migration 0010). `false` when the session was already
+    /// revoked or does not exist: nothing changed and no event was kept.
     pub async fn revoke_own_session(
         &self,
         sid: &str,

@@ -1,6 +1,8 @@
 //! Revoking tokens, sessions and identities, and the feed of revocations downstream APIs
 //! poll (docs/contract-notes.md, "Token lifecycle"). Every revocation (an admin's, the CLI's,
-//! a client's logout or `/oauth/revoke`, a refresh token's reuse) goes through [`revoke`].
+//! a refresh token's reuse) goes through [`revoke`]; a client's logout or `/oauth/revoke`
+//! through `end_own_session`, which keeps the event on the session and falls back to
+//! [`revoke`] for a session already ended.
 
 use super::{ACCESS_TYP, AccessClaims, REFRESH_TYP, RefreshClaims, TokenService};
 use crate::domain::{Actor, AuditAction};
