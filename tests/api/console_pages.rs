@@ -2,10 +2,10 @@
 //! revocation through the same services as the JSON API.
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::{
-    ADMIN_KEY, Backend, CONSOLE_CSP, ConsoleBrowser, FIXED_NUMBERS, TestApp, claim,
+    ADMIN_KEY, Backend, CONSOLE_CSP, ConsoleBrowser, FIXED_NUMBERS, TestApp, audit_page, claim,
     on_both_backends, spawn_app_with_fixed_numbers, text,
 };
 
@@ -245,16 +245,6 @@ async fn every_page_sends_a_strict_content_security_policy(backend: Backend) {
     );
 }
 
-async fn audit_items(app: &TestApp, query: &str) -> Vec<Value> {
-    let log: Value = app
-        .admin_get(&format!("/admin/v1/audit?{query}"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    log["items"].as_array().unwrap().clone()
-}
-
 async fn console_actions_are_audited_with_the_keys_name(backend: Backend) {
     let app = spawn_app_with_fixed_numbers(backend, &[]).await;
     let key = app.create_api_key("ops-alice", "admin").await["key"]
@@ -293,7 +283,7 @@ async fn console_actions_are_audited_with_the_keys_name(backend: Backend) {
         StatusCode::SEE_OTHER
     );
 
-    let actions: Vec<String> = audit_items(&app, "actor=api-key:ops-alice")
+    let actions: Vec<String> = audit_page(&app, "actor=api-key:ops-alice")
         .await
         .iter()
         .map(|item| item["action"].as_str().unwrap().to_owned())

@@ -48,21 +48,7 @@ async fn employee(app: &TestApp, external_id: &str, number: &str) -> String {
 
 /// The session's revocation reason as admins see it (`None` while it is live).
 async fn revoked_reason(app: &TestApp, pair: &Value) -> Option<String> {
-    let claims = claims_of(text(pair, "access_token"));
-    let sub = claims["sub"].as_str().unwrap();
-    let page: Value = app
-        .admin_get(&format!("/admin/v1/identities/{sub}/sessions?limit=500"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let session = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|session| session["sid"] == claims["sid"])
-        .cloned()
-        .unwrap();
+    let session = app.session_of(pair).await;
     session["revoked_reason"].as_str().map(str::to_owned)
 }
 

@@ -5,10 +5,9 @@
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use serde_json::Value;
 
 use crate::support::{
-    Backend, FIXED_NUMBERS, TestApp, claim, on_both_backends,
+    Backend, FIXED_NUMBERS, TestApp, audit_page, claim, on_both_backends,
     spawn_app_with_fixed_numbers as spawn, text,
 };
 
@@ -39,17 +38,6 @@ async fn eventually(app: &TestApp, sql: &str, expected: i64) {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// The audit log, newest first.
-async fn audit(app: &TestApp) -> Vec<Value> {
-    let page: Value = app
-        .admin_get("/admin/v1/audit?limit=500")
-        .await
-        .json()
-        .await
-        .unwrap();
-    page["items"].as_array().unwrap().clone()
 }
 
 /// Login events moved to `audit_events` by the session sweep.
@@ -84,7 +72,7 @@ async fn ended_sessions_and_old_audit_events_are_swept(backend: Backend) {
     let of_revoked = format!("select count(*) from tokens where session_id = '{revoked_sid}'");
     assert_eq!(count(&app, "select count(*) from sessions").await, 2);
     assert_eq!(count(&app, &of_revoked).await, 1);
-    let events = audit(&app).await;
+    let events = audit_page(&app, "limit=500").await;
     assert_eq!(
         events.len(),
         3,
@@ -103,7 +91,7 @@ async fn ended_sessions_and_old_audit_events_are_swept(backend: Backend) {
     eventually(&app, "select count(*) from sessions", 1).await;
     assert_eq!(count(&app, &of_revoked).await, 0);
     assert_eq!(count(&app, MOVED_LOGOUTS).await, 1);
-    assert_eq!(audit(&app).await, events);
+    assert_eq!(audit_page(&app, "limit=500").await, events);
     let next = app.refreshed(text(&live, "refresh_token")).await;
     assert_eq!(
         app.me(text(&next, "access_token")).await.status(),
@@ -114,7 +102,7 @@ async fn ended_sessions_and_old_audit_events_are_swept(backend: Backend) {
     // live session's login (not listed past the retention, though its session stays).
     app.clock.advance(Duration::from_secs(DAY + 60));
     eventually(&app, "select count(*) from audit_events", 0).await;
-    assert!(audit(&app).await.is_empty());
+    assert!(audit_page(&app, "limit=500").await.is_empty());
 
     // The live session ends with its maximum age (ten days), and goes a day later, without
     // storing its login event, which is past the audit retention.
@@ -125,7 +113,7 @@ async fn ended_sessions_and_old_audit_events_are_swept(backend: Backend) {
     eventually(&app, "select count(*) from sessions", 0).await;
     assert_eq!(count(&app, "select count(*) from tokens").await, 0);
     assert_eq!(count(&app, MOVED_LOGINS).await, 0);
-    assert!(audit(&app).await.is_empty());
+    assert!(audit_page(&app, "limit=500").await.is_empty());
 }
 
 async fn audit_events_are_kept_for_good_with_retention_zero(backend: Backend) {
@@ -138,12 +126,12 @@ async fn audit_events_are_kept_for_good_with_retention_zero(backend: Backend) {
     )
     .await;
     app.login_fixed(FIXED_NUMBERS[0]).await;
-    let events = audit(&app).await;
+    let events = audit_page(&app, "limit=500").await;
     assert_eq!(events.len(), 1);
     app.clock.advance(Duration::from_secs(3_650 * DAY));
     // The ten-year-old session is swept; its login event stays, with its id.
     eventually(&app, "select count(*) from sessions", 0).await;
-    assert_eq!(audit(&app).await, events);
+    assert_eq!(audit_page(&app, "limit=500").await, events);
     assert_eq!(count(&app, MOVED_LOGINS).await, 1);
 }
 
@@ -163,7 +151,7 @@ async fn a_swept_sessions_login_event_keeps_its_place_in_the_log(backend: Backen
     let path = format!("/admin/v1/sessions/{sid}/revoke");
     assert_eq!(app.admin_post(&path).await.status(), StatusCode::NO_CONTENT);
     app.login_fixed(FIXED_NUMBERS[1]).await;
-    let events = audit(&app).await;
+    let events = audit_page(&app, "limit=500").await;
     let actions: Vec<&str> = events
         .iter()
         .map(|e| e["action"].as_str().unwrap())
@@ -176,10 +164,10 @@ async fn a_swept_sessions_login_event_keeps_its_place_in_the_log(backend: Backen
     app.clock.advance(Duration::from_secs(DAY + 60));
     eventually(&app, "select count(*) from sessions", 1).await;
     assert_eq!(count(&app, MOVED_LOGINS).await, 1);
-    assert_eq!(audit(&app).await, events);
+    assert_eq!(audit_page(&app, "limit=500").await, events);
     // A later login still comes first.
     app.login_fixed(FIXED_NUMBERS[2]).await;
-    let now = audit(&app).await;
+    let now = audit_page(&app, "limit=500").await;
     assert_eq!(now[1..], events);
     assert!(now[0]["id"].as_i64() > events[0]["id"].as_i64());
 }

@@ -34,7 +34,7 @@ impl TestApp {
         let sub = claim(text(pair, "access_token"), "sub");
         let sid = claim(text(pair, "access_token"), "sid");
         let sessions: Value = self
-            .admin_get(&format!("/admin/v1/identities/{sub}/sessions"))
+            .admin_get(&format!("/admin/v1/identities/{sub}/sessions?limit=500"))
             .await
             .json()
             .await
