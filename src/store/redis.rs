@@ -103,6 +103,16 @@ impl RedisEphemeral {
         format!("{}:{{{tag}}}:{name}", self.prefix)
     }
 
+    /// A window's key by its kind: a counter's name has `:tally` after it, the key of its
+    /// format with a running total (`redis_limits.rs`), so no node of a version before that
+    /// format reads it (nor this one theirs).
+    fn key_of(&self, tag: &str, window: &Window<'_>) -> String {
+        match window.kind {
+            WindowKind::Log { .. } => self.window_key(tag, window.name),
+            WindowKind::Counter => format!("{}:tally", self.window_key(tag, window.name)),
+        }
+    }
+
     fn failures_key(&self, number: &str) -> String {
         format!("{}:{{{number}}}:failures", self.prefix)
     }
@@ -218,7 +228,7 @@ impl Ephemeral for RedisEphemeral {
                 WindowKind::Counter => "",
             };
             invocation
-                .key(self.window_key(tag, window.name))
+                .key(self.key_of(tag, window))
                 .arg(window.cap)
                 .arg(window.secs)
                 .arg(bucket_width(window))
@@ -252,7 +262,7 @@ impl Ephemeral for RedisEphemeral {
         invocation.arg(member).arg(at);
         for window in windows {
             invocation
-                .key(self.window_key(tag, window.name))
+                .key(self.key_of(tag, window))
                 .arg(bucket_width(window));
         }
         let mut connection = self.connection.clone();

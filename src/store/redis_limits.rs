@@ -2,9 +2,12 @@
 //! sorted set of members scored by Unix second, one member per event; windows of one call
 //! that share a key read it each over its own length, and it is trimmed and expires by the
 //! longest. A counter window is a hash of bucket index (`at` divided by the bucket width, in
-//! seconds) to events, at most 61 fields. Failures are one hash per number: `count` and
-//! `until` for the number, `count:<source>` and `until:<source>` per source. The arithmetic
-//! is the memory store's (`memory_limits.rs`).
+//! seconds) to events, at most 61 fields, beside its running total `n` and the first bucket
+//! it still keeps `lo`: an admission reads those two and forgets only the buckets that left
+//! since the last one, so its cost does not grow with the buckets a busy key holds (the
+//! global budget, a country's, a busy IP's). A counter key comes once per call. Failures are
+//! one hash per number: `count` and `until` for the number, `count:<source>` and
+//! `until:<source>` per source. The arithmetic is the memory store's (`memory_limits.rs`).
 
 use std::sync::LazyLock;
 
@@ -25,8 +28,43 @@ for i, key in ipairs(KEYS) do
   local secs = tonumber(ARGV[4 * i])
   if not keep[key] or secs > keep[key] then keep[key] = secs end
 end
+-- A counter's count from bucket `first` on, and the first bucket it keeps: the buckets
+-- before `first` are forgotten and taken off the total. The buckets since the last admission
+-- are visited one by one; a key without a total, or idle for longer than its window, is
+-- counted afresh from all its fields (`n` and `lo` are no bucket numbers).
+local function counted(key, first, span, ttl)
+  local state = redis.call('HMGET', key, 'n', 'lo')
+  local count, lo = tonumber(state[1] or '0'), tonumber(state[2])
+  if lo and lo >= first then return count, lo end
+  if lo and first - lo <= span then
+    for bucket = lo, first - 1 do
+      local field = string.format('%d', bucket)
+      local events = redis.call('HGET', key, field)
+      if events then
+        count = count - tonumber(events)
+        redis.call('HDEL', key, field)
+      end
+    end
+  else
+    count = 0
+    local fields = redis.call('HGETALL', key)
+    for j = 1, #fields, 2 do
+      local bucket = tonumber(fields[j])
+      if bucket and bucket < first then
+        redis.call('HDEL', key, fields[j])
+      elseif bucket then
+        count = count + tonumber(fields[j + 1])
+      end
+    end
+  end
+  redis.call('HSET', key, 'n', count, 'lo', first)
+  redis.call('EXPIRE', key, ttl)
+  return count, first
+end
 local refused, wait = 0, 0
 local counts = {}
+-- Per key, once trimmed: a counter's first bucket kept, a log's earliest second kept.
+local kept_from = {}
 for i, key in ipairs(KEYS) do
   local cap = tonumber(ARGV[4 * i - 1])
   local secs = tonumber(ARGV[4 * i])
@@ -34,32 +72,25 @@ for i, key in ipairs(KEYS) do
   local prefix = ARGV[4 * i + 2]
   local count, free_in = 0, 0
   if width > 0 then
-    local first = math.floor((now - secs) / width)
-    local fields = redis.call('HGETALL', key)
-    local buckets = {}
-    for j = 1, #fields, 2 do
-      local bucket = tonumber(fields[j])
-      if bucket < first then
-        redis.call('HDEL', key, fields[j])
-      else
-        local events = tonumber(fields[j + 1])
-        buckets[#buckets + 1] = {bucket, events}
-        count = count + events
-      end
-    end
+    local span = math.ceil(secs / width) + 1
+    local lo
+    count, lo = counted(key, math.floor((now - secs) / width), span, secs + width)
+    kept_from[key] = lo
     if count >= cap then
-      table.sort(buckets, function(a, b) return a[1] < b[1] end)
       local left = count
-      for _, bucket in ipairs(buckets) do
-        left = left - bucket[2]
+      for bucket = lo, lo + span do
+        left = left - tonumber(redis.call('HGET', key, string.format('%d', bucket)) or '0')
         if left < cap then
-          free_in = (bucket[1] + 1) * width + secs - now
+          free_in = (bucket + 1) * width + secs - now
           break
         end
       end
     end
   else
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - keep[key])
+    if not kept_from[key] then
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', now - keep[key])
+      kept_from[key] = now - keep[key]
+    end
     local low = '(' .. (now - secs)
     local oldest
     if prefix == '' then
@@ -89,7 +120,10 @@ for i, key in ipairs(KEYS) do
     recorded[key] = true
     local width = tonumber(ARGV[4 * i + 1])
     if width > 0 then
-      redis.call('HINCRBY', key, string.format('%d', math.floor(now / width)), 1)
+      -- A node whose clock is behind records in the first bucket still kept.
+      local bucket = math.max(math.floor(now / width), kept_from[key])
+      redis.call('HINCRBY', key, string.format('%d', bucket), 1)
+      redis.call('HINCRBY', key, 'n', 1)
       redis.call('EXPIRE', key, tonumber(ARGV[4 * i]) + width)
     else
       redis.call('ZADD', key, now, ARGV[2])
@@ -105,7 +139,8 @@ return admitted
 
 /// Takes an event back out of the windows in KEYS (one tag). ARGV: the member, the second
 /// it was admitted at, then the bucket width per key (0 for a log). A log forgets the
-/// member; a counter counts one less in the event's bucket, if that bucket is still kept.
+/// member; a counter counts one less in the event's bucket, and in its total, if that bucket
+/// is still kept.
 pub(super) static WITHDRAW: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -123,6 +158,7 @@ for i, key in ipairs(KEYS) do
       elseif events == 1 then
         redis.call('HDEL', key, field)
       end
+      if events > 0 then redis.call('HINCRBY', key, 'n', -1) end
     else
       redis.call('ZREM', key, ARGV[1])
     end

@@ -243,10 +243,10 @@ async fn a_login_leaves_one_small_key_per_number_in_redis() {
 
     let mut redis = redis_connection().await;
     let counters: Vec<String> = [
-        "{ip:127.0.0.1}:starts",
-        "{ip:127.0.0.1}:checks",
-        "{cc:44}:sent",
-        "{global}:sent",
+        "{ip:127.0.0.1}:starts:tally",
+        "{ip:127.0.0.1}:checks:tally",
+        "{cc:44}:sent:tally",
+        "{global}:sent:tally",
     ]
     .iter()
     .map(|key| format!("{prefix}:{key}"))
@@ -267,7 +267,8 @@ async fn a_login_leaves_one_small_key_per_number_in_redis() {
             .query_async(&mut redis)
             .await
             .unwrap();
-        assert_eq!(fields, 1, "{counter}");
+        // One bucket, the total and the first bucket kept.
+        assert_eq!(fields, 3, "{counter}");
         let bytes = memory_usage(&mut redis, counter).await;
         assert!(bytes < 200, "{counter}: {bytes} bytes");
     }
@@ -294,13 +295,77 @@ async fn a_counter_stays_bounded_in_redis_whatever_the_traffic() {
         ));
     }
     let mut redis = redis_connection().await;
-    let key = format!("{prefix}:{{ip:203.0.113.9}}:starts");
+    let key = format!("{prefix}:{{ip:203.0.113.9}}:starts:tally");
     let fields: i64 = redis::cmd("HLEN")
         .arg(&key)
         .query_async(&mut redis)
         .await
         .unwrap();
-    assert_eq!(fields, 61);
+    // 61 minutes, the total and the first minute kept.
+    assert_eq!(fields, 63);
     let bytes = memory_usage(&mut redis, &key).await;
     assert!(bytes < 2_000, "{bytes} bytes");
+}
+
+/// Redis keeps a counter's running total, forgetting only the buckets that left since the last
+/// admission: through bursts, quiet minutes, idle gaps longer than the window and withdrawals it
+/// answers every admission as the memory store, which counts its buckets afresh each time, and
+/// its total is the sum of the buckets it keeps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_counter_keeps_the_memory_stores_count_through_gaps_and_withdrawals() {
+    let memory = MemoryEphemeral::new();
+    let prefix = format!("sesame-test-{}", Uuid::new_v4().simple());
+    let redis = RedisEphemeral::connect(&SecretUrl::new(&redis_url()), &prefix)
+        .await
+        .unwrap();
+    let window = [Window::counter("checks", 20, 600)];
+    // A fixed pseudo-random walk (xorshift), so a failure replays.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |below: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        i64::try_from(state % below).unwrap()
+    };
+    let (mut now, mut refusals, mut withdrawals) = (T, 0, 0);
+    for step in 0..2_000 {
+        now += match next(100) {
+            0..=89 => next(5),
+            90..=97 => 60 + next(240),
+            _ => 700 + next(3_000),
+        };
+        let member = step.to_string();
+        let expected = memory.admit(TAG, &window, &member, now).await.unwrap();
+        let answered = redis.admit(TAG, &window, &member, now).await.unwrap();
+        assert_eq!(answered, expected, "step {step} at {now}");
+        match answered {
+            Admission::Refused { .. } => refusals += 1,
+            Admission::Admitted { .. } if next(10) == 0 => {
+                let at = now - next(700);
+                memory.withdraw(TAG, &window, &member, at).await.unwrap();
+                redis.withdraw(TAG, &window, &member, at).await.unwrap();
+                withdrawals += 1;
+            }
+            Admission::Admitted { .. } => {}
+        }
+    }
+    assert!(
+        refusals > 100 && withdrawals > 100,
+        "{refusals} {withdrawals}"
+    );
+
+    let mut connection = redis_connection().await;
+    let key = format!("{prefix}:{{{TAG}}}:checks:tally");
+    let fields: Vec<(String, i64)> = redis::cmd("HGETALL")
+        .arg(&key)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let total = fields.iter().find(|(field, _)| field == "n").unwrap().1;
+    let buckets: i64 = fields
+        .iter()
+        .filter(|(field, _)| field.parse::<i64>().is_ok())
+        .map(|(_, events)| events)
+        .sum();
+    assert_eq!(total, buckets);
 }
