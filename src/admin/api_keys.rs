@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use ring::digest;
+use aws_lc_rs::digest;
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 

@@ -3,11 +3,11 @@
 
 use std::sync::LazyLock;
 
+use aws_lc_rs::digest;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
-use ring::digest;
 use time::OffsetDateTime;
 use time::macros::format_description;
 

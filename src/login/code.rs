@@ -1,8 +1,8 @@
 //! One-time codes: drawn from the OS RNG without modulo bias, kept only as HMACs.
 
+use aws_lc_rs::hmac;
 use rand::Rng;
 use rand::rngs::OsRng;
-use ring::hmac;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::PhoneNumber;

@@ -2,7 +2,7 @@
 //! when `SESAME_SMS_WEBHOOK_SECRET` is set (format in `docs/contract-notes.md`, "Messages").
 
 use async_trait::async_trait;
-use ring::hmac;
+use aws_lc_rs::hmac;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 

@@ -3,7 +3,7 @@
 //! was issued in its session, and revoking an access token by its `jti` alone finds its session
 //! and expiry there (docs/tokens.md).
 
-use ring::digest::{SHA256, digest};
+use aws_lc_rs::digest::{SHA256, digest};
 use uuid::{Builder, Uuid};
 
 /// Fresh ids for a pair: a random access `jti`, and the refresh `jti` derived from it.

@@ -7,15 +7,15 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair,
+};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{DecodingKey, Validation};
 use rand::RngCore;
 use rand::rngs::OsRng;
-use ring::rand::SystemRandom;
-use ring::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair,
-};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -83,9 +83,7 @@ impl SigningKey {
                 DecodingKey::from_ed_components(&x).map_err(|_| unreadable())?,
                 json!({"kty": "OKP", "crv": "Ed25519", "x": x}),
             )
-        } else if let Ok(pair) =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der, &SystemRandom::new())
-        {
+        } else if let Ok(pair) = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der) {
             // Uncompressed SEC1 point: 0x04 || x || y.
             let point = pair.public_key().as_ref();
             let (x, y) = (b64(&point[1..33]), b64(&point[33..65]));
@@ -96,7 +94,7 @@ impl SigningKey {
                 json!({"kty": "EC", "crv": "P-256", "x": x, "y": y}),
             )
         } else if let Ok(pair) = RsaKeyPair::from_pkcs8(der) {
-            let public = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(pair.public());
+            let public = aws_lc_rs::rsa::PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
             let (n, e) = (b64(&public.n), b64(&public.e));
             (
                 SigningAlgorithm::Rs256,
@@ -247,26 +245,65 @@ mod tests {
         assert_eq!(keys[2].jwk["e"], "AQAB");
         assert_eq!(keys[0].created_at, 1_700_000_000);
 
-        // What each key signs verifies with its public half, and the header names it.
-        let claims =
-            json!({"sub": "someone", "iss": "sesame", "aud": "app", "exp": 4_000_000_000_i64});
         for key in &keys {
-            let token = key.sign(&claims, "at+jwt").unwrap();
-            let header = jsonwebtoken::decode_header(&token).unwrap();
-            assert_eq!(header.alg, key.alg.jwt());
-            assert_eq!(header.kid.as_deref(), Some(key.kid.as_str()));
-            assert_eq!(header.typ.as_deref(), Some("at+jwt"));
-            let mut validation = Validation::new(key.alg.jwt());
-            validation.set_audience(&["app"]);
-            let verified: Value = key.verify(&token, &validation).unwrap();
-            assert_eq!(verified, claims);
-            // One character inside the signature, never the last (it may hold padding bits).
-            let at = token.rfind('.').unwrap() + 5;
-            let other = if &token[at..=at] == "A" { "B" } else { "A" };
-            let mut tampered = token.clone();
-            tampered.replace_range(at..=at, other);
-            assert!(key.verify::<Value>(&tampered, &validation).is_err());
+            assert_signs_verifiable_tokens(key);
         }
         fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Key files written before Sesame signed with aws-lc-rs (ring's PKCS#8 documents: v2, with
+    /// the public key, for Ed25519; P-256's) still load, with the same public key, and sign.
+    #[test]
+    fn keys_written_by_earlier_versions_still_load_and_sign() {
+        use ring::signature::{self as earlier, KeyPair as _};
+        let dir = std::env::temp_dir().join(format!("sesame-keys-{}", uuid::Uuid::new_v4()));
+        let rng = ring::rand::SystemRandom::new();
+        let p256 = &earlier::ECDSA_P256_SHA256_FIXED_SIGNING;
+        let ed25519 = earlier::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let ec = earlier::EcdsaKeyPair::generate_pkcs8(p256, &rng).unwrap();
+        for (kid, der) in [
+            ("1700000000-0000000a", &ed25519),
+            ("1700000001-0000000b", &ec),
+        ] {
+            let pem_text = pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref()));
+            write_secret_file(&dir, &format!("{kid}.pem"), pem_text.as_bytes()).unwrap();
+        }
+        let ed25519 = earlier::Ed25519KeyPair::from_pkcs8(ed25519.as_ref()).unwrap();
+        let ec = earlier::EcdsaKeyPair::from_pkcs8(p256, ec.as_ref(), &rng).unwrap();
+        let point = ec.public_key().as_ref();
+
+        let keys = load_keys(&dir).unwrap();
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        assert_eq!(keys[0].alg, SigningAlgorithm::EdDsa);
+        assert_eq!(keys[0].jwk["x"], b64(ed25519.public_key().as_ref()));
+        assert_eq!(keys[1].alg, SigningAlgorithm::Es256);
+        assert_eq!(keys[1].jwk["x"], b64(&point[1..33]));
+        assert_eq!(keys[1].jwk["y"], b64(&point[33..65]));
+        for key in &keys {
+            assert_signs_verifiable_tokens(key);
+        }
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// What `key` signs verifies with its public half, and the header names it; a token with
+    /// one character of its signature changed does not.
+    fn assert_signs_verifiable_tokens(key: &SigningKey) {
+        let claims =
+            json!({"sub": "someone", "iss": "sesame", "aud": "app", "exp": 4_000_000_000_i64});
+        let token = key.sign(&claims, "at+jwt").unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.alg, key.alg.jwt());
+        assert_eq!(header.kid.as_deref(), Some(key.kid.as_str()));
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        let mut validation = Validation::new(key.alg.jwt());
+        validation.set_audience(&["app"]);
+        let verified: Value = key.verify(&token, &validation).unwrap();
+        assert_eq!(verified, claims);
+        // One character inside the signature, never the last (it may hold padding bits).
+        let at = token.rfind('.').unwrap() + 5;
+        let other = if &token[at..=at] == "A" { "B" } else { "A" };
+        let mut tampered = token.clone();
+        tampered.replace_range(at..=at, other);
+        assert!(key.verify::<Value>(&tampered, &validation).is_err());
     }
 }

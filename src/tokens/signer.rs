@@ -1,12 +1,14 @@
 //! Compact JWS signing (RFC 7515) with key pairs parsed once, when the key is loaded.
 //! jsonwebtoken re-parses the PKCS#8 document on every signature (for Ed25519 that recomputes
-//! the public key: about half the cost of a signature), so Sesame signs with ring directly and
-//! leaves verification to jsonwebtoken.
+//! the public key: about half the cost of a signature), so Sesame signs directly and leaves
+//! verification to jsonwebtoken. It signs with aws-lc-rs, whose Ed25519 signature costs about
+//! 2.5 times less than ring's (docs/performance.md, "Micro-benchmarks"): every login and every
+//! refresh signs two tokens.
 
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ring::rand::SystemRandom;
-use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 use serde::Serialize;
 
 use super::keys::KeyError;
@@ -50,7 +52,7 @@ impl Signer {
                 .as_ref()
                 .to_vec(),
             Self::Rs256(pair) => {
-                let mut signature = vec![0; pair.public().modulus_len()];
+                let mut signature = vec![0; pair.public_modulus_len()];
                 pair.sign(
                     &RSA_PKCS1_SHA256,
                     &SystemRandom::new(),
