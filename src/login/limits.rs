@@ -14,7 +14,8 @@ use crate::sms::Channel;
 use crate::store::{Admission, AuditEvent, Database, Ephemeral, OnSuccess, Window};
 
 /// Window names; keys are `{tag}:{name}` (a counter's on Redis with `:tally` after it), the
-/// tag being the number, `ip:…`, `cc:…` or [`GLOBAL`]. Short: Redis keeps every byte of a key for as long as the window.
+/// tag being the number, `ip:…`, `cc:…` or [`GLOBAL`]. Short: Redis keeps every byte of a key
+/// for as long as the window.
 /// The resend cooldown (a log of its own), emptied by a successful login.
 const RESEND: &str = "resend";
 /// Codes sent: of a number, one log read by its hourly and daily caps and their shares; of a
