@@ -63,8 +63,9 @@ local function counted(key, first, span, ttl)
 end
 local refused, wait = 0, 0
 local counts = {}
--- Per key, once trimmed: a counter's first bucket kept, a log's earliest second kept.
+-- A counter's first bucket kept, once counted; the logs already trimmed.
 local kept_from = {}
+local trimmed = {}
 for i, key in ipairs(KEYS) do
   local cap = tonumber(ARGV[4 * i - 1])
   local secs = tonumber(ARGV[4 * i])
@@ -87,9 +88,9 @@ for i, key in ipairs(KEYS) do
       end
     end
   else
-    if not kept_from[key] then
+    if not trimmed[key] then
       redis.call('ZREMRANGEBYSCORE', key, '-inf', now - keep[key])
-      kept_from[key] = now - keep[key]
+      trimmed[key] = true
     end
     local low = '(' .. (now - secs)
     local oldest
