@@ -1,7 +1,7 @@
 //! A Redis and a Postgres that a test starts, stops and starts again on a free port of its
 //! own, to take a dependency away from a running node (the shared servers stay untouched).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -19,6 +19,26 @@ async fn wait_listening(port: u16) {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("nothing listens on port {port}");
+}
+
+/// Waits until `child` accepts connections on every one of `ports` (true), or exits (false).
+async fn listening_unless_exited(child: &mut Child, ports: &[u16]) -> bool {
+    for _ in 0..200 {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        let mut listening = true;
+        for port in ports {
+            listening &= tokio::net::TcpStream::connect(("127.0.0.1", *port))
+                .await
+                .is_ok();
+        }
+        if listening {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("nothing listens on ports {ports:?}");
 }
 
 /// `redis-server` on its own port, without persistence.
@@ -187,28 +207,10 @@ impl RedisCluster {
         std::fs::create_dir_all(&folder).unwrap();
         let mut nodes = Vec::new();
         while nodes.len() < 6 {
-            let port = free_port();
-            // The cluster bus listens on port + 10000.
-            if port > 55_535 || std::net::TcpListener::bind(("127.0.0.1", port + 10_000)).is_err() {
-                continue;
-            }
-            let child = Command::new("redis-server")
-                .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-                .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"])
-                .args(["--cluster-config-file", &format!("nodes-{port}.conf")])
-                .args(["--save", "", "--appendonly", "no"])
-                .arg("--dir")
-                .arg(&folder)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("redis-server is installed");
+            let (port, child) = Self::start_node(&folder).await;
             nodes.push((port, Some(child)));
         }
         let cluster = Self { folder, nodes };
-        for (port, _) in &cluster.nodes {
-            wait_listening(*port).await;
-        }
         let output = Command::new("redis-cli")
             .args(["--cluster", "create"])
             .args(
@@ -230,6 +232,33 @@ impl RedisCluster {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("the replicas did not sync with their masters within 30 s");
+    }
+
+    /// A node on a free port whose cluster bus port (the port + 10000) was free too, once it
+    /// accepts connections on both. Other tests open connections meanwhile, and one may take
+    /// either port between the check and the node's bind: a node that exits at start-up is
+    /// started again on other ports.
+    async fn start_node(folder: &Path) -> (u16, Child) {
+        loop {
+            let port = free_port();
+            if port > 55_535 || std::net::TcpListener::bind(("127.0.0.1", port + 10_000)).is_err() {
+                continue;
+            }
+            let mut child = Command::new("redis-server")
+                .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"])
+                .args(["--cluster-config-file", &format!("nodes-{port}.conf")])
+                .args(["--save", "", "--appendonly", "no"])
+                .arg("--dir")
+                .arg(folder)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server is installed");
+            if listening_unless_exited(&mut child, &[port, port + 10_000]).await {
+                return (port, child);
+            }
+        }
     }
 
     fn replicas_synced(&self) -> bool {
