@@ -10,6 +10,7 @@ mod refresh;
 mod revocation;
 mod sealed;
 mod signer;
+mod verified;
 
 use std::sync::Arc;
 
@@ -27,6 +28,7 @@ pub use introspect::{ActiveAccessToken, ActiveRefreshToken, ActiveToken, TokenTy
 pub use key_state::{KeyState, KeyStatus, key_states};
 pub use keys::{KeyError, SigningKey, generate_key, load_keys, write_secret_file};
 pub use revocation::revoke;
+use verified::VerifiedAccessTokens;
 
 use crate::config::Config;
 use crate::domain::PhoneNumber;
@@ -134,6 +136,7 @@ pub struct ClientInfo {
 pub struct TokenService {
     /// Swapped whole when the keys folder is re-read, so a rotation needs no restart.
     keys: ArcSwap<KeySet>,
+    verified_access: VerifiedAccessTokens,
     db: Database,
     config: Arc<Config>,
 }
@@ -142,6 +145,7 @@ impl TokenService {
     pub fn new(keys: KeySet, db: Database, config: Arc<Config>) -> Self {
         Self {
             keys: ArcSwap::from_pointee(keys),
+            verified_access: VerifiedAccessTokens::new(),
             db,
             config,
         }
@@ -200,11 +204,16 @@ impl TokenService {
         Ok(signed)
     }
 
-    /// Checks an access token: signature, header, claims (RFC 8725), then its state: it was
-    /// issued in its session (the row of its pair's refresh token is there), and neither it nor
-    /// its session is revoked.
+    /// Checks an access token: signature, header, claims (RFC 8725; once per token, then
+    /// remembered: `verified.rs`), its times, then its state: it was issued in its session (the
+    /// row of its pair's refresh token is there), and neither it nor its session is revoked.
     pub async fn authenticate(&self, token: &str, now: i64) -> Result<AccessClaims> {
-        let claims: AccessClaims = self.decode(token, ACCESS_TYP, &self.config.audience, now)?;
+        let claims = self
+            .verified_access
+            .get_or_verify(token, &self.keys.load(), || {
+                self.verify_naming_key(token, ACCESS_TYP, &self.config.audience)
+            })?;
+        in_validity(&claims, now)?;
         let pair_refresh_jti = jti::paired_refresh_jti(&claims.jti);
         let state = self
             .db
@@ -235,18 +244,23 @@ impl TokenService {
         now: i64,
     ) -> Result<C> {
         let claims: C = self.verify(token, typ, audience)?;
-        let (not_before, expires) = claims.validity();
-        if expires <= now {
-            return Err(Error::InvalidToken("the token has expired"));
-        }
-        if not_before > now {
-            return Err(Error::InvalidToken("the token is not valid yet"));
-        }
+        in_validity(&claims, now)?;
         Ok(claims)
     }
 
     /// Like `decode`, but whatever the time: proves only that we issued the token.
     fn verify<C: DeserializeOwned>(&self, token: &str, typ: &str, audience: &str) -> Result<C> {
+        self.verify_naming_key(token, typ, audience)
+            .map(|(claims, _)| claims)
+    }
+
+    /// Like `verify`, with the kid of the key that verified the token.
+    fn verify_naming_key<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        typ: &str,
+        audience: &str,
+    ) -> Result<(C, String)> {
         let invalid = || Error::InvalidToken("the token is malformed or its signature is invalid");
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
         if header.typ.as_deref() != Some(typ) {
@@ -265,7 +279,8 @@ impl TokenService {
         // Expiry is checked by `decode` against `now`, so time stays an input.
         validation.validate_exp = false;
         validation.validate_nbf = false;
-        key.verify(token, &validation).map_err(|_| invalid())
+        let claims = key.verify(token, &validation).map_err(|_| invalid())?;
+        Ok((claims, key.kid.clone()))
     }
 
     /// Signs `pair` for `principal`, whose session began at `auth_time`.
@@ -340,6 +355,18 @@ impl TokenService {
             .sign(claims, typ)
             .map_err(|err| Error::Internal(err.into()))
     }
+}
+
+/// Refuses claims outside their validity (`exp`, `nbf`) at `now`.
+fn in_validity(claims: &impl Validity, now: i64) -> Result<()> {
+    let (not_before, expires) = claims.validity();
+    if expires <= now {
+        return Err(Error::InvalidToken("the token has expired"));
+    }
+    if not_before > now {
+        return Err(Error::InvalidToken("the token is not valid yet"));
+    }
+    Ok(())
 }
 
 /// A pair about to be signed: its ids and times.

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::support::{
     Backend, TestApp, claims_of, forge, header_of, keyed_with_the_public_key, on_both_backends,
-    spawn_app, spawn_app_with, unsigned,
+    spawn_app, spawn_app_with, unsigned, with_claims_swapped,
 };
 
 const NUMBER: &str = "+447700900123";
@@ -83,6 +83,9 @@ async fn tampered_and_forged_tokens_are_rejected(backend: Backend) {
     let pair = app.login(NUMBER).await;
     let access = pair["access_token"].as_str().unwrap();
     let claims = claims_of(access);
+    // Verified once, so the node remembers it (src/tokens/verified.rs): a token that differs
+    // from it in any byte is another token, verified afresh.
+    assert_eq!(app.me(access).await.status(), StatusCode::OK);
 
     assert_rejected(&app, "not-a-jwt", "garbage").await;
     assert_rejected(&app, "", "empty").await;
@@ -97,6 +100,12 @@ async fn tampered_and_forged_tokens_are_rejected(backend: Backend) {
     let last = tampered.pop().unwrap();
     tampered.push(if last == 'A' { 'B' } else { 'A' });
     assert_rejected(&app, &tampered, "tampered signature").await;
+
+    // Another person's claims under this token's signature.
+    let mut other = claims.clone();
+    other["sub"] = json!(uuid::Uuid::new_v4().to_string());
+    let swapped = with_claims_swapped(access, &other);
+    assert_rejected(&app, &swapped, "claims swapped under a valid signature").await;
 
     // Signed with our key, but one thing wrong each time.
     let with = |name: &str, value: Value| {

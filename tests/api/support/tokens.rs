@@ -53,6 +53,15 @@ pub fn unsigned(token: &str) -> String {
     format!("{none_header}.{payload}.")
 }
 
+/// `token` with `claims` in place of its own and its signature kept.
+pub fn with_claims_swapped(token: &str, claims: &Value) -> String {
+    let [header, _, signature] = token.split('.').collect::<Vec<_>>()[..] else {
+        panic!("not a JWT: {token}");
+    };
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
+    format!("{header}.{payload}.{signature}")
+}
+
 /// The token's claims signed HS256 with the public key from the JWKS, as raw bytes and as its
 /// base64url text (the classic key-confusion attack).
 pub async fn keyed_with_the_public_key(app: &TestApp, token: &str) -> [String; 2] {
@@ -107,16 +116,33 @@ pub async fn jwks(base: &str) -> JwkSet {
     response.json().await.unwrap()
 }
 
-/// Waits for the node to re-read its keys folder (every second in these tests).
+/// Waits for the node to re-read its keys folder (every second in these tests) and publish
+/// `kid`.
 pub async fn until_published(base: &str, kid: &str) -> JwkSet {
+    until_jwks(base, kid, true).await
+}
+
+/// Waits for the node to re-read its keys folder and stop publishing `kid`.
+pub async fn until_unpublished(base: &str, kid: &str) -> JwkSet {
+    until_jwks(base, kid, false).await
+}
+
+async fn until_jwks(base: &str, kid: &str, published: bool) -> JwkSet {
     for _ in 0..100 {
         let set = jwks(base).await;
-        if set.find(kid).is_some() {
+        if set.find(kid).is_some() == published {
             return set;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("{kid} was never published");
+    panic!(
+        "{kid} was never {}",
+        if published {
+            "published"
+        } else {
+            "unpublished"
+        }
+    );
 }
 
 pub fn new_kid(output: &str) -> String {
