@@ -4,6 +4,7 @@
 pub mod audit;
 mod instant;
 mod phone;
+mod phone_patterns;
 mod random;
 mod signing;
 

@@ -9,6 +9,8 @@ use std::fmt;
 use phonenumber::metadata::DATABASE;
 use phonenumber::{Metadata, Type};
 
+use super::phone_patterns::{fits, matches_from_start};
+
 /// A valid phone number in E.164 form (`+447700900123`). Once a value is a `PhoneNumber`, it is valid.
 #[derive(Clone)]
 pub struct PhoneNumber {
@@ -106,9 +108,7 @@ fn fit<'a>(
         _ => regions
             .iter()
             .find(|region| match region.leading_digits() {
-                Some(pattern) => pattern
-                    .find(national)
-                    .is_some_and(|found| found.start() == 0),
+                Some(pattern) => matches_from_start(pattern.as_str(), national),
                 None => has_line_type(region, national),
             })
             .or_else(|| {
@@ -119,11 +119,7 @@ fn fit<'a>(
             .or(regions.first())
             .copied()?,
     };
-    region
-        .descriptors()
-        .general()
-        .is_match(national)
-        .then_some((region, national))
+    fits(region.descriptors().general(), national).then_some((region, national))
 }
 
 /// The line types libphonenumber tries before fixed line and mobile, in its order.
@@ -140,30 +136,30 @@ const SPECIAL_TYPES: [Type; 8] = [
 
 /// Whether [`line_type`] is other than `Unknown`, with the commonest types tried first and
 /// the first match ending the search: a mobile number costs two pattern matches, not eleven.
-fn has_line_type(region: &Metadata, national: &str) -> bool {
+fn has_line_type(region: &'static Metadata, national: &str) -> bool {
     let descriptors = region.descriptors();
-    descriptors.general().is_match(national)
+    fits(descriptors.general(), national)
         && [Type::Mobile, Type::FixedLine]
             .into_iter()
             .chain(SPECIAL_TYPES)
             .any(|kind| {
                 descriptors
                     .get(kind)
-                    .is_some_and(|descriptor| descriptor.is_match(national))
+                    .is_some_and(|descriptor| fits(descriptor, national))
             })
 }
 
 /// libphonenumber's classification of a national significant number. The crate's own
 /// `PhoneNumber::number_type` drops the number's leading zeros first, which misclassifies
 /// Italian and Ivorian numbers, so the same order of checks is applied to the whole number.
-fn line_type(region: &Metadata, national: &str) -> Type {
+fn line_type(region: &'static Metadata, national: &str) -> Type {
     let descriptors = region.descriptors();
     let matches = |kind| {
         descriptors
             .get(kind)
-            .is_some_and(|descriptor| descriptor.is_match(national))
+            .is_some_and(|descriptor| fits(descriptor, national))
     };
-    if !descriptors.general().is_match(national) {
+    if !fits(descriptors.general(), national) {
         return Type::Unknown;
     }
     if let Some(kind) = SPECIAL_TYPES.into_iter().find(|kind| matches(*kind)) {
