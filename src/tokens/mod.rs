@@ -276,7 +276,7 @@ impl TokenService {
         validation.set_issuer(&[&self.config.issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
-        // Expiry is checked by `decode` against `now`, so time stays an input.
+        // Expiry is checked against `now` by the callers (`in_validity`), so time stays an input.
         validation.validate_exp = false;
         validation.validate_nbf = false;
         let claims = key.verify(token, &validation).map_err(|_| invalid())?;
