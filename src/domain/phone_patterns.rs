@@ -45,3 +45,64 @@ fn compile(pattern: &str) -> Result<Arc<Regex>, regex::Error> {
         .build()
         .map(Arc::new)
 }
+
+#[cfg(test)]
+mod tests {
+    use phonenumber::Type;
+    use phonenumber::metadata::DATABASE;
+
+    use super::*;
+
+    /// The line types Sesame matches numbers against (`phone.rs`).
+    const LINE_TYPES: [Type; 10] = [
+        Type::Mobile,
+        Type::FixedLine,
+        Type::PremiumRate,
+        Type::TollFree,
+        Type::SharedCost,
+        Type::Voip,
+        Type::PersonalNumber,
+        Type::Pager,
+        Type::Uan,
+        Type::Voicemail,
+    ];
+
+    /// Every region's example numbers, matched against each of its patterns, get the crate's
+    /// own answer: the same options, lengths and anchoring, for the whole world's metadata.
+    #[test]
+    fn matching_agrees_with_the_crate_on_every_regions_examples() {
+        let mut compared = 0;
+        for region in DATABASE.iter() {
+            let descriptors = region.descriptors();
+            let patterns: Vec<&'static Descriptor> = std::iter::once(descriptors.general())
+                .chain(LINE_TYPES.iter().filter_map(|kind| descriptors.get(*kind)))
+                .collect();
+            for example in patterns
+                .iter()
+                .filter_map(|descriptor| descriptor.example())
+            {
+                for descriptor in &patterns {
+                    assert_eq!(
+                        fits(descriptor, example),
+                        descriptor.is_match(example),
+                        "{} {example} against {}",
+                        region.id(),
+                        descriptor.national_number().as_str()
+                    );
+                    compared += 1;
+                }
+                if let Some(leading) = region.leading_digits() {
+                    assert_eq!(
+                        matches_from_start(leading.as_str(), example),
+                        leading
+                            .find(example)
+                            .is_some_and(|found| found.start() == 0),
+                        "{} {example} against its leading digits",
+                        region.id()
+                    );
+                }
+            }
+        }
+        assert!(compared > 5_000, "only {compared} comparisons");
+    }
+}
