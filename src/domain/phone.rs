@@ -123,7 +123,7 @@ fn fit<'a>(
 }
 
 /// The line types libphonenumber tries before fixed line and mobile, in its order.
-const SPECIAL_TYPES: [Type; 8] = [
+pub(super) const SPECIAL_TYPES: [Type; 8] = [
     Type::PremiumRate,
     Type::TollFree,
     Type::SharedCost,

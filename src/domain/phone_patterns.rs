@@ -52,20 +52,7 @@ mod tests {
     use phonenumber::metadata::DATABASE;
 
     use super::*;
-
-    /// The line types Sesame matches numbers against (`phone.rs`).
-    const LINE_TYPES: [Type; 10] = [
-        Type::Mobile,
-        Type::FixedLine,
-        Type::PremiumRate,
-        Type::TollFree,
-        Type::SharedCost,
-        Type::Voip,
-        Type::PersonalNumber,
-        Type::Pager,
-        Type::Uan,
-        Type::Voicemail,
-    ];
+    use crate::domain::phone::SPECIAL_TYPES;
 
     /// Every region's example numbers, matched against each of its patterns, get the crate's
     /// own answer: the same options, lengths and anchoring, for the whole world's metadata.
@@ -75,7 +62,12 @@ mod tests {
         for region in DATABASE.iter() {
             let descriptors = region.descriptors();
             let patterns: Vec<&'static Descriptor> = std::iter::once(descriptors.general())
-                .chain(LINE_TYPES.iter().filter_map(|kind| descriptors.get(*kind)))
+                .chain(
+                    [Type::Mobile, Type::FixedLine]
+                        .into_iter()
+                        .chain(SPECIAL_TYPES)
+                        .filter_map(|kind| descriptors.get(kind)),
+                )
                 .collect();
             for example in patterns
                 .iter()
