@@ -13,8 +13,8 @@ use quick_cache::sync::Cache;
 use super::{AccessClaims, KeySet};
 use crate::error::Result;
 
-/// How many tokens a node remembers, the most recently used kept: a few hundred bytes each,
-/// so at most a few megabytes.
+/// How many tokens a node remembers (quick_cache keeps the recently and often used ones): a
+/// few hundred bytes each, so at most a few megabytes.
 const CAPACITY: usize = 4_096;
 
 /// Keyed by the SHA-256 of the whole token: a token that differs in any byte (its payload,
