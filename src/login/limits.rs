@@ -4,6 +4,7 @@
 //! client, reason and minute (a loop of refused requests writes one row a minute).
 
 use std::net::IpAddr;
+use std::slice;
 use std::sync::Arc;
 
 use super::screening;
@@ -11,7 +12,7 @@ use crate::config::{Config, LimitsConfig};
 use crate::domain::{Actor, AuditAction, PhoneNumber, random_url_safe};
 use crate::error::{Error, Result};
 use crate::sms::Channel;
-use crate::store::{Admission, AuditEvent, Database, Ephemeral, OnSuccess, Window};
+use crate::store::{Admission, AuditEvent, Database, Ephemeral, OnSuccess, Window, WindowGroup};
 
 /// Window names; keys are `{tag}:{name}` (a counter's on Redis with `:tally` after it), the
 /// tag being the number, `ip:…`, `cc:…` or [`GLOBAL`]. Short: Redis keeps every byte of a key
@@ -59,68 +60,123 @@ impl Limits {
         &self.config.limits
     }
 
-    /// Refuses a number that may not be sent a code on `channel` at all: outside the allowed
-    /// countries, or a line type that cannot take it or costs too much.
-    pub async fn screen(
+    /// Admits a code request, in this order: the client IP's hourly cap (it counts refused
+    /// requests too, so it comes before the number is even screened); the screening (a number
+    /// outside the allowed countries, or a line type that cannot take a code on `channel` or
+    /// costs too much); the send limits of the number (its resend cooldown and hourly and
+    /// daily caps, of which the client's source may use half); the hourly budget of its
+    /// country calling code; the hourly budget over all countries. The first that refuses
+    /// answers, and the send limits and budgets then keep no trace of the request. The
+    /// windows go to the store in one request (`Ephemeral::admit_in_turn`).
+    pub async fn admit_start(
         &self,
         number: &PhoneNumber,
         channel: Channel,
         ip: Option<&str>,
         now: i64,
-    ) -> Result<()> {
-        match screening::screen(number, channel, self.limits()) {
-            None => Ok(()),
-            Some((limit, error)) => {
-                let attempt = Attempt::new(number, ip, now);
-                Err(self.refuse(&attempt, limit, error).await)
-            }
-        }
-    }
-
-    /// Records one code request against the client IP's hourly cap. It comes first, before
-    /// the number is even screened, so that a client's refused requests are limited too.
-    pub async fn admit_ip_start(
-        &self,
-        number: &PhoneNumber,
-        ip: Option<&str>,
-        now: i64,
-    ) -> Result<()> {
-        let cap = self.limits().ip_hourly_cap;
-        self.admit_ip(number, ip, now, ("ip_hourly", IP_STARTS, cap))
-            .await
-    }
-
-    /// Records one code request against the send limits of the number: its resend cooldown
-    /// and hourly and daily caps (of which the client's source may use half), then the hourly
-    /// budget of its country calling code, then the hourly budget over all countries.
-    pub async fn admit_start(
-        &self,
-        number: &PhoneNumber,
-        ip: Option<&str>,
-        now: i64,
     ) -> Result<Reservation> {
         let attempt = Attempt::new(number, ip, now);
         let source = attempt.source_prefix();
-        self.admit(&attempt, number.as_str(), &self.number_windows(&source))
-            .await?;
+        let screened = screening::screen(number, channel, self.limits());
+        let mut stages = Vec::with_capacity(4);
+        if let Some(address) = ip {
+            let cap = self.limits().ip_hourly_cap;
+            stages.push(self.ip_stage(address, ("ip_hourly", IP_STARTS, cap)));
+        }
+        if screened.is_none() {
+            stages.push(Stage {
+                tag: number.as_str().to_owned(),
+                windows: self.number_windows(&source),
+                counts: Counts::Number,
+            });
+            let country = Budget::Country {
+                calling_code: number.calling_code(),
+            };
+            for budget in [country, Budget::Global] {
+                stages.push(Stage {
+                    tag: budget.tag(),
+                    windows: vec![(budget.limit(), self.budget_window(budget))],
+                    counts: Counts::Budget(budget),
+                });
+            }
+        }
         let mut reservation = Reservation {
             member: attempt.member.clone(),
-            source,
+            source: source.clone(),
             number: number.as_str().to_owned(),
             at: now,
             budgets: Vec::with_capacity(2),
         };
-        let country = Budget::Country {
-            calling_code: number.calling_code(),
-        };
-        for budget in [country, Budget::Global] {
-            if let Err(err) = self.admit_budget(&attempt, budget).await {
-                self.withdraw(&reservation).await;
-                return Err(err);
+        let mut number_counted = false;
+        for (stage, admission) in stages
+            .iter()
+            .zip(self.admit_stages(&attempt, &stages).await?)
+        {
+            match admission {
+                Admission::Admitted { counts } => match stage.counts {
+                    Counts::Ip => {}
+                    Counts::Number => number_counted = true,
+                    Counts::Budget(budget) => {
+                        let used = counts.first().copied().unwrap_or(0);
+                        self.warn_at_level(budget, used);
+                        reservation.budgets.push(budget);
+                    }
+                },
+                Admission::Refused {
+                    window,
+                    retry_after: wait,
+                } => {
+                    if number_counted {
+                        self.withdraw(&reservation).await;
+                    }
+                    if let Counts::Budget(budget) = stage.counts {
+                        self.log_budget_refusal(budget);
+                    }
+                    return Err(self.refuse_at(&attempt, stage, window, wait).await);
+                }
             }
-            reservation.budgets.push(budget);
         }
-        Ok(reservation)
+        match screened {
+            None => Ok(reservation),
+            Some((limit, error)) => Err(self.refuse(&attempt, limit, error).await),
+        }
+    }
+
+    /// The stage of a client IP's hourly cap: `(limit, window name, cap)`.
+    fn ip_stage(
+        &self,
+        address: &str,
+        (limit, name, cap): (&'static str, &'static str, u32),
+    ) -> Stage<'static> {
+        Stage {
+            tag: ip_tag(address),
+            windows: vec![(limit, Window::counter(name, cap, self.limits().hour))],
+            counts: Counts::Ip,
+        }
+    }
+
+    /// Records the attempt in the windows of `stages` in turn (`Ephemeral::admit_in_turn`).
+    async fn admit_stages(
+        &self,
+        attempt: &Attempt<'_>,
+        stages: &[Stage<'_>],
+    ) -> Result<Vec<Admission>> {
+        let windows: Vec<Vec<Window>> = stages
+            .iter()
+            .map(|stage| stage.windows.iter().map(|(_, window)| *window).collect())
+            .collect();
+        let groups: Vec<WindowGroup> = stages
+            .iter()
+            .zip(&windows)
+            .map(|(stage, windows)| WindowGroup {
+                tag: &stage.tag,
+                windows,
+            })
+            .collect();
+        let admissions = self
+            .ephemeral
+            .admit_in_turn(&groups, &attempt.member, attempt.now);
+        Ok(admissions.await?)
     }
 
     /// The send windows of a number for a request from `source` (its members' prefix), with
@@ -162,40 +218,30 @@ impl Limits {
         Window::counter(SENT, cap, limits.hour)
     }
 
-    /// Records the attempt in one hourly send budget over many numbers. A refusal logs the
-    /// alert that sending stopped; the admission whose send first brings the budget to
-    /// [`warning_level`] logs a warning and counts it in `sesame_sms_budget_warnings_total`.
-    async fn admit_budget(&self, attempt: &Attempt<'_>, budget: Budget) -> Result<()> {
-        let limit = match budget {
-            Budget::Country { .. } => "country_budget",
-            Budget::Global => "global_budget",
-        };
-        let window = self.budget_window(budget);
-        let cap = window.cap;
-        let used = match self.admit(attempt, &budget.tag(), &[(limit, window)]).await {
-            Ok(counts) => counts.first().copied().unwrap_or(0),
-            Err(err) => {
-                match budget {
-                    Budget::Country { calling_code, .. } => tracing::error!(
-                        calling_code,
-                        budget = cap,
-                        "sms country budget exceeded: sending stopped"
-                    ),
-                    Budget::Global => {
-                        tracing::error!(
-                            budget = cap,
-                            "sms global budget exceeded: sending stopped"
-                        );
-                    }
-                }
-                return Err(err);
+    /// The alert that a budget refused a send: sending stopped.
+    fn log_budget_refusal(&self, budget: Budget) {
+        let cap = self.budget_window(budget).cap;
+        match budget {
+            Budget::Country { calling_code } => tracing::error!(
+                calling_code,
+                budget = cap,
+                "sms country budget exceeded: sending stopped"
+            ),
+            Budget::Global => {
+                tracing::error!(budget = cap, "sms global budget exceeded: sending stopped");
             }
-        };
+        }
+    }
+
+    /// The admission whose send first brings a budget to [`warning_level`] (`used` sends)
+    /// logs a warning and counts it in `sesame_sms_budget_warnings_total`.
+    fn warn_at_level(&self, budget: Budget, used: u32) {
+        let cap = self.budget_window(budget).cap;
         if used != warning_level(cap) {
-            return Ok(());
+            return;
         }
         let label = match budget {
-            Budget::Country { calling_code, .. } => {
+            Budget::Country { calling_code } => {
                 tracing::warn!(
                     calling_code,
                     used,
@@ -210,39 +256,31 @@ impl Limits {
             }
         };
         metrics::counter!("sesame_sms_budget_warnings_total", "budget" => label).increment(1);
-        Ok(())
     }
 
-    /// Records one code check against the client IP's hourly cap. (The number's lock is
-    /// checked with the code; `refuse_locked` answers it.)
+    /// Records one code check against the client IP's hourly cap (a request without a known
+    /// client IP, no socket address, is not counted). The number's lock is checked with the
+    /// code; `refuse_locked` answers it.
     pub async fn admit_check(
         &self,
         number: &PhoneNumber,
         ip: Option<&str>,
         now: i64,
     ) -> Result<()> {
-        let cap = self.limits().ip_verify_hourly_cap;
-        self.admit_ip(number, ip, now, ("ip_verify_hourly", IP_CHECKS, cap))
-            .await
-    }
-
-    /// Records one request against an hourly cap of the client IP: `(limit, window key, cap)`.
-    /// A request without a known client IP (no socket address) is not counted.
-    async fn admit_ip(
-        &self,
-        number: &PhoneNumber,
-        ip: Option<&str>,
-        now: i64,
-        (limit, key, cap): (&'static str, &'static str, u32),
-    ) -> Result<()> {
         let Some(address) = ip else {
             return Ok(());
         };
+        let cap = self.limits().ip_verify_hourly_cap;
+        let stage = self.ip_stage(address, ("ip_verify_hourly", IP_CHECKS, cap));
         let attempt = Attempt::new(number, ip, now);
-        let window = Window::counter(key, cap, self.limits().hour);
-        self.admit(&attempt, &ip_tag(address), &[(limit, window)])
-            .await?;
-        Ok(())
+        let admissions = self.admit_stages(&attempt, slice::from_ref(&stage)).await?;
+        match admissions.first() {
+            Some(&Admission::Refused {
+                window,
+                retry_after: wait,
+            }) => Err(self.refuse_at(&attempt, &stage, window, wait).await),
+            _ => Ok(()),
+        }
     }
 
     /// The audited `429` of a check while `number`'s verification is locked until `until`.
@@ -308,31 +346,22 @@ impl Limits {
         Ok(())
     }
 
-    /// Records the attempt in `windows` of `tag` (each named by its metric label) and returns
-    /// how many events each counts now, or refuses with `429` and the honest wait.
-    async fn admit(
+    /// The audited `429` of `stage`'s full `window`, which frees a place in `wait` seconds.
+    async fn refuse_at(
         &self,
         attempt: &Attempt<'_>,
-        tag: &str,
-        windows: &[(&'static str, Window<'_>)],
-    ) -> Result<Vec<u32>> {
-        let plain: Vec<Window> = windows.iter().map(|(_, window)| *window).collect();
-        let admission = self
-            .ephemeral
-            .admit(tag, &plain, &attempt.member, attempt.now);
-        match admission.await? {
-            Admission::Admitted { counts } => Ok(counts),
-            Admission::Refused {
-                window,
-                retry_after: wait,
-            } => {
-                let limit = windows.get(window).map_or("unknown", |(limit, _)| limit);
-                let error = Error::RateLimited {
-                    retry_after: retry_after(wait),
-                };
-                Err(self.refuse(attempt, limit, error).await)
-            }
-        }
+        stage: &Stage<'_>,
+        window: usize,
+        wait: i64,
+    ) -> Error {
+        let limit = stage
+            .windows
+            .get(window)
+            .map_or("unknown", |(limit, _)| limit);
+        let error = Error::RateLimited {
+            retry_after: retry_after(wait),
+        };
+        self.refuse(attempt, limit, error).await
     }
 
     /// Takes an admitted start back out of the send limits (nothing was sent: the user may
@@ -400,7 +429,32 @@ enum Budget {
     Global,
 }
 
+/// What one stage of a start's admission counts against.
+#[derive(Clone, Copy)]
+enum Counts {
+    /// The client IP's hourly cap.
+    Ip,
+    /// The number's send limits.
+    Number,
+    Budget(Budget),
+}
+
+/// The windows of one tag that a start is admitted into, each named by its metric label.
+struct Stage<'a> {
+    tag: String,
+    windows: Vec<(&'static str, Window<'a>)>,
+    counts: Counts,
+}
+
 impl Budget {
+    /// Its `limit` label: `country_budget` or `global_budget`.
+    fn limit(self) -> &'static str {
+        match self {
+            Self::Country { .. } => "country_budget",
+            Self::Global => "global_budget",
+        }
+    }
+
     /// The tag of its window: `cc:<calling code>`, or [`GLOBAL`].
     fn tag(self) -> String {
         match self {

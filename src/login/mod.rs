@@ -114,9 +114,7 @@ impl LoginService {
             self.challenges.issue_fixed(number, code, now_ms).await?;
             return Ok(self.started(channel));
         }
-        self.limits.admit_ip_start(number, ip, now).await?;
-        self.limits.screen(number, channel, ip, now).await?;
-        let reservation = self.limits.admit_start(number, ip, now).await?;
+        let reservation = self.limits.admit_start(number, channel, ip, now).await?;
         let outgoing = self.challenges.issue(number, channel, now_ms).await?;
         if self.config.allow_anonymous {
             if let Err(err) = deliver(&outgoing).await {

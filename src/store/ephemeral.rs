@@ -97,6 +97,13 @@ impl<'a> Window<'a> {
     }
 }
 
+/// The windows of one tag, admitted together in [`Ephemeral::admit_in_turn`].
+#[derive(Debug, Clone, Copy)]
+pub struct WindowGroup<'a> {
+    pub tag: &'a str,
+    pub windows: &'a [Window<'a>],
+}
+
 /// Outcome of [`Ephemeral::admit`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Admission {
@@ -186,6 +193,21 @@ pub trait Ephemeral: Send + Sync + 'static {
         now: i64,
     ) -> Result<Admission>;
 
+    /// [`Ephemeral::admit`] of several tags in turn, as one request: each group is admitted
+    /// all or nothing, in order, up to the first one refused; the groups before it stay
+    /// recorded and those after it are not tried. Returns one admission per group tried, the
+    /// last one the refusal if there was one. On one Redis server this is one atomic step (one
+    /// round trip instead of one per group); the default, which Redis Cluster keeps (its tags
+    /// live on different slots), admits one group after the other.
+    async fn admit_in_turn(
+        &self,
+        groups: &[WindowGroup<'_>],
+        member: &str,
+        now: i64,
+    ) -> Result<Vec<Admission>> {
+        admit_one_by_one(self, groups, member, now).await
+    }
+
     /// Takes the event `member` admitted at `at` back out of `windows` of `tag` (its request
     /// did not go through): a log forgets the member, a counter counts one less in the bucket
     /// of `at` (if that bucket is still kept). Only windows that recorded it may be named.
@@ -225,4 +247,23 @@ pub trait Ephemeral: Send + Sync + 'static {
     /// An admin's unlock: forgets `number`'s failures and locks (every source's) and empties
     /// its windows named `windows`, in one step.
     async fn unlock(&self, number: &str, windows: &[&str]) -> Result<()>;
+}
+
+/// [`Ephemeral::admit_in_turn`] as one [`Ephemeral::admit`] per group.
+pub(super) async fn admit_one_by_one<E: Ephemeral + ?Sized>(
+    store: &E,
+    groups: &[WindowGroup<'_>],
+    member: &str,
+    now: i64,
+) -> Result<Vec<Admission>> {
+    let mut admissions = Vec::with_capacity(groups.len());
+    for group in groups {
+        let admission = store.admit(group.tag, group.windows, member, now).await?;
+        let refused = matches!(admission, Admission::Refused { .. });
+        admissions.push(admission);
+        if refused {
+            break;
+        }
+    }
+    Ok(admissions)
 }

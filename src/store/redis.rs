@@ -6,10 +6,11 @@ use redis::Script;
 
 use super::redis_connection::RedisConnection;
 
+use super::ephemeral::admit_one_by_one;
 use super::redis_limits::{ADMIT, LOCK, WITHDRAW};
 use super::{
     Admission, ChallengeCheck, CodeCheck, Ephemeral, Failures, OnSuccess, Result, Window,
-    WindowKind,
+    WindowGroup, WindowKind,
 };
 use crate::config::SecretUrl;
 
@@ -116,6 +117,71 @@ impl RedisEphemeral {
     fn failures_key(&self, number: &str) -> String {
         format!("{}:{{{number}}}:failures", self.prefix)
     }
+
+    /// `groups` in turn in one call of the admission script (`redis_limits.rs`): every key
+    /// must be on one server.
+    async fn admit_atomically(
+        &self,
+        groups: &[WindowGroup<'_>],
+        member: &str,
+        now: i64,
+    ) -> Result<Vec<Admission>> {
+        let mut invocation = ADMIT.prepare_invoke();
+        invocation.arg(now).arg(member);
+        for (index, group) in groups.iter().enumerate() {
+            for window in group.windows {
+                let prefix = match window.kind {
+                    WindowKind::Log { only } => only.unwrap_or(""),
+                    WindowKind::Counter => "",
+                };
+                invocation
+                    .key(self.key_of(group.tag, window))
+                    .arg(window.cap)
+                    .arg(window.secs)
+                    .arg(bucket_width(window))
+                    .arg(prefix)
+                    .arg(index);
+            }
+        }
+        let mut connection = self.connection.clone();
+        let reply: Vec<i64> = invocation.invoke_async(&mut connection).await?;
+        Ok(admissions_of(groups, &reply))
+    }
+}
+
+/// The admissions of `groups` from the admission script's reply: `{refused, wait, counts…}`
+/// with `refused` the 1-based index, over all the groups' windows, of the window that refused.
+fn admissions_of(groups: &[WindowGroup<'_>], reply: &[i64]) -> Vec<Admission> {
+    let (refused, wait, mut counts) = match reply {
+        [refused, wait, counts @ ..] => (*refused, *wait, counts),
+        _ => (0, 0, &[][..]),
+    };
+    let mut admissions = Vec::with_capacity(groups.len());
+    // The index of the group's first window among all the groups' windows.
+    let mut first = 0;
+    for group in groups {
+        let size = group.windows.len();
+        let refused_here = usize::try_from(refused - 1)
+            .ok()
+            .filter(|index| (first..first + size).contains(index));
+        if let Some(index) = refused_here {
+            admissions.push(Admission::Refused {
+                window: index - first,
+                retry_after: wait,
+            });
+            break;
+        }
+        let (these, rest) = counts.split_at(size.min(counts.len()));
+        admissions.push(Admission::Admitted {
+            counts: these
+                .iter()
+                .map(|count| u32::try_from(*count).unwrap_or(0))
+                .collect(),
+        });
+        counts = rest;
+        first += size;
+    }
+    admissions
 }
 
 #[async_trait]
@@ -220,35 +286,27 @@ impl Ephemeral for RedisEphemeral {
         member: &str,
         now: i64,
     ) -> Result<Admission> {
-        let mut invocation = ADMIT.prepare_invoke();
-        invocation.arg(now).arg(member);
-        for window in windows {
-            let prefix = match window.kind {
-                WindowKind::Log { only } => only.unwrap_or(""),
-                WindowKind::Counter => "",
-            };
-            invocation
-                .key(self.key_of(tag, window))
-                .arg(window.cap)
-                .arg(window.secs)
-                .arg(bucket_width(window))
-                .arg(prefix);
+        let admissions = self
+            .admit_atomically(&[WindowGroup { tag, windows }], member, now)
+            .await?;
+        // One group: one admission, whichever it is.
+        Ok(admissions
+            .into_iter()
+            .next()
+            .unwrap_or(Admission::Admitted { counts: Vec::new() }))
+    }
+
+    async fn admit_in_turn(
+        &self,
+        groups: &[WindowGroup<'_>],
+        member: &str,
+        now: i64,
+    ) -> Result<Vec<Admission>> {
+        match self.connection {
+            RedisConnection::Single(_) => self.admit_atomically(groups, member, now).await,
+            // The groups' tags live on different slots: one script call per group.
+            RedisConnection::Cluster(_) => admit_one_by_one(self, groups, member, now).await,
         }
-        let mut connection = self.connection.clone();
-        let reply: Vec<i64> = invocation.invoke_async(&mut connection).await?;
-        Ok(match reply.as_slice() {
-            [refused, retry_after, ..] if *refused > 0 => Admission::Refused {
-                window: usize::try_from(refused - 1).unwrap_or(0),
-                retry_after: *retry_after,
-            },
-            _ => Admission::Admitted {
-                counts: reply
-                    .iter()
-                    .skip(2)
-                    .map(|count| u32::try_from(*count).unwrap_or(0))
-                    .collect(),
-            },
-        })
     }
 
     async fn withdraw(

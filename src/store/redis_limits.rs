@@ -13,19 +13,24 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
-/// All-or-nothing admission over the windows in KEYS (one tag, so one Cluster slot). ARGV:
-/// now, member, then cap, seconds, bucket width and prefix per key: a width of 0 is a log
-/// (whose prefix, when not empty, counts only the members that start with it; a key may
-/// come more than once), otherwise a counter of buckets that wide. Returns {refused, wait}:
-/// the 1-based index of the full window that frees a place last and the seconds until it
-/// does; or, when admitted, {0, 0} followed by the count of each window with the new event.
+/// Admission of groups of windows in turn (each group one tag; every key on one server, or
+/// one group per call on a Cluster), each group all or nothing, up to the first group refused.
+/// ARGV: now, member, then cap, seconds, bucket width, prefix and group per key, the keys of a
+/// group next to each other: a width of 0 is a log (whose prefix, when not empty, counts only
+/// the members that start with it; a key may come more than once within its group), otherwise
+/// a counter of buckets that wide. Returns {refused, wait, counts…}: the 1-based index among
+/// KEYS of the refused group's full window that frees a place last and the seconds until it
+/// does, or {0, 0} when every group was admitted; then the count of each window of the groups
+/// admitted, with the new event.
 pub(super) static ADMIT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local now = tonumber(ARGV[1])
+-- The `field`-th value (cap, seconds, width, prefix, group) of key `i`.
+local function arg(i, field) return ARGV[5 * i - 3 + field] end
 local keep = {}
 for i, key in ipairs(KEYS) do
-  local secs = tonumber(ARGV[4 * i])
+  local secs = tonumber(arg(i, 2))
   if not keep[key] or secs > keep[key] then keep[key] = secs end
 end
 -- A counter's count from bucket `first` on, and the first bucket it keeps: the buckets
@@ -61,16 +66,16 @@ local function counted(key, first, span, ttl)
   redis.call('EXPIRE', key, ttl)
   return count, first
 end
-local refused, wait = 0, 0
-local counts = {}
+-- Window `i`'s count without the new event, and the seconds until it frees a place when full.
 -- A counter's first bucket kept, once counted; the logs already trimmed.
 local kept_from = {}
 local trimmed = {}
-for i, key in ipairs(KEYS) do
-  local cap = tonumber(ARGV[4 * i - 1])
-  local secs = tonumber(ARGV[4 * i])
-  local width = tonumber(ARGV[4 * i + 1])
-  local prefix = ARGV[4 * i + 2]
+local function tally(i)
+  local key = KEYS[i]
+  local cap = tonumber(arg(i, 1))
+  local secs = tonumber(arg(i, 2))
+  local width = tonumber(arg(i, 3))
+  local prefix = arg(i, 4)
   local count, free_in = 0, 0
   if width > 0 then
     local span = math.ceil(secs / width) + 1
@@ -110,30 +115,45 @@ for i, key in ipairs(KEYS) do
     end
     if oldest then free_in = tonumber(oldest) + secs - now end
   end
-  if count >= cap and (free_in > wait or refused == 0) then refused, wait = i, free_in end
-  counts[i] = count + 1
+  return count, free_in, cap
 end
-if refused > 0 then return {refused, wait} end
-local admitted = {0, 0}
+local reply = {0, 0}
 local recorded = {}
-for i, key in ipairs(KEYS) do
-  if not recorded[key] then
-    recorded[key] = true
-    local width = tonumber(ARGV[4 * i + 1])
-    if width > 0 then
-      -- A node whose clock is behind records in the first bucket still kept.
-      local bucket = math.max(math.floor(now / width), kept_from[key])
-      redis.call('HINCRBY', key, string.format('%d', bucket), 1)
-      redis.call('HINCRBY', key, 'n', 1)
-      redis.call('EXPIRE', key, tonumber(ARGV[4 * i]) + width)
-    else
-      redis.call('ZADD', key, now, ARGV[2])
-      redis.call('EXPIRE', key, keep[key])
+local first = 1
+while first <= #KEYS do
+  local last = first
+  while last < #KEYS and arg(last + 1, 5) == arg(first, 5) do last = last + 1 end
+  local refused, wait = 0, 0
+  for i = first, last do
+    local count, free_in, cap = tally(i)
+    if count >= cap and (free_in > wait or refused == 0) then refused, wait = i, free_in end
+    reply[i + 2] = count + 1
+  end
+  if refused > 0 then
+    for i = first, last do reply[i + 2] = nil end
+    reply[1], reply[2] = refused, wait
+    return reply
+  end
+  for i = first, last do
+    local key = KEYS[i]
+    if not recorded[key] then
+      recorded[key] = true
+      local width = tonumber(arg(i, 3))
+      if width > 0 then
+        -- A node whose clock is behind records in the first bucket still kept.
+        local bucket = math.max(math.floor(now / width), kept_from[key])
+        redis.call('HINCRBY', key, string.format('%d', bucket), 1)
+        redis.call('HINCRBY', key, 'n', 1)
+        redis.call('EXPIRE', key, tonumber(arg(i, 2)) + width)
+      else
+        redis.call('ZADD', key, now, ARGV[2])
+        redis.call('EXPIRE', key, keep[key])
+      end
     end
   end
-  admitted[i + 2] = counts[i]
+  first = last + 1
 end
-return admitted
+return reply
 ",
     )
 });

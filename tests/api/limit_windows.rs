@@ -8,7 +8,7 @@ use std::sync::Arc;
 use redis::aio::MultiplexedConnection;
 use reqwest::StatusCode;
 use sesame::config::SecretUrl;
-use sesame::store::{Admission, Ephemeral, MemoryEphemeral, RedisEphemeral, Window};
+use sesame::store::{Admission, Ephemeral, MemoryEphemeral, RedisEphemeral, Window, WindowGroup};
 use uuid::Uuid;
 
 use crate::support::{Backend, on_every_backend, redis_cluster_url, redis_url, spawn_app};
@@ -18,6 +18,7 @@ on_every_backend!(
     a_counter_never_admits_more_than_its_cap_and_its_wait_is_exact,
     withdrawing_takes_an_event_out_of_its_bucket,
     a_numbers_caps_read_one_exact_log_each_over_its_own_length,
+    groups_are_admitted_in_turn_up_to_the_first_refused,
     unlock_empties_the_cooldown_and_the_send_log,
 );
 
@@ -168,6 +169,61 @@ async fn a_numbers_caps_read_one_exact_log_each_over_its_own_length(backend: Bac
     assert_eq!(
         admit(store, &caps, "y 3", T + 101).await,
         admitted(&[1, 2, 2])
+    );
+}
+
+/// A start's windows in turn, as `Limits::admit_start` asks for them: the IP's cap, the
+/// number's caps, a budget. Each group is all or nothing; a refused group ends the turn, the
+/// groups before it stay recorded and those after it are not tried. (One Redis server takes
+/// them in one script call, the Cluster and the memory store one group at a time: the
+/// answers are the same.)
+async fn groups_are_admitted_in_turn_up_to_the_first_refused(backend: Backend) {
+    let store = store(backend).await;
+    let store = store.as_ref();
+    let ip = [Window::counter("starts", 2, 3_600)];
+    let caps = [Window::log("sent", 1, 60), Window::log("sent", 5, 3_600)];
+    let budget = [Window::counter("sent", 1, 3_600)];
+    let groups = [
+        WindowGroup {
+            tag: "ip:203.0.113.9",
+            windows: &ip,
+        },
+        WindowGroup {
+            tag: TAG,
+            windows: &caps,
+        },
+        WindowGroup {
+            tag: "global",
+            windows: &budget,
+        },
+    ];
+    let admit_in_turn = async |groups: &[WindowGroup<'_>], member: &str, now: i64| {
+        store.admit_in_turn(groups, member, now).await.unwrap()
+    };
+    assert_eq!(
+        admit_in_turn(&groups, "x 1", T).await,
+        [admitted(&[1]), admitted(&[1, 1]), admitted(&[1])]
+    );
+    // The number's first cap refuses (window 0 of its group): the IP's cap has counted the
+    // request, the budget was not tried.
+    assert_eq!(
+        admit_in_turn(&groups, "x 2", T + 10).await,
+        [admitted(&[2]), refused(0, 50)]
+    );
+    // The IP's cap is full: nothing after it is tried.
+    assert_eq!(
+        admit_in_turn(&groups, "x 3", T + 70).await,
+        [refused(0, 3_590)]
+    );
+    // The budget refuses; the number's caps, tried before it, have recorded `x 4`.
+    assert_eq!(
+        admit_in_turn(&groups[1..], "x 4", T + 80).await,
+        [admitted(&[1, 2]), refused(0, 3_580)]
+    );
+    // The number's log holds `x 1` and `x 4`, not the refused `x 2` nor the untried `x 3`.
+    assert_eq!(
+        admit(store, &caps[1..], "x 5", T + 90).await,
+        admitted(&[3])
     );
 }
 

@@ -3,6 +3,8 @@
 //! "Abuse limits"). Windows are shortened to seconds, and the app's clock is moved past them
 //! to observe recovery.
 
+use std::time::Duration;
+
 use futures::future::join_all;
 use reqwest::{Response, StatusCode};
 use serde_json::json;
@@ -34,6 +36,7 @@ on_every_backend!(
     a_trusted_proxy_names_the_client,
     the_country_budget_stops_sending_and_recovers,
     a_start_the_budget_refuses_is_not_charged_to_its_number,
+    a_start_the_global_budget_refuses_is_not_charged_to_its_country,
     a_failed_delivery_starts_no_cooldown,
     countries_outside_the_allow_list_are_refused,
     premium_rate_and_fixed_lines_get_no_sms,
@@ -342,6 +345,35 @@ async fn a_start_the_budget_refuses_is_not_charged_to_its_number(backend: Backen
     // The budget is back, and the refused start did not use up the number's daily cap of one.
     assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
     assert_eq!(app.sink.messages_to(NUMBER).len(), 1);
+}
+
+async fn a_start_the_global_budget_refuses_is_not_charged_to_its_country(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("SESAME_SMS_COUNTRY_HOURLY_BUDGET", "1"),
+            ("SESAME_SMS_GLOBAL_HOURLY_BUDGET", "1"),
+            ("SESAME_HOURLY_WINDOW", WINDOW),
+        ],
+    )
+    .await;
+    let second = app.clock.now_millis() / 1_000 + 1;
+    app.clock.freeze_at(second * 1_000);
+    assert_eq!(
+        app.start_login("+447700900101").await.status(),
+        StatusCode::ACCEPTED
+    );
+    // The +1 budget admits this start; the global budget, full, refuses it.
+    app.clock.advance(Duration::from_secs(2));
+    assert_rate_limited(app.start_login("+12015550123").await).await;
+    // Two seconds on, the first send has left the global budget (a window of 3 s in buckets
+    // of 1 s), but the refused start would still fill the +1 budget had it been charged there.
+    app.clock.advance(Duration::from_secs(2));
+    assert_eq!(
+        app.start_login("+12015550124").await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(refused_limits(&app).await, ["global_budget"]);
 }
 
 async fn a_failed_delivery_starts_no_cooldown(backend: Backend) {
