@@ -161,8 +161,9 @@ fn admissions_of(groups: &[WindowGroup<'_>], reply: &[i64]) -> Vec<Admission> {
     let mut first = 0;
     for group in groups {
         let size = group.windows.len();
-        let refused_here = usize::try_from(refused - 1)
+        let refused_here = usize::try_from(refused)
             .ok()
+            .and_then(|refused| refused.checked_sub(1))
             .filter(|index| (first..first + size).contains(index));
         if let Some(index) = refused_here {
             admissions.push(Admission::Refused {
