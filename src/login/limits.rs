@@ -107,15 +107,13 @@ impl Limits {
             at: now,
             budgets: Vec::with_capacity(2),
         };
-        let mut number_counted = false;
         for (stage, admission) in stages
             .iter()
             .zip(self.admit_stages(&attempt, &stages).await?)
         {
             match admission {
                 Admission::Admitted { counts } => match stage.counts {
-                    Counts::Ip => {}
-                    Counts::Number => number_counted = true,
+                    Counts::Ip | Counts::Number => {}
                     Counts::Budget(budget) => {
                         let used = counts.first().copied().unwrap_or(0);
                         self.warn_at_level(budget, used);
@@ -126,10 +124,10 @@ impl Limits {
                     window,
                     retry_after: wait,
                 } => {
-                    if number_counted {
-                        self.withdraw(&reservation).await;
-                    }
+                    // A budget comes after the number's caps, which have counted the start
+                    // (as have the budgets before it): they take it back.
                     if let Counts::Budget(budget) = stage.counts {
+                        self.withdraw(&reservation).await;
                         self.log_budget_refusal(budget);
                     }
                     return Err(self.refuse_at(&attempt, stage, window, wait).await);
