@@ -9,8 +9,8 @@ use super::redis_connection::RedisConnection;
 use super::ephemeral::admit_one_by_one;
 use super::redis_limits::{ADMIT, LOCK, WITHDRAW};
 use super::{
-    Admission, ChallengeCheck, CodeCheck, Ephemeral, Failures, OnSuccess, Result, Window,
-    WindowGroup, WindowKind,
+    Admission, ChallengeCheck, CodeCheck, Ephemeral, Failures, OnSuccess, Result, StoreError,
+    Window, WindowGroup, WindowKind,
 };
 use crate::config::SecretUrl;
 
@@ -145,17 +145,20 @@ impl RedisEphemeral {
         }
         let mut connection = self.connection.clone();
         let reply: Vec<i64> = invocation.invoke_async(&mut connection).await?;
-        Ok(admissions_of(groups, &reply))
+        admissions_of(groups, &reply)
     }
 }
 
 /// The admissions of `groups` from the admission script's reply: `{refused, wait, counts…}`
 /// with `refused` the 1-based index, over all the groups' windows, of the window that refused.
-fn admissions_of(groups: &[WindowGroup<'_>], reply: &[i64]) -> Vec<Admission> {
-    let (refused, wait, mut counts) = match reply {
-        [refused, wait, counts @ ..] => (*refused, *wait, counts),
-        _ => (0, 0, &[][..]),
+/// A reply that names neither a refusal nor every admitted window's count is an error, never
+/// an admission.
+fn admissions_of(groups: &[WindowGroup<'_>], reply: &[i64]) -> Result<Vec<Admission>> {
+    let malformed = || StoreError::Unavailable(format!("malformed admission reply {reply:?}"));
+    let [refused, wait, counts @ ..] = reply else {
+        return Err(malformed());
     };
+    let (refused, wait, mut counts) = (*refused, *wait, counts);
     let mut admissions = Vec::with_capacity(groups.len());
     // The index of the group's first window among all the groups' windows.
     let mut first = 0;
@@ -172,7 +175,7 @@ fn admissions_of(groups: &[WindowGroup<'_>], reply: &[i64]) -> Vec<Admission> {
             });
             break;
         }
-        let (these, rest) = counts.split_at(size.min(counts.len()));
+        let (these, rest) = counts.split_at_checked(size).ok_or_else(malformed)?;
         admissions.push(Admission::Admitted {
             counts: these
                 .iter()
@@ -182,7 +185,7 @@ fn admissions_of(groups: &[WindowGroup<'_>], reply: &[i64]) -> Vec<Admission> {
         counts = rest;
         first += size;
     }
-    admissions
+    Ok(admissions)
 }
 
 #[async_trait]
@@ -290,11 +293,11 @@ impl Ephemeral for RedisEphemeral {
         let admissions = self
             .admit_atomically(&[WindowGroup { tag, windows }], member, now)
             .await?;
-        // One group: one admission, whichever it is.
-        Ok(admissions
-            .into_iter()
-            .next()
-            .unwrap_or(Admission::Admitted { counts: Vec::new() }))
+        // One group: one admission, whichever it is (`admissions_of` answers at least one).
+        let mut admissions = admissions.into_iter();
+        admissions.next().ok_or_else(|| {
+            StoreError::Unavailable("the admission script answered nothing".to_owned())
+        })
     }
 
     async fn admit_in_turn(
@@ -399,5 +402,79 @@ fn bucket_width(window: &Window<'_>) -> i64 {
     match window.kind {
         WindowKind::Log { .. } => 0,
         WindowKind::Counter => window.bucket_secs(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IP: [Window<'static>; 1] = [Window {
+        name: "starts",
+        cap: 2,
+        secs: 3_600,
+        kind: WindowKind::Counter,
+    }];
+    const CAPS: [Window<'static>; 2] = [
+        Window {
+            name: "sent",
+            cap: 1,
+            secs: 60,
+            kind: WindowKind::Log { only: None },
+        },
+        Window {
+            name: "sent",
+            cap: 5,
+            secs: 3_600,
+            kind: WindowKind::Log { only: None },
+        },
+    ];
+
+    fn groups() -> [WindowGroup<'static>; 2] {
+        [
+            WindowGroup {
+                tag: "ip:203.0.113.9",
+                windows: &IP,
+            },
+            WindowGroup {
+                tag: "+447700900123",
+                windows: &CAPS,
+            },
+        ]
+    }
+
+    #[test]
+    fn a_reply_is_read_group_by_group() {
+        let admitted = |counts: &[u32]| Admission::Admitted {
+            counts: counts.to_vec(),
+        };
+        assert_eq!(
+            admissions_of(&groups(), &[0, 0, 2, 1, 3]).unwrap(),
+            [admitted(&[2]), admitted(&[1, 3])]
+        );
+        // The third window over both groups is the second group's second.
+        assert_eq!(
+            admissions_of(&groups(), &[3, 40, 2]).unwrap(),
+            [
+                admitted(&[2]),
+                Admission::Refused {
+                    window: 1,
+                    retry_after: 40
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn a_malformed_reply_admits_nothing() {
+        for reply in [&[][..], &[0], &[0, 0, 2, 1], &[0, 0]] {
+            assert!(
+                matches!(
+                    admissions_of(&groups(), reply),
+                    Err(StoreError::Unavailable(_))
+                ),
+                "{reply:?}"
+            );
+        }
     }
 }
