@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::signer::Signer;
+use super::signer::{self, Signer};
 use crate::domain::SigningAlgorithm;
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +54,11 @@ impl SigningKey {
     /// A JWT of `claims` signed with this key; the header names its `kid` and `typ`.
     pub fn sign<C: Serialize>(&self, claims: &C, typ: &str) -> Result<String, KeyError> {
         self.signer.sign(self.alg.name(), &self.kid, typ, claims)
+    }
+
+    /// The part of a JWT of `claims` this key signs: `sign` without the signature.
+    pub fn signing_input<C: Serialize>(&self, claims: &C, typ: &str) -> Result<String, KeyError> {
+        signer::signing_input(self.alg.name(), &self.kid, typ, claims)
     }
 
     /// The claims of `token` when its signature verifies with this key and its claims pass

@@ -199,7 +199,7 @@ impl TokenService {
             audit_detail: test_number.then_some(r#"{"test_number":true}"#),
         };
         let principal = self.db.log_in(&login, &pair.row()).await?;
-        let signed = self.sign_pair(&principal, &sid, &pair, now)?;
+        let signed = self.sign_pair(self.keys.load().current(), &principal, &sid, &pair, now)?;
         metrics::counter!("sesame_tokens_issued_total", "grant" => "otp").increment(1);
         Ok(signed)
     }
@@ -283,14 +283,35 @@ impl TokenService {
         Ok((claims, key.kid.clone()))
     }
 
-    /// Signs `pair` for `principal`, whose session began at `auth_time`.
+    /// Signs `pair` for `principal`, whose session began at `auth_time`: both tokens with `key`.
     fn sign_pair(
         &self,
+        key: &SigningKey,
         principal: &Principal,
         sid: &str,
         pair: &PairTimes<'_>,
         auth_time: i64,
     ) -> Result<TokenPair> {
+        let (access, refresh) = self.pair_claims(principal, sid, pair, auth_time);
+        let signing_failed = |err: KeyError| Error::Internal(err.into());
+        Ok(TokenPair {
+            access_token: key.sign(&access, ACCESS_TYP).map_err(signing_failed)?,
+            token_type: "Bearer",
+            expires_in: pair.access_expires_at - pair.issued_at,
+            refresh_token: key.sign(&refresh, REFRESH_TYP).map_err(signing_failed)?,
+            refresh_token_expires_in: pair.refresh_expires_at - pair.issued_at,
+        })
+    }
+
+    /// The claims of `pair` for `principal`, whose session began at `auth_time`: what
+    /// `sign_pair` signs, and what a retry of a refresh rebuilds (`refresh.rs`).
+    fn pair_claims(
+        &self,
+        principal: &Principal,
+        sid: &str,
+        pair: &PairTimes<'_>,
+        auth_time: i64,
+    ) -> (AccessClaims, RefreshClaims) {
         let config = &self.config;
         let kind = kind_of(principal);
         let access = AccessClaims {
@@ -322,13 +343,7 @@ impl TokenService {
             user_id: principal.user_id.clone(),
             auth_time: Some(auth_time),
         };
-        Ok(TokenPair {
-            access_token: self.sign(&access, ACCESS_TYP)?,
-            token_type: "Bearer",
-            expires_in: pair.access_expires_at - pair.issued_at,
-            refresh_token: self.sign(&refresh, REFRESH_TYP)?,
-            refresh_token_expires_in: pair.refresh_expires_at - pair.issued_at,
-        })
+        (access, refresh)
     }
 
     /// The times of a pair issued at `now` with the ids `jtis` (access, then refresh), neither
@@ -346,14 +361,6 @@ impl TokenService {
             access_expires_at: (now + self.config.access_ttl).min(session_ends_at),
             refresh_expires_at: (now + self.config.refresh_ttl).min(session_ends_at),
         }
-    }
-
-    fn sign<C: Serialize>(&self, claims: &C, typ: &str) -> Result<String> {
-        self.keys
-            .load()
-            .current()
-            .sign(claims, typ)
-            .map_err(|err| Error::Internal(err.into()))
     }
 }
 

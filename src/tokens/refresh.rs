@@ -2,7 +2,11 @@
 //! lifecycle"). A refresh signs for the session's principal, fixed at login: it may end a
 //! session, never hand it to someone else.
 
-use super::{ClientInfo, REFRESH_TYP, RefreshClaims, TokenPair, TokenService, revocation, sealed};
+use super::sealed::{self, KeptSuccessor, Opened};
+use super::{
+    ACCESS_TYP, AccessClaims, ClientInfo, KeyError, REFRESH_TYP, RefreshClaims, TokenPair,
+    TokenService, revocation,
+};
 use crate::domain::Actor;
 use crate::error::{Error, Result};
 use crate::store::{Principal, RevokeTarget, Rotation, TokenState};
@@ -105,8 +109,10 @@ impl TokenService {
                 .end_session(&claims, PRINCIPAL_ENDED, client, now)
                 .await;
         }
-        let session_ends_at = auth_time + self.config.session_max_age;
-        if let Some(pair) = self.replay(token, &claims, session_ends_at, now_ms).await? {
+        if let Some(pair) = self
+            .replay(token, &claims, &principal, auth_time, now_ms)
+            .await?
+        {
             return Ok(pair);
         }
         tracing::warn!(sid = %claims.sid, "refresh token reused: revoking its session");
@@ -148,9 +154,10 @@ impl TokenService {
         let max_age = self.config.session_max_age;
         let jtis = super::jti::new_pair();
         let successor = self.pair_times(&jtis, now, auth_time + max_age);
-        let pair = self.sign_pair(principal, &claims.sid, &successor, auth_time)?;
-        // Signatures may be randomised (ES256): a retry must get these very strings back.
-        let sealed_pair = sealed::seal(token, &pair.access_token, &pair.refresh_token)?;
+        let keys = self.keys.load();
+        let key = keys.current();
+        let pair = self.sign_pair(key, principal, &claims.sid, &successor, auth_time)?;
+        let sealed_pair = sealed::seal(token, &kept_successor(&key.kid, &jtis[0], &pair)?)?;
         let rotation = Rotation {
             spent_jti: &claims.jti,
             session_id: &claims.sid,
@@ -178,16 +185,23 @@ impl TokenService {
         &self,
         token: &str,
         claims: &RefreshClaims,
-        session_ends_at: i64,
+        principal: &Principal,
+        auth_time: i64,
         now_ms: i64,
     ) -> Result<Option<TokenPair>> {
         let now = now_ms.div_euclid(1_000);
         let Some(stored) = self.db.refresh_successor(&claims.jti, now_ms).await? else {
             return Ok(None);
         };
-        let (access_token, refresh_token) =
-            sealed::open(token, &stored.sealed_pair).ok_or(Error::InvalidGrant)?;
+        let (access_token, refresh_token) = match sealed::open(token, &stored.sealed_pair) {
+            Some(Opened::Kept(kept)) => {
+                self.rebuild_successor(&kept, claims, principal, auth_time, stored.issued_at)?
+            }
+            Some(Opened::WholePair { access, refresh }) => (access, refresh),
+            None => return Err(Error::InvalidGrant),
+        };
         // The pair's lifetimes as `token_rows` set them, counted down from its issue.
+        let session_ends_at = auth_time + self.config.session_max_age;
         let remaining = |ttl: i64| ((stored.issued_at + ttl).min(session_ends_at) - now).max(0);
         metrics::counter!("sesame_tokens_refreshed_total").increment(1);
         Ok(Some(TokenPair {
@@ -198,4 +212,60 @@ impl TokenService {
             refresh_token_expires_in: remaining(self.config.refresh_ttl),
         }))
     }
+
+    /// The successor pair `rotate` signed at `issued_at` for the spent token of `claims`: its
+    /// claims rebuilt as they were signed, with the signatures kept. Each rebuilt token must
+    /// verify, so a configuration changed in between (an audience, a lifetime) answers
+    /// `invalid_grant`, never a token that does not verify.
+    fn rebuild_successor(
+        &self,
+        kept: &KeptSuccessor,
+        claims: &RefreshClaims,
+        principal: &Principal,
+        auth_time: i64,
+        issued_at: i64,
+    ) -> Result<(String, String)> {
+        let jtis = [
+            kept.access_jti.clone(),
+            super::jti::paired_refresh_jti(&kept.access_jti),
+        ];
+        let session_ends_at = auth_time + self.config.session_max_age;
+        let times = self.pair_times(&jtis, issued_at, session_ends_at);
+        let (access, refresh) = self.pair_claims(principal, &claims.sid, &times, auth_time);
+        let keys = self.keys.load();
+        let key = keys.by_kid(&kept.kid).ok_or(Error::InvalidGrant)?;
+        let signed = |input: std::result::Result<String, KeyError>, signature: &str| {
+            input
+                .map(|input| format!("{input}.{signature}"))
+                .map_err(|err| Error::Internal(err.into()))
+        };
+        let access = signed(
+            key.signing_input(&access, ACCESS_TYP),
+            &kept.access_signature,
+        )?;
+        let refresh = signed(
+            key.signing_input(&refresh, REFRESH_TYP),
+            &kept.refresh_signature,
+        )?;
+        self.verify::<AccessClaims>(&access, ACCESS_TYP, &self.config.audience)
+            .and_then(|_| self.verify::<RefreshClaims>(&refresh, REFRESH_TYP, &self.config.issuer))
+            .map_err(|_| Error::InvalidGrant)?;
+        Ok((access, refresh))
+    }
+}
+
+/// What a retry of the rotation that signed `pair` with key `kid` cannot rebuild (`sealed.rs`).
+fn kept_successor(kid: &str, access_jti: &str, pair: &TokenPair) -> Result<KeptSuccessor> {
+    let signature = |token: &str| {
+        token
+            .rsplit_once('.')
+            .map(|(_, signature)| signature.to_owned())
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("a signed token without a signature")))
+    };
+    Ok(KeptSuccessor {
+        kid: kid.to_owned(),
+        access_jti: access_jti.to_owned(),
+        access_signature: signature(&pair.access_token)?,
+        refresh_signature: signature(&pair.refresh_token)?,
+    })
 }

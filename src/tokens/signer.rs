@@ -29,6 +29,24 @@ struct Header<'a> {
     kid: &'a str,
 }
 
+/// `header.claims`, each part base64url without padding: what is signed. The same header and
+/// claims always give the same text, so a retry can rebuild a signed token from its claims and
+/// its signature (`sealed.rs`).
+pub fn signing_input<C: Serialize>(
+    alg: &str,
+    kid: &str,
+    typ: &str,
+    claims: &C,
+) -> Result<String, KeyError> {
+    let failed = |err: serde_json::Error| KeyError::Signing(err.to_string());
+    let header = serde_json::to_vec(&Header { alg, typ, kid }).map_err(failed)?;
+    let claims = serde_json::to_vec(claims).map_err(failed)?;
+    let mut input = URL_SAFE_NO_PAD.encode(header);
+    input.push('.');
+    URL_SAFE_NO_PAD.encode_string(claims, &mut input);
+    Ok(input)
+}
+
 impl Signer {
     /// `header.claims.signature`, each part base64url without padding.
     pub fn sign<C: Serialize>(
@@ -39,11 +57,7 @@ impl Signer {
         claims: &C,
     ) -> Result<String, KeyError> {
         let failed = |err: &dyn std::fmt::Display| KeyError::Signing(err.to_string());
-        let header = serde_json::to_vec(&Header { alg, typ, kid }).map_err(|err| failed(&err))?;
-        let claims = serde_json::to_vec(claims).map_err(|err| failed(&err))?;
-        let mut token = URL_SAFE_NO_PAD.encode(header);
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(claims, &mut token);
+        let mut token = signing_input(alg, kid, typ, claims)?;
         let signature = match self {
             Self::Ed25519(pair) => pair.sign(token.as_bytes()).as_ref().to_vec(),
             Self::Es256(pair) => pair

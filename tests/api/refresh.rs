@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::support::{
     Backend, FIXED_NUMBERS, TestApp, assert_error, claim, claims_of, forge, on_every_backend,
-    spawn_app_with_fixed_numbers as spawn, spawn_stoppable, text,
+    spawn_app_with_fixed_numbers as spawn, spawn_node_with, spawn_stoppable, text,
 };
 
 const NUMBER: &str = FIXED_NUMBERS[0];
@@ -20,6 +20,8 @@ on_every_backend!(
     a_retry_inside_the_grace_window_gets_the_identical_pair,
     reuse_after_the_grace_window_revokes_the_whole_session,
     concurrent_refreshes_yield_one_successor,
+    a_rotation_keeps_only_what_a_retry_cannot_rebuild,
+    a_retry_under_another_configuration_is_refused_without_revoking,
     a_refresh_token_without_identity_claims_still_rotates,
     expired_rows_are_swept,
     the_server_stops_with_its_sweeper,
@@ -98,8 +100,7 @@ async fn a_retry_inside_the_grace_window_gets_the_identical_pair(backend: Backen
     let first = app.login_fixed(NUMBER).await;
     let second = app.refreshed(text(&first, "refresh_token")).await;
     let retried = app.refreshed(text(&first, "refresh_token")).await;
-    assert_eq!(retried["access_token"], second["access_token"]);
-    assert_eq!(retried["refresh_token"], second["refresh_token"]);
+    assert_same_pair(&retried, &second);
 
     // The session lives on: the successor works and rotates.
     assert_eq!(
@@ -187,6 +188,43 @@ async fn concurrent_refreshes_yield_one_successor(backend: Backend) {
     app.refreshed(&successor).await;
 }
 
+/// The stored successor holds the key's id, the access token's `jti` and the two signatures
+/// (sealed), not the two tokens: a retry rebuilds the rest, byte for byte.
+async fn a_rotation_keeps_only_what_a_retry_cannot_rebuild(backend: Backend) {
+    let app = spawn(backend, &[("SESAME_SIGNING_ALG", "ES256")]).await;
+    let first = app.login_fixed(NUMBER).await;
+    let second = app.refreshed(text(&first, "refresh_token")).await;
+    let pair_length = text(&second, "access_token").len() + text(&second, "refresh_token").len();
+    let kept = app
+        .count_rows("select cast(max(length(sealed_pair)) as bigint) from refresh_successors")
+        .await;
+    assert!(
+        kept * 2 < i64::try_from(pair_length).unwrap(),
+        "{kept} characters kept for a pair of {pair_length}"
+    );
+    let retried = app.refreshed(text(&first, "refresh_token")).await;
+    assert_same_pair(&retried, &second);
+}
+
+/// A node whose configuration changed the pair since (here, the access token's lifetime)
+/// rebuilds a pair that would not verify: it answers `invalid_grant` and ends nothing.
+async fn a_retry_under_another_configuration_is_refused_without_revoking(backend: Backend) {
+    let app = spawn(backend, &[]).await;
+    let first = app.login_fixed(NUMBER).await;
+    let second = app.refreshed(text(&first, "refresh_token")).await;
+
+    let reconfigured = spawn_node_with(&app, &[("SESAME_ACCESS_TTL", "600")]).await;
+    let response = reconfigured.refresh(text(&first, "refresh_token")).await;
+    assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+
+    assert_eq!(
+        app.me(text(&second, "access_token")).await.status(),
+        StatusCode::OK
+    );
+    let retried = app.refreshed(text(&first, "refresh_token")).await;
+    assert_same_pair(&retried, &second);
+}
+
 /// Refresh tokens from before they carried the principal rotate too: their session is read.
 async fn a_refresh_token_without_identity_claims_still_rotates(backend: Backend) {
     let app = spawn(backend, &[]).await;
@@ -208,6 +246,15 @@ async fn a_refresh_token_without_identity_claims_still_rotates(backend: Backend)
         claims_of(text(&next, "refresh_token"))["phone_number"],
         NUMBER
     );
+    // A retry rebuilds the same pair from the session's principal.
+    let retried = app.refreshed(&older).await;
+    assert_same_pair(&retried, &next);
+}
+
+/// A retry's answer holds the very tokens of the first.
+fn assert_same_pair(retried: &Value, first: &Value) {
+    assert_eq!(retried["access_token"], first["access_token"]);
+    assert_eq!(retried["refresh_token"], first["refresh_token"]);
 }
 
 /// Token rows (refresh tokens and deny rows of revoked access tokens) and stored successors.
