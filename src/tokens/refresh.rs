@@ -195,7 +195,7 @@ impl TokenService {
         };
         let (access_token, refresh_token) = match sealed::open(token, &stored.sealed_pair) {
             Some(Opened::Kept(kept)) => {
-                self.rebuild_successor(&kept, claims, principal, auth_time, stored.issued_at)?
+                self.rebuild_successor(&kept, &claims.sid, principal, auth_time, stored.issued_at)?
             }
             Some(Opened::WholePair { access, refresh }) => (access, refresh),
             None => return Err(Error::InvalidGrant),
@@ -213,14 +213,14 @@ impl TokenService {
         }))
     }
 
-    /// The successor pair `rotate` signed at `issued_at` for the spent token of `claims`: its
-    /// claims rebuilt as they were signed, with the signatures kept. Each rebuilt token must
+    /// The successor pair `rotate` signed at `issued_at` in session `sid`: its claims rebuilt
+    /// as they were signed, with the signatures kept. Each rebuilt token must
     /// verify, so a configuration changed in between (an audience, a lifetime) answers
     /// `invalid_grant`, never a token that does not verify.
     fn rebuild_successor(
         &self,
         kept: &KeptSuccessor,
-        claims: &RefreshClaims,
+        sid: &str,
         principal: &Principal,
         auth_time: i64,
         issued_at: i64,
@@ -231,22 +231,14 @@ impl TokenService {
         ];
         let session_ends_at = auth_time + self.config.session_max_age;
         let times = self.pair_times(&jtis, issued_at, session_ends_at);
-        let (access, refresh) = self.pair_claims(principal, &claims.sid, &times, auth_time);
+        let (access, refresh) = self.pair_claims(principal, sid, &times, auth_time);
         let keys = self.keys.load();
         let key = keys.by_kid(&kept.kid).ok_or(Error::InvalidGrant)?;
-        let signed = |input: std::result::Result<String, KeyError>, signature: &str| {
-            input
-                .map(|input| format!("{input}.{signature}"))
-                .map_err(|err| Error::Internal(err.into()))
-        };
-        let access = signed(
-            key.signing_input(&access, ACCESS_TYP),
-            &kept.access_signature,
-        )?;
-        let refresh = signed(
-            key.signing_input(&refresh, REFRESH_TYP),
-            &kept.refresh_signature,
-        )?;
+        let internal = |err: KeyError| Error::Internal(err.into());
+        let access = key.signing_input(&access, ACCESS_TYP).map_err(internal)?;
+        let access = format!("{access}.{}", kept.access_signature);
+        let refresh = key.signing_input(&refresh, REFRESH_TYP).map_err(internal)?;
+        let refresh = format!("{refresh}.{}", kept.refresh_signature);
         self.verify::<AccessClaims>(&access, ACCESS_TYP, &self.config.audience)
             .and_then(|_| self.verify::<RefreshClaims>(&refresh, REFRESH_TYP, &self.config.issuer))
             .map_err(|_| Error::InvalidGrant)?;
