@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::domain::PhoneNumber;
 use crate::error::{Error, Result};
 use crate::sms::{Channel, Delivery, Message, SendError, Sender, Verifier};
-use crate::store::{ChallengeCheck, CodeCheck, Ephemeral, OnSuccess};
+use crate::store::{ChallengeCheck, CodeCheck, Ephemeral, NewChallenge, OnSuccess};
 
 /// Stored instead of a digest when the provider holds the code. Digests are hex, and a
 /// candidate code is always hashed, so no code can ever match it.
@@ -23,6 +23,27 @@ pub struct Challenges {
     ephemeral: Arc<dyn Ephemeral>,
     delivery: Delivery,
     hasher: CodeHasher,
+}
+
+/// A start's new challenge: stored with the start's admission, then its code goes out.
+pub struct Issued {
+    number: String,
+    digest: String,
+    now_ms: i64,
+    ttl_secs: i64,
+    pub outgoing: Outgoing,
+}
+
+impl Issued {
+    /// The challenge to store.
+    pub fn challenge(&self) -> NewChallenge<'_> {
+        NewChallenge {
+            number: &self.number,
+            digest: &self.digest,
+            now_ms: self.now_ms,
+            ttl_secs: self.ttl_secs,
+        }
+    }
 }
 
 /// A stored challenge's code on its way out: sent by [`Outgoing::send`]. It owns what it
@@ -88,43 +109,43 @@ impl Challenges {
     /// Replaces any live challenge of `number` with one for `code`, sent to nobody.
     pub async fn issue_fixed(&self, number: &PhoneNumber, code: &str, now_ms: i64) -> Result<()> {
         let digest = self.hasher.digest(number, &SecretString::from(code));
-        self.put(number, &digest, now_ms).await
+        let challenge = NewChallenge {
+            number: number.as_str(),
+            digest: &digest,
+            now_ms,
+            ttl_secs: self.config.otp.ttl,
+        };
+        Ok(self.ephemeral.put_challenge(&challenge).await?)
     }
 
-    /// Replaces any live challenge of `number` with a new one and returns its code's way out.
-    pub async fn issue(
-        &self,
-        number: &PhoneNumber,
-        channel: Channel,
-        now_ms: i64,
-    ) -> Result<Outgoing> {
-        Ok(match &self.delivery {
+    /// A new challenge of `number` and its code's way out, not stored yet: a start stores it
+    /// with its admission (`Limits::admit_start`), and sends it only once it is stored.
+    pub fn issue(&self, number: &PhoneNumber, channel: Channel, now_ms: i64) -> Issued {
+        let (digest, outgoing) = match &self.delivery {
             Delivery::Sesame { sender, text } => {
                 let code = code::generate(self.config.otp.length);
-                self.put(number, &self.hasher.digest(number, &code), now_ms)
-                    .await?;
-                Outgoing::Message {
+                let outgoing = Outgoing::Message {
                     sender: sender.clone(),
                     message: text.message(number.as_str(), channel, code.expose_secret()),
-                }
+                };
+                (self.hasher.digest(number, &code), outgoing)
             }
             Delivery::Provider(verifier) => {
-                self.put(number, ISSUED_BY_PROVIDER, now_ms).await?;
-                Outgoing::Provider {
+                let outgoing = Outgoing::Provider {
                     verifier: verifier.clone(),
                     to: number.clone(),
                     channel,
-                }
+                };
+                (ISSUED_BY_PROVIDER.to_owned(), outgoing)
             }
-        })
-    }
-
-    async fn put(&self, number: &PhoneNumber, digest: &str, now_ms: i64) -> Result<()> {
-        let ttl = self.config.otp.ttl;
-        self.ephemeral
-            .put_challenge(number.as_str(), digest, now_ms, ttl)
-            .await?;
-        Ok(())
+        };
+        Issued {
+            number: number.as_str().to_owned(),
+            digest,
+            now_ms,
+            ttl_secs: self.config.otp.ttl,
+            outgoing,
+        }
     }
 
     /// Checks `code` from `source` against the live challenge of `number`, spending it (and

@@ -12,7 +12,9 @@ use crate::config::{Config, LimitsConfig};
 use crate::domain::{Actor, AuditAction, PhoneNumber, random_url_safe};
 use crate::error::{Error, Result};
 use crate::sms::Channel;
-use crate::store::{Admission, AuditEvent, Database, Ephemeral, OnSuccess, Window, WindowGroup};
+use crate::store::{
+    Admission, AuditEvent, Database, Ephemeral, NewChallenge, OnSuccess, Window, WindowGroup,
+};
 
 /// Window names; keys are `{tag}:{name}` (a counter's on Redis with `:tally` after it), the
 /// tag being the number, `ip:…`, `cc:…` or [`GLOBAL`]. Short: Redis keeps every byte of a key
@@ -66,14 +68,16 @@ impl Limits {
     /// costs too much); the send limits of the number (its resend cooldown and hourly and
     /// daily caps, of which the client's source may use half); the hourly budget of its
     /// country calling code; the hourly budget over all countries. The first that refuses
-    /// answers, and the send limits and budgets then keep no trace of the request. The
-    /// windows go to the store in one request (`Ephemeral::admit_in_turn`).
+    /// answers, and the send limits and budgets then keep no trace of the request. Once all
+    /// admit it, `challenge` (the start's new code) is stored. The windows and the challenge
+    /// go to the store in one request (`Ephemeral::admit_in_turn`).
     pub async fn admit_start(
         &self,
         number: &PhoneNumber,
         channel: Channel,
         ip: Option<&str>,
         now: i64,
+        challenge: &NewChallenge<'_>,
     ) -> Result<Reservation> {
         let attempt = Attempt::new(number, ip, now);
         let source = attempt.source_prefix();
@@ -107,9 +111,11 @@ impl Limits {
             at: now,
             budgets: Vec::with_capacity(2),
         };
+        // A number the screening refuses gets no challenge.
+        let then_put = screened.is_none().then_some(challenge);
         for (stage, admission) in stages
             .iter()
-            .zip(self.admit_stages(&attempt, &stages).await?)
+            .zip(self.admit_stages(&attempt, &stages, then_put).await?)
         {
             match admission {
                 Admission::Admitted { counts } => match stage.counts {
@@ -153,11 +159,13 @@ impl Limits {
         }
     }
 
-    /// Records the attempt in the windows of `stages` in turn (`Ephemeral::admit_in_turn`).
+    /// Records the attempt in the windows of `stages` in turn, then stores `then_put` if all
+    /// admit it (`Ephemeral::admit_in_turn`).
     async fn admit_stages(
         &self,
         attempt: &Attempt<'_>,
         stages: &[Stage<'_>],
+        then_put: Option<&NewChallenge<'_>>,
     ) -> Result<Vec<Admission>> {
         let windows: Vec<Vec<Window>> = stages
             .iter()
@@ -171,9 +179,9 @@ impl Limits {
                 windows,
             })
             .collect();
-        let admissions = self
-            .ephemeral
-            .admit_in_turn(&groups, &attempt.member, attempt.now);
+        let admissions =
+            self.ephemeral
+                .admit_in_turn(&groups, &attempt.member, attempt.now, then_put);
         Ok(admissions.await?)
     }
 
@@ -271,7 +279,9 @@ impl Limits {
         let cap = self.limits().ip_verify_hourly_cap;
         let stage = self.ip_stage(address, ("ip_verify_hourly", IP_CHECKS, cap));
         let attempt = Attempt::new(number, ip, now);
-        let admissions = self.admit_stages(&attempt, slice::from_ref(&stage)).await?;
+        let admissions = self
+            .admit_stages(&attempt, slice::from_ref(&stage), None)
+            .await?;
         match admissions.first() {
             Some(&Admission::Refused {
                 window,

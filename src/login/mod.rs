@@ -114,8 +114,12 @@ impl LoginService {
             self.challenges.issue_fixed(number, code, now_ms).await?;
             return Ok(self.started(channel));
         }
-        let reservation = self.limits.admit_start(number, channel, ip, now).await?;
-        let outgoing = self.challenges.issue(number, channel, now_ms).await?;
+        let issued = self.challenges.issue(number, channel, now_ms);
+        let reservation = self
+            .limits
+            .admit_start(number, channel, ip, now, &issued.challenge())
+            .await?;
+        let outgoing = issued.outgoing;
         if self.config.allow_anonymous {
             if let Err(err) = deliver(&outgoing).await {
                 // Nothing was sent: the start costs no place in the limits.

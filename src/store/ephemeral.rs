@@ -97,6 +97,15 @@ impl<'a> Window<'a> {
     }
 }
 
+/// A new challenge: `number`'s code digest, live for `ttl_secs` from `now_ms`.
+#[derive(Debug, Clone, Copy)]
+pub struct NewChallenge<'a> {
+    pub number: &'a str,
+    pub digest: &'a str,
+    pub now_ms: i64,
+    pub ttl_secs: i64,
+}
+
 /// The windows of one tag, admitted together in [`Ephemeral::admit_in_turn`].
 #[derive(Debug, Clone, Copy)]
 pub struct WindowGroup<'a> {
@@ -140,15 +149,8 @@ impl ChallengeCheck {
 /// decides what is live.)
 #[async_trait]
 pub trait Ephemeral: Send + Sync + 'static {
-    /// Stores the challenge digest for `number`, replacing any previous challenge; it lives
-    /// `ttl_secs` from `now_ms`.
-    async fn put_challenge(
-        &self,
-        number: &str,
-        digest: &str,
-        now_ms: i64,
-        ttl_secs: i64,
-    ) -> Result<()>;
+    /// Stores `challenge`, replacing any previous challenge of its number.
+    async fn put_challenge(&self, challenge: &NewChallenge<'_>) -> Result<()>;
 
     /// A login's code check from `source`, in one atomic step. While `number`'s verification
     /// is locked at `now_ms`, for everyone or for `source`, it checks nothing and answers
@@ -196,16 +198,19 @@ pub trait Ephemeral: Send + Sync + 'static {
     /// [`Ephemeral::admit`] of several tags in turn, as one request: each group is admitted
     /// all or nothing, in order, up to the first one refused; the groups before it stay
     /// recorded and those after it are not tried. Returns one admission per group tried, the
-    /// last one the refusal if there was one. On one Redis server this is one atomic step (one
-    /// round trip instead of one per group); the default, which Redis Cluster keeps (its tags
-    /// live on different slots), admits one group after the other.
+    /// last one the refusal if there was one. Once every group is admitted, `then_put` (a
+    /// start's new code) is stored as `put_challenge` stores it; after a refusal it is not.
+    /// On one Redis server this is one atomic step (one round trip instead of one per group
+    /// and one for the challenge); the default, which Redis Cluster keeps (its tags live on
+    /// different slots), admits one group after the other, then stores the challenge.
     async fn admit_in_turn(
         &self,
         groups: &[WindowGroup<'_>],
         member: &str,
         now: i64,
+        then_put: Option<&NewChallenge<'_>>,
     ) -> Result<Vec<Admission>> {
-        admit_one_by_one(self, groups, member, now).await
+        admit_one_by_one(self, groups, member, now, then_put).await
     }
 
     /// Takes the event `member` admitted at `at` back out of `windows` of `tag` (its request
@@ -249,12 +254,14 @@ pub trait Ephemeral: Send + Sync + 'static {
     async fn unlock(&self, number: &str, windows: &[&str]) -> Result<()>;
 }
 
-/// [`Ephemeral::admit_in_turn`] as one [`Ephemeral::admit`] per group.
+/// [`Ephemeral::admit_in_turn`] as one [`Ephemeral::admit`] per group, then
+/// [`Ephemeral::put_challenge`].
 pub(super) async fn admit_one_by_one<E: Ephemeral + ?Sized>(
     store: &E,
     groups: &[WindowGroup<'_>],
     member: &str,
     now: i64,
+    then_put: Option<&NewChallenge<'_>>,
 ) -> Result<Vec<Admission>> {
     let mut admissions = Vec::with_capacity(groups.len());
     for group in groups {
@@ -262,8 +269,11 @@ pub(super) async fn admit_one_by_one<E: Ephemeral + ?Sized>(
         let refused = matches!(admission, Admission::Refused { .. });
         admissions.push(admission);
         if refused {
-            break;
+            return Ok(admissions);
         }
+    }
+    if let Some(challenge) = then_put {
+        store.put_challenge(challenge).await?;
     }
     Ok(admissions)
 }

@@ -8,7 +8,10 @@ use async_trait::async_trait;
 use subtle::ConstantTimeEq;
 
 use super::memory_limits::MemoryLimits;
-use super::{Admission, ChallengeCheck, CodeCheck, Ephemeral, Failures, OnSuccess, Result, Window};
+use super::{
+    Admission, ChallengeCheck, CodeCheck, Ephemeral, Failures, NewChallenge, OnSuccess, Result,
+    Window,
+};
 
 #[derive(Default)]
 pub struct MemoryEphemeral {
@@ -76,13 +79,13 @@ impl MemoryEphemeral {
 
 #[async_trait]
 impl Ephemeral for MemoryEphemeral {
-    async fn put_challenge(
-        &self,
-        number: &str,
-        digest: &str,
-        now_ms: i64,
-        ttl_secs: i64,
-    ) -> Result<()> {
+    async fn put_challenge(&self, challenge: &NewChallenge<'_>) -> Result<()> {
+        let NewChallenge {
+            number,
+            digest,
+            now_ms,
+            ttl_secs,
+        } = *challenge;
         let mut challenges = self.challenges();
         // Expired challenges are dropped as new ones arrive, so memory tracks live logins only.
         challenges.retain(|_, challenge| challenge.live_at(now_ms));

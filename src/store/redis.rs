@@ -1,6 +1,8 @@
 //! Redis ephemeral store: shared by every node. Keys carry the number as a `{hash tag}` so
 //! one number's keys stay on one Redis Cluster slot.
 
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use redis::Script;
 
@@ -9,10 +11,33 @@ use super::redis_connection::RedisConnection;
 use super::ephemeral::admit_one_by_one;
 use super::redis_limits::{ADMIT, LOCK, WITHDRAW};
 use super::{
-    Admission, ChallengeCheck, CodeCheck, Ephemeral, Failures, OnSuccess, Result, StoreError,
-    Window, WindowGroup, WindowKind,
+    Admission, ChallengeCheck, CodeCheck, Ephemeral, Failures, NewChallenge, OnSuccess, Result,
+    StoreError, Window, WindowGroup, WindowKind,
 };
 use crate::config::SecretUrl;
+
+/// Defines `store_challenge(key, digest, expires, ttl)`: the challenge at `key` replaced by a new
+/// one, its `expires` in Unix milliseconds (what decides it is live) and the key's TTL in
+/// seconds (which only reclaims space). The one writer of a challenge's hash, run on its own
+/// (`PUT_CHALLENGE`) or once a start is admitted (`ADMIT`, `redis_limits.rs`).
+pub(super) const STORE_CHALLENGE: &str = r"
+local function store_challenge(key, digest, expires, ttl)
+  redis.call('DEL', key)
+  redis.call('HSET', key, 'digest', digest, 'attempts', 0, 'expires', expires)
+  redis.call('EXPIRE', key, ttl)
+end
+";
+
+/// `store_challenge` of KEYS[1] with ARGV: digest, expires, TTL.
+static PUT_CHALLENGE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        &[
+            STORE_CHALLENGE,
+            "store_challenge(KEYS[1], ARGV[1], ARGV[2], ARGV[3])",
+        ]
+        .concat(),
+    )
+});
 
 /// A login's code check in one atomic step (KEYS: challenge, failures, and the window to
 /// empty on success if any; ARGV: candidate digest, max attempts, now in seconds, now in
@@ -98,6 +123,19 @@ impl RedisEphemeral {
         format!("{}:{{{number}}}:challenge", self.prefix)
     }
 
+    /// `store_challenge`'s key, digest, expiry (Unix milliseconds) and TTL for `challenge`.
+    fn challenge_args<'a>(&self, challenge: &NewChallenge<'a>) -> (String, &'a str, i64, i64) {
+        let expires = challenge
+            .now_ms
+            .saturating_add(challenge.ttl_secs.saturating_mul(1_000));
+        (
+            self.challenge_key(challenge.number),
+            challenge.digest,
+            expires,
+            challenge.ttl_secs,
+        )
+    }
+
     /// A window's key: short, as each byte is kept for as long as the window (names other
     /// than `challenge` and `failures`).
     fn window_key(&self, tag: &str, name: &str) -> String {
@@ -125,6 +163,7 @@ impl RedisEphemeral {
         groups: &[WindowGroup<'_>],
         member: &str,
         now: i64,
+        then_put: Option<&NewChallenge<'_>>,
     ) -> Result<Vec<Admission>> {
         let mut invocation = ADMIT.prepare_invoke();
         invocation.arg(now).arg(member);
@@ -142,6 +181,10 @@ impl RedisEphemeral {
                     .arg(prefix)
                     .arg(index);
             }
+        }
+        if let Some(challenge) = then_put {
+            let (key, digest, expires, ttl) = self.challenge_args(challenge);
+            invocation.key(key).arg(digest).arg(expires).arg(ttl);
         }
         let mut connection = self.connection.clone();
         let reply: Vec<i64> = invocation.invoke_async(&mut connection).await?;
@@ -190,34 +233,15 @@ fn admissions_of(groups: &[WindowGroup<'_>], reply: &[i64]) -> Result<Vec<Admiss
 
 #[async_trait]
 impl Ephemeral for RedisEphemeral {
-    async fn put_challenge(
-        &self,
-        number: &str,
-        digest: &str,
-        now_ms: i64,
-        ttl_secs: i64,
-    ) -> Result<()> {
-        let key = self.challenge_key(number);
-        let expires = now_ms
-            .saturating_add(ttl_secs.saturating_mul(1_000))
-            .to_string();
+    async fn put_challenge(&self, challenge: &NewChallenge<'_>) -> Result<()> {
+        let (key, digest, expires, ttl) = self.challenge_args(challenge);
         let mut connection = self.connection.clone();
-        redis::pipe()
-            .atomic()
-            .del(&key)
-            .ignore()
-            .hset_multiple(
-                &key,
-                &[
-                    ("digest", digest),
-                    ("attempts", "0"),
-                    ("expires", expires.as_str()),
-                ],
-            )
-            .ignore()
-            .expire(&key, ttl_secs)
-            .ignore()
-            .query_async::<()>(&mut connection)
+        PUT_CHALLENGE
+            .key(key)
+            .arg(digest)
+            .arg(expires)
+            .arg(ttl)
+            .invoke_async::<()>(&mut connection)
             .await?;
         Ok(())
     }
@@ -291,7 +315,7 @@ impl Ephemeral for RedisEphemeral {
         now: i64,
     ) -> Result<Admission> {
         let admissions = self
-            .admit_atomically(&[WindowGroup { tag, windows }], member, now)
+            .admit_atomically(&[WindowGroup { tag, windows }], member, now, None)
             .await?;
         // One group: one admission, whichever it is (`admissions_of` answers at least one).
         let mut admissions = admissions.into_iter();
@@ -305,11 +329,16 @@ impl Ephemeral for RedisEphemeral {
         groups: &[WindowGroup<'_>],
         member: &str,
         now: i64,
+        then_put: Option<&NewChallenge<'_>>,
     ) -> Result<Vec<Admission>> {
         match self.connection {
-            RedisConnection::Single(_) => self.admit_atomically(groups, member, now).await,
+            RedisConnection::Single(_) => {
+                self.admit_atomically(groups, member, now, then_put).await
+            }
             // The groups' tags live on different slots: one script call per group.
-            RedisConnection::Cluster(_) => admit_one_by_one(self, groups, member, now).await,
+            RedisConnection::Cluster(_) => {
+                admit_one_by_one(self, groups, member, now, then_put).await
+            }
         }
     }
 

@@ -13,6 +13,8 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
+use super::redis::STORE_CHALLENGE;
+
 /// Admission of groups of windows in turn (each group one tag; every key on one server, or
 /// one group per call on a Cluster), each group all or nothing, up to the first group refused.
 /// ARGV: now, member, then cap, seconds, bucket width, prefix and group per key, the keys of a
@@ -21,15 +23,22 @@ use redis::Script;
 /// a counter of buckets that wide. Returns {refused, wait, counts…}: the 1-based index among
 /// KEYS of the refused group's full window that frees a place last and the seconds until it
 /// does, or {0, 0} when every group was admitted; then the count of each window of the groups
-/// admitted, with the new event.
+/// admitted, with the new event. A challenge may follow the windows: its key last in KEYS and
+/// its digest, expiry and TTL last in ARGV (`store_challenge`, `redis.rs`); it is stored once
+/// every group is admitted, and not after a refusal.
 pub(super) static ADMIT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
-        r"
+        &[STORE_CHALLENGE, r"
 local now = tonumber(ARGV[1])
 -- The `field`-th value (cap, seconds, width, prefix, group) of key `i`.
 local function arg(i, field) return ARGV[5 * i - 3 + field] end
+-- The windows' keys: all of KEYS, or all but the last when a challenge follows (three more
+-- values in ARGV than five per window).
+local windows = #KEYS
+if #ARGV == 5 * #KEYS then windows = #KEYS - 1 end
 local keep = {}
-for i, key in ipairs(KEYS) do
+for i = 1, windows do
+  local key = KEYS[i]
   local secs = tonumber(arg(i, 2))
   if not keep[key] or secs > keep[key] then keep[key] = secs end
 end
@@ -120,9 +129,9 @@ end
 local reply = {0, 0}
 local recorded = {}
 local first = 1
-while first <= #KEYS do
+while first <= windows do
   local last = first
-  while last < #KEYS and arg(last + 1, 5) == arg(first, 5) do last = last + 1 end
+  while last < windows and arg(last + 1, 5) == arg(first, 5) do last = last + 1 end
   local refused, wait = 0, 0
   for i = first, last do
     local count, free_in, cap = tally(i)
@@ -153,8 +162,13 @@ while first <= #KEYS do
   end
   first = last + 1
 end
+if windows < #KEYS then
+  local at = 5 * windows + 2
+  store_challenge(KEYS[#KEYS], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3])
+end
 return reply
-",
+"]
+        .concat(),
     )
 });
 

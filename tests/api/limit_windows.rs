@@ -8,7 +8,10 @@ use std::sync::Arc;
 use redis::aio::MultiplexedConnection;
 use reqwest::StatusCode;
 use sesame::config::SecretUrl;
-use sesame::store::{Admission, Ephemeral, MemoryEphemeral, RedisEphemeral, Window, WindowGroup};
+use sesame::store::{
+    Admission, ChallengeCheck, CodeCheck, Ephemeral, MemoryEphemeral, NewChallenge, OnSuccess,
+    RedisEphemeral, Window, WindowGroup,
+};
 use uuid::Uuid;
 
 use crate::support::{Backend, on_every_backend, redis_cluster_url, redis_url, spawn_app};
@@ -19,6 +22,7 @@ on_every_backend!(
     withdrawing_takes_an_event_out_of_its_bucket,
     a_numbers_caps_read_one_exact_log_each_over_its_own_length,
     groups_are_admitted_in_turn_up_to_the_first_refused,
+    a_challenge_is_stored_only_once_every_group_is_admitted,
     unlock_empties_the_cooldown_and_the_send_log,
 );
 
@@ -43,6 +47,10 @@ async fn store(backend: Backend) -> Arc<dyn Ephemeral> {
 
 async fn admit(store: &dyn Ephemeral, windows: &[Window<'_>], member: &str, now: i64) -> Admission {
     store.admit(TAG, windows, member, now).await.unwrap()
+}
+
+fn group<'a>(tag: &'a str, windows: &'a [Window<'a>]) -> WindowGroup<'a> {
+    WindowGroup { tag, windows }
 }
 
 fn admitted(counts: &[u32]) -> Admission {
@@ -184,21 +192,15 @@ async fn groups_are_admitted_in_turn_up_to_the_first_refused(backend: Backend) {
     let caps = [Window::log("sent", 1, 60), Window::log("sent", 5, 3_600)];
     let budget = [Window::counter("sent", 1, 3_600)];
     let groups = [
-        WindowGroup {
-            tag: "ip:203.0.113.9",
-            windows: &ip,
-        },
-        WindowGroup {
-            tag: TAG,
-            windows: &caps,
-        },
-        WindowGroup {
-            tag: "global",
-            windows: &budget,
-        },
+        group("ip:203.0.113.9", &ip),
+        group(TAG, &caps),
+        group("global", &budget),
     ];
     let admit_in_turn = async |groups: &[WindowGroup<'_>], member: &str, now: i64| {
-        store.admit_in_turn(groups, member, now).await.unwrap()
+        store
+            .admit_in_turn(groups, member, now, None)
+            .await
+            .unwrap()
     };
     assert_eq!(
         admit_in_turn(&groups, "x 1", T).await,
@@ -224,6 +226,67 @@ async fn groups_are_admitted_in_turn_up_to_the_first_refused(backend: Backend) {
     assert_eq!(
         admit(store, &caps[1..], "x 5", T + 90).await,
         admitted(&[3])
+    );
+}
+
+/// A start's new code is stored with its admission (one step on one Redis server): after a
+/// refusal it is not, and the live challenge stays.
+async fn a_challenge_is_stored_only_once_every_group_is_admitted(backend: Backend) {
+    let store = store(backend).await;
+    let store = store.as_ref();
+    let ip = [Window::counter("starts", 1, 3_600)];
+    let caps = [Window::log("sent", 5, 3_600)];
+    let groups = [group("ip:203.0.113.9", &ip), group(TAG, &caps)];
+    let challenge = |digest, at: i64| NewChallenge {
+        number: TAG,
+        digest,
+        now_ms: at * 1_000,
+        ttl_secs: 180,
+    };
+    let admit_and_put = async |digest, at| {
+        let new = challenge(digest, at);
+        store
+            .admit_in_turn(&groups, "x", at, Some(&new))
+            .await
+            .unwrap()
+    };
+    let check = async |digest, at: i64| {
+        let on_success = OnSuccess {
+            forget_failures: false,
+            empty_window: None,
+        };
+        store
+            .check_challenge(TAG, "x", digest, 5, at * 1_000, on_success)
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        admit_and_put("first", T).await,
+        [admitted(&[1]), admitted(&[1])]
+    );
+    // The IP's cap refuses the second start: its code is not stored.
+    assert_eq!(admit_and_put("second", T + 10).await, [refused(0, 3_650)]);
+    assert_eq!(
+        check("second", T + 20).await,
+        CodeCheck::Checked(ChallengeCheck::Rejected { attempts_left: 4 })
+    );
+    assert_eq!(
+        check("first", T + 30).await,
+        CodeCheck::Checked(ChallengeCheck::Accepted)
+    );
+    // Admitted on another IP, a start replaces the challenge, live for its TTL.
+    let other_ip = [group("ip:203.0.113.10", &ip), groups[1]];
+    let third = challenge("third", T + 40);
+    assert_eq!(
+        store
+            .admit_in_turn(&other_ip, "y", T + 40, Some(&third))
+            .await
+            .unwrap(),
+        [admitted(&[1]), admitted(&[2])]
+    );
+    assert_eq!(
+        check("third", T + 40 + 180).await,
+        CodeCheck::Checked(ChallengeCheck::Missing)
     );
 }
 

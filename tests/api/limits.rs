@@ -27,6 +27,7 @@ fn client(i: usize) -> String {
 
 on_every_backend!(
     the_resend_cooldown_refuses_with_an_honest_retry_after,
+    a_refused_start_leaves_the_live_code,
     the_hourly_cap_per_number_trips_and_recovers,
     the_daily_cap_per_number_trips_and_recovers,
     a_cap_admits_exactly_its_value_under_concurrency,
@@ -67,6 +68,19 @@ async fn the_resend_cooldown_refuses_with_an_honest_retry_after(backend: Backend
     );
     assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
     assert_eq!(refused_limits(&app).await, ["resend_cooldown"]);
+}
+
+/// A start's code is stored with its admission: a refused start stores none, and the code
+/// already sent still logs in.
+async fn a_refused_start_leaves_the_live_code(backend: Backend) {
+    let app = spawn_app_with(backend, &[("SESAME_OTP_RESEND_AFTER", WINDOW)]).await;
+    assert_eq!(app.start_login(NUMBER).await.status(), StatusCode::ACCEPTED);
+    let code = app.sink.last_code(NUMBER);
+    assert_rate_limited(app.start_login(NUMBER).await).await;
+    assert_eq!(
+        app.exchange_code(NUMBER, &code).await.status(),
+        StatusCode::OK
+    );
 }
 
 async fn the_hourly_cap_per_number_trips_and_recovers(backend: Backend) {
