@@ -12,7 +12,9 @@ use crate::config::Config;
 use crate::domain::PhoneNumber;
 use crate::error::{Error, Result};
 use crate::sms::{Channel, Delivery, Message, SendError, Sender, Verifier};
-use crate::store::{ChallengeCheck, CodeCheck, Ephemeral, NewChallenge, OnSuccess};
+use crate::store::{
+    AdmitFirst, ChallengeCheck, CodeAttempt, CodeCheck, Ephemeral, NewChallenge, OnSuccess,
+};
 
 /// Stored instead of a digest when the provider holds the code. Digests are hex, and a
 /// candidate code is always hashed, so no code can ever match it.
@@ -150,7 +152,8 @@ impl Challenges {
 
     /// Checks `code` from `source` against the live challenge of `number`, spending it (and
     /// clearing what `on_success` names) on a match and counting an attempt otherwise; nothing
-    /// is checked while the number is locked for everyone or for `source`.
+    /// is checked while the number is locked for everyone or for `source`, nor when
+    /// `admit_first` (the client IP's check cap, counted first) refuses.
     pub async fn check(
         &self,
         number: &PhoneNumber,
@@ -158,26 +161,50 @@ impl Challenges {
         code: &SecretString,
         now_ms: i64,
         on_success: OnSuccess<'_>,
+        admit_first: Option<&AdmitFirst<'_>>,
     ) -> Result<CodeCheck> {
         let otp = &self.config.otp;
-        if !code::is_well_formed(code.expose_secret(), otp.length) {
+        let well_formed = code::is_well_formed(code.expose_secret(), otp.length);
+        let provider = match &self.delivery {
+            Delivery::Provider(verifier) if self.test_code(number).is_none() => Some(verifier),
+            _ => None,
+        };
+        if well_formed && provider.is_none() {
+            // The usual check: the admission and the check are one step of the store.
+            let digest = self.hasher.digest(number, code);
+            let attempt = self.attempt(number, source, &digest, now_ms, on_success);
+            return Ok(match admit_first {
+                Some(first) => self.ephemeral.admit_then_check(first, &attempt).await?,
+                None => self.ephemeral.check_challenge(&attempt).await?,
+            });
+        }
+        if let Some(first) = admit_first {
+            let AdmitFirst { group, member, now } = *first;
+            let admission = self
+                .ephemeral
+                .admit(group.tag, group.windows, member, now)
+                .await?;
+            if let Some(refused) = CodeCheck::refused_by(&admission) {
+                return Ok(refused);
+            }
+        }
+        match provider {
+            Some(verifier) if well_formed => {
+                self.check_with_provider(
+                    verifier.as_ref(),
+                    number,
+                    source,
+                    code,
+                    now_ms,
+                    on_success,
+                )
+                .await
+            }
             // A code of the wrong shape cannot match; it does not cost an attempt.
-            return Ok(self
+            _ => Ok(self
                 .lock(number, source, now_ms)
                 .await?
-                .unwrap_or(CodeCheck::Checked(ChallengeCheck::Missing)));
-        }
-        match &self.delivery {
-            Delivery::Provider(verifier) if self.test_code(number).is_none() => {
-                let verifier = verifier.as_ref();
-                self.check_with_provider(verifier, number, source, code, now_ms, on_success)
-                    .await
-            }
-            _ => {
-                let digest = self.hasher.digest(number, code);
-                self.spend(number, source, &digest, now_ms, on_success)
-                    .await
-            }
+                .unwrap_or(CodeCheck::Checked(ChallengeCheck::Missing))),
         }
     }
 
@@ -216,37 +243,33 @@ impl Challenges {
                 attempts_left,
             }));
         }
-        let spent = self
-            .spend(number, source, ISSUED_BY_PROVIDER, now_ms, on_success)
-            .await?;
-        Ok(match spent {
+        let attempt = self.attempt(number, source, ISSUED_BY_PROVIDER, now_ms, on_success);
+        Ok(match self.ephemeral.check_challenge(&attempt).await? {
             CodeCheck::Checked(ChallengeCheck::Accepted) => {
                 CodeCheck::Checked(ChallengeCheck::Accepted)
             }
             CodeCheck::Checked(_) => CodeCheck::Checked(ChallengeCheck::Missing),
-            locked @ CodeCheck::Locked { .. } => locked,
+            other @ (CodeCheck::Locked { .. } | CodeCheck::Refused { .. }) => other,
         })
     }
 
-    /// The store's atomic check of `digest` from `source`.
-    async fn spend(
+    /// The store's code check of `digest` from `source` (`Ephemeral::check_challenge`).
+    fn attempt<'a>(
         &self,
-        number: &PhoneNumber,
-        source: &str,
-        digest: &str,
+        number: &'a PhoneNumber,
+        source: &'a str,
+        digest: &'a str,
         now_ms: i64,
-        on_success: OnSuccess<'_>,
-    ) -> Result<CodeCheck> {
-        let max_attempts = self.config.otp.max_attempts;
-        let check = self.ephemeral.check_challenge(
-            number.as_str(),
+        on_success: OnSuccess<'a>,
+    ) -> CodeAttempt<'a> {
+        CodeAttempt {
+            number: number.as_str(),
             source,
             digest,
-            max_attempts,
+            max_attempts: self.config.otp.max_attempts,
             now_ms,
             on_success,
-        );
-        Ok(check.await?)
+        }
     }
 
     /// `Locked` while `number`'s verification is locked at `now_ms` for everyone or for

@@ -4,7 +4,6 @@
 //! client, reason and minute (a loop of refused requests writes one row a minute).
 
 use std::net::IpAddr;
-use std::slice;
 use std::sync::Arc;
 
 use super::screening;
@@ -13,7 +12,8 @@ use crate::domain::{Actor, AuditAction, PhoneNumber, random_url_safe};
 use crate::error::{Error, Result};
 use crate::sms::Channel;
 use crate::store::{
-    Admission, AuditEvent, Database, Ephemeral, NewChallenge, OnSuccess, Window, WindowGroup,
+    Admission, AdmitFirst, AuditEvent, Database, Ephemeral, NewChallenge, OnSuccess, Window,
+    WindowGroup,
 };
 
 /// Window names; keys are `{tag}:{name}` (a counter's on Redis with `:tally` after it), the
@@ -159,6 +159,12 @@ impl Limits {
         }
     }
 
+    /// The stage of a client IP's hourly cap on code checks.
+    fn ip_check_stage(&self, address: &str) -> Stage<'static> {
+        let cap = self.limits().ip_verify_hourly_cap;
+        self.ip_stage(address, ("ip_verify_hourly", IP_CHECKS, cap))
+    }
+
     /// Records the attempt in the windows of `stages` in turn, then stores `then_put` if all
     /// admit it (`Ephemeral::admit_in_turn`).
     async fn admit_stages(
@@ -264,31 +270,40 @@ impl Limits {
         metrics::counter!("sesame_sms_budget_warnings_total", "budget" => label).increment(1);
     }
 
-    /// Records one code check against the client IP's hourly cap (a request without a known
-    /// client IP, no socket address, is not counted). The number's lock is checked with the
-    /// code; `refuse_locked` answers it.
-    pub async fn admit_check(
+    /// The admission a code check must pass first: one check against the client IP's hourly
+    /// cap. `None` for a request without a known client IP (no socket address), which is not
+    /// counted. The store counts it with the check (`Challenges::check`); the number's lock
+    /// is checked with the code, and `refuse_locked` answers it.
+    pub fn check_admission(
         &self,
         number: &PhoneNumber,
         ip: Option<&str>,
         now: i64,
-    ) -> Result<()> {
-        let Some(address) = ip else {
-            return Ok(());
+    ) -> Option<CheckAdmission> {
+        let stage = self.ip_check_stage(ip?);
+        let [(_, window)] = stage.windows[..] else {
+            return None;
         };
-        let cap = self.limits().ip_verify_hourly_cap;
-        let stage = self.ip_stage(address, ("ip_verify_hourly", IP_CHECKS, cap));
+        Some(CheckAdmission {
+            tag: stage.tag,
+            windows: [window],
+            member: Attempt::new(number, ip, now).member,
+            now,
+        })
+    }
+
+    /// The audited `429` of a check the client IP's cap refused (`check_admission`).
+    pub async fn refuse_check(
+        &self,
+        number: &PhoneNumber,
+        ip: Option<&str>,
+        now: i64,
+        window: usize,
+        wait: i64,
+    ) -> Error {
         let attempt = Attempt::new(number, ip, now);
-        let admissions = self
-            .admit_stages(&attempt, slice::from_ref(&stage), None)
-            .await?;
-        match admissions.first() {
-            Some(&Admission::Refused {
-                window,
-                retry_after: wait,
-            }) => Err(self.refuse_at(&attempt, &stage, window, wait).await),
-            _ => Ok(()),
-        }
+        let stage = self.ip_check_stage(ip.unwrap_or_default());
+        self.refuse_at(&attempt, &stage, window, wait).await
     }
 
     /// The audited `429` of a check while `number`'s verification is locked until `until`.
@@ -473,6 +488,27 @@ impl Budget {
 }
 
 /// One request weighed against the limits: for which number, from where, when.
+/// A code check's admission by the client IP's hourly cap (`Limits::check_admission`).
+pub struct CheckAdmission {
+    tag: String,
+    windows: [Window<'static>; 1],
+    member: String,
+    now: i64,
+}
+
+impl CheckAdmission {
+    pub fn admit_first(&self) -> AdmitFirst<'_> {
+        AdmitFirst {
+            group: WindowGroup {
+                tag: &self.tag,
+                windows: &self.windows,
+            },
+            member: &self.member,
+            now: self.now,
+        }
+    }
+}
+
 struct Attempt<'a> {
     number: &'a PhoneNumber,
     ip: Option<&'a str>,

@@ -20,7 +20,7 @@ use tracing::Instrument;
 pub use challenge::{Challenges, Outgoing};
 pub use code::{CodeHasher, generate as generate_code, is_well_formed};
 pub use gate::LoginGate;
-pub use limits::{Limits, Reservation};
+pub use limits::{CheckAdmission, Limits, Reservation};
 pub(crate) use limits::{ip_tag, source_tag};
 
 use crate::config::Config;
@@ -150,16 +150,26 @@ impl LoginService {
         now_ms: i64,
     ) -> Result<()> {
         let now = now_ms.div_euclid(1_000);
-        self.limits.admit_check(number, ip, now).await?;
+        let ip_check = self.limits.check_admission(number, ip, now);
         let cleared = self.limits.cleared_by_login();
         let source = source_tag(ip);
-        let checked = self
-            .challenges
-            .check(number, &source, code, now_ms, cleared);
+        let admit_first = ip_check.as_ref().map(CheckAdmission::admit_first);
+        let checked =
+            self.challenges
+                .check(number, &source, code, now_ms, cleared, admit_first.as_ref());
         let check = match checked.await? {
             CodeCheck::Checked(check) => check,
             CodeCheck::Locked { until } => {
                 return Err(self.limits.refuse_locked(number, ip, now, until).await);
+            }
+            CodeCheck::Refused {
+                window,
+                retry_after,
+            } => {
+                let refused = self
+                    .limits
+                    .refuse_check(number, ip, now, window, retry_after);
+                return Err(refused.await);
             }
         };
         if let ChallengeCheck::Rejected { .. } = check {

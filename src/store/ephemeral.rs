@@ -21,6 +21,50 @@ pub enum CodeCheck {
     Locked {
         until: i64,
     },
+    /// The admission asked first ([`Ephemeral::admit_then_check`]) refused: `window` of its
+    /// group is full, the last full one frees a place in `retry_after` seconds. Nothing was
+    /// checked.
+    Refused {
+        window: usize,
+        retry_after: i64,
+    },
+}
+
+impl CodeCheck {
+    /// The answer of a check that `admission`, asked first, refused; `None` once admitted.
+    pub fn refused_by(admission: &Admission) -> Option<Self> {
+        match *admission {
+            Admission::Refused {
+                window,
+                retry_after,
+            } => Some(Self::Refused {
+                window,
+                retry_after,
+            }),
+            Admission::Admitted { .. } => None,
+        }
+    }
+}
+
+/// A login's code check ([`Ephemeral::check_challenge`]): `digest` of the candidate code,
+/// from `source`, against `number`'s live challenge, at `now_ms` (Unix milliseconds).
+#[derive(Debug, Clone, Copy)]
+pub struct CodeAttempt<'a> {
+    pub number: &'a str,
+    pub source: &'a str,
+    pub digest: &'a str,
+    pub max_attempts: u32,
+    pub now_ms: i64,
+    pub on_success: OnSuccess<'a>,
+}
+
+/// The admission a code check must pass first ([`Ephemeral::admit_then_check`]): `member` in
+/// the windows of `group` at `now` (Unix seconds).
+#[derive(Debug, Clone, Copy)]
+pub struct AdmitFirst<'a> {
+    pub group: WindowGroup<'a>,
+    pub member: &'a str,
+    pub now: i64,
 }
 
 /// What a successful code check also clears, in the same atomic step that spends the
@@ -158,15 +202,19 @@ pub trait Ephemeral: Send + Sync + 'static {
     /// the live challenge's in constant time, spending the challenge on a match (and clearing
     /// what `on_success` names) or counting a wrong attempt (killing the challenge at
     /// `max_attempts`). Of concurrent checks with the right code exactly one is `Accepted`.
-    async fn check_challenge(
+    async fn check_challenge(&self, attempt: &CodeAttempt<'_>) -> Result<CodeCheck>;
+
+    /// [`Ephemeral::admit`] of `first`, then, once admitted, [`Ephemeral::check_challenge`] of
+    /// `attempt`; a refusal checks nothing and answers [`CodeCheck::Refused`]. On one Redis
+    /// server this is one atomic step (one round trip instead of two); the default, which
+    /// Redis Cluster keeps (the tags live on different slots), makes one call after the other.
+    async fn admit_then_check(
         &self,
-        number: &str,
-        source: &str,
-        digest: &str,
-        max_attempts: u32,
-        now_ms: i64,
-        on_success: OnSuccess<'_>,
-    ) -> Result<CodeCheck>;
+        first: &AdmitFirst<'_>,
+        attempt: &CodeAttempt<'_>,
+    ) -> Result<CodeCheck> {
+        admit_then_check_one_by_one(self, first, attempt).await
+    }
 
     /// Answers when the store is reachable.
     async fn ping(&self) -> Result<()>;
@@ -252,6 +300,20 @@ pub trait Ephemeral: Send + Sync + 'static {
     /// An admin's unlock: forgets `number`'s failures and locks (every source's) and empties
     /// its windows named `windows`, in one step.
     async fn unlock(&self, number: &str, windows: &[&str]) -> Result<()>;
+}
+
+/// [`Ephemeral::admit_then_check`] as two calls.
+pub(super) async fn admit_then_check_one_by_one<E: Ephemeral + ?Sized>(
+    store: &E,
+    first: &AdmitFirst<'_>,
+    attempt: &CodeAttempt<'_>,
+) -> Result<CodeCheck> {
+    let AdmitFirst { group, member, now } = *first;
+    let admission = store.admit(group.tag, group.windows, member, now).await?;
+    match CodeCheck::refused_by(&admission) {
+        Some(refused) => Ok(refused),
+        None => store.check_challenge(attempt).await,
+    }
 }
 
 /// [`Ephemeral::admit_in_turn`] as one [`Ephemeral::admit`] per group, then

@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq;
 
 use super::memory_limits::MemoryLimits;
 use super::{
-    Admission, ChallengeCheck, CodeCheck, Ephemeral, Failures, NewChallenge, OnSuccess, Result,
+    Admission, ChallengeCheck, CodeAttempt, CodeCheck, Ephemeral, Failures, NewChallenge, Result,
     Window,
 };
 
@@ -100,15 +100,15 @@ impl Ephemeral for MemoryEphemeral {
         Ok(())
     }
 
-    async fn check_challenge(
-        &self,
-        number: &str,
-        source: &str,
-        digest: &str,
-        max_attempts: u32,
-        now_ms: i64,
-        on_success: OnSuccess<'_>,
-    ) -> Result<CodeCheck> {
+    async fn check_challenge(&self, attempt: &CodeAttempt<'_>) -> Result<CodeCheck> {
+        let CodeAttempt {
+            number,
+            source,
+            digest,
+            max_attempts,
+            now_ms,
+            on_success,
+        } = *attempt;
         let now = now_ms.div_euclid(1_000);
         if let Some(until) = self.limits.verification_locked_until(number, source, now) {
             return Ok(CodeCheck::Locked { until });

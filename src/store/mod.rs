@@ -38,8 +38,8 @@ pub use console_sessions::ConsoleSession;
 pub use database::{Backend, Database, Tx};
 pub use employees::{Employee, EmployeeQuery, EmployeeUpsert, Upserted};
 pub use ephemeral::{
-    Admission, ChallengeCheck, CodeCheck, Ephemeral, Failures, NewChallenge, OnSuccess, Window,
-    WindowGroup, WindowKind,
+    Admission, AdmitFirst, ChallengeCheck, CodeAttempt, CodeCheck, Ephemeral, Failures,
+    NewChallenge, OnSuccess, Window, WindowGroup, WindowKind,
 };
 pub use health::{Health, Readiness};
 pub use holders::EndedSession;

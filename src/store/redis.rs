@@ -1,18 +1,19 @@
 //! Redis ephemeral store: shared by every node. Keys carry the number as a `{hash tag}` so
 //! one number's keys stay on one Redis Cluster slot.
 
+use std::slice;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use redis::Script;
+use redis::{Script, ScriptInvocation};
 
 use super::redis_connection::RedisConnection;
 
-use super::ephemeral::admit_one_by_one;
-use super::redis_limits::{ADMIT, LOCK, WITHDRAW};
+use super::ephemeral::{admit_one_by_one, admit_then_check_one_by_one};
+use super::redis_limits::{ADMIT, ADMIT_LUA, LOCK, WITHDRAW};
 use super::{
-    Admission, ChallengeCheck, CodeCheck, Ephemeral, Failures, NewChallenge, OnSuccess, Result,
-    StoreError, Window, WindowGroup, WindowKind,
+    Admission, AdmitFirst, ChallengeCheck, CodeAttempt, CodeCheck, Ephemeral, Failures,
+    NewChallenge, Result, StoreError, Window, WindowGroup, WindowKind,
 };
 use crate::config::SecretUrl;
 
@@ -82,6 +83,36 @@ if attempts >= max then
 end
 return {max - attempts, 0}
 ";
+
+/// The admission script, then, once it admits, the code check: one step. KEYS: the
+/// admission's window keys (ARGV[1] of them), then the check's; ARGV: that count, the
+/// admission's values (now, member, five per key), then the check's. Returns the check's reply,
+/// or {-3, refused, wait} with the admission's when it refuses (nothing is checked).
+static ADMIT_THEN_CHECK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        &[
+            STORE_CHALLENGE,
+            "local function admit(KEYS, ARGV)\n",
+            ADMIT_LUA,
+            "end\nlocal function check(KEYS, ARGV)\n",
+            CHECK_CHALLENGE,
+            r"end
+local n = tonumber(ARGV[1])
+local admit_keys, check_keys, admit_argv, check_argv = {}, {}, {}, {}
+for i = 1, #KEYS do
+  if i <= n then admit_keys[#admit_keys + 1] = KEYS[i] else check_keys[#check_keys + 1] = KEYS[i] end
+end
+for i = 2, #ARGV do
+  if i <= 3 + 5 * n then admit_argv[#admit_argv + 1] = ARGV[i] else check_argv[#check_argv + 1] = ARGV[i] end
+end
+local admitted = admit(admit_keys, admit_argv)
+if admitted[1] ~= 0 then return {-3, admitted[1], admitted[2]} end
+return check(check_keys, check_argv)
+",
+        ]
+        .concat(),
+    )
+});
 
 /// Counts an attempt without comparing a code (ARGV: max attempts, now in milliseconds); the
 /// challenge dies once its attempts are all used or it has expired. Returns the attempts left
@@ -156,16 +187,14 @@ impl RedisEphemeral {
         format!("{}:{{{number}}}:failures", self.prefix)
     }
 
-    /// `groups` in turn in one call of the admission script (`redis_limits.rs`): every key
-    /// must be on one server.
-    async fn admit_atomically(
+    /// The admission script's keys and values for `groups` (`redis_limits.rs`).
+    fn push_admission(
         &self,
+        invocation: &mut ScriptInvocation<'_>,
         groups: &[WindowGroup<'_>],
         member: &str,
         now: i64,
-        then_put: Option<&NewChallenge<'_>>,
-    ) -> Result<Vec<Admission>> {
-        let mut invocation = ADMIT.prepare_invoke();
+    ) {
         invocation.arg(now).arg(member);
         for (index, group) in groups.iter().enumerate() {
             for window in group.windows {
@@ -182,6 +211,43 @@ impl RedisEphemeral {
                     .arg(index);
             }
         }
+    }
+
+    /// The code check script's keys and values for `attempt` (every key carries the number's
+    /// hash tag: one Cluster slot).
+    fn push_check(&self, invocation: &mut ScriptInvocation<'_>, attempt: &CodeAttempt<'_>) {
+        let number = attempt.number;
+        invocation
+            .key(self.challenge_key(number))
+            .key(self.failures_key(number));
+        if let Some(window) = attempt.on_success.empty_window {
+            invocation.key(self.window_key(number, window));
+        }
+        let forget_failures = if attempt.on_success.forget_failures {
+            "1"
+        } else {
+            "0"
+        };
+        invocation
+            .arg(attempt.digest)
+            .arg(attempt.max_attempts)
+            .arg(attempt.now_ms.div_euclid(1_000))
+            .arg(attempt.now_ms)
+            .arg(forget_failures)
+            .arg(attempt.source);
+    }
+
+    /// `groups` in turn in one call of the admission script (`redis_limits.rs`): every key
+    /// must be on one server.
+    async fn admit_atomically(
+        &self,
+        groups: &[WindowGroup<'_>],
+        member: &str,
+        now: i64,
+        then_put: Option<&NewChallenge<'_>>,
+    ) -> Result<Vec<Admission>> {
+        let mut invocation = ADMIT.prepare_invoke();
+        self.push_admission(&mut invocation, groups, member, now);
         if let Some(challenge) = then_put {
             let (key, digest, expires, ttl) = self.challenge_args(challenge);
             invocation.key(key).arg(digest).arg(expires).arg(ttl);
@@ -190,6 +256,31 @@ impl RedisEphemeral {
         let reply: Vec<i64> = invocation.invoke_async(&mut connection).await?;
         admissions_of(groups, &reply)
     }
+}
+
+/// A code check from the reply of `CHECK_CHALLENGE` or `ADMIT_THEN_CHECK`. A reply of
+/// neither shape is an error, never a login.
+fn code_check_of(reply: &[i64]) -> Result<CodeCheck> {
+    Ok(match *reply {
+        [-3, refused, wait] => CodeCheck::Refused {
+            window: refused
+                .checked_sub(1)
+                .and_then(|index| usize::try_from(index).ok())
+                .ok_or_else(|| malformed_check(reply))?,
+            retry_after: wait,
+        },
+        [-2, until] => CodeCheck::Locked { until },
+        [0, 1] => CodeCheck::Checked(ChallengeCheck::Accepted),
+        [left, 0] if left < 0 => CodeCheck::Checked(ChallengeCheck::Missing),
+        [left, 0] => CodeCheck::Checked(ChallengeCheck::Rejected {
+            attempts_left: u32::try_from(left).map_err(|_| malformed_check(reply))?,
+        }),
+        _ => return Err(malformed_check(reply)),
+    })
+}
+
+fn malformed_check(reply: &[i64]) -> StoreError {
+    StoreError::Unavailable(format!("malformed code check reply {reply:?}"))
 }
 
 /// The admissions of `groups` from the admission script's reply: `{refused, wait, counts…}`
@@ -246,40 +337,35 @@ impl Ephemeral for RedisEphemeral {
         Ok(())
     }
 
-    async fn check_challenge(
-        &self,
-        number: &str,
-        source: &str,
-        digest: &str,
-        max_attempts: u32,
-        now_ms: i64,
-        on_success: OnSuccess<'_>,
-    ) -> Result<CodeCheck> {
-        // Every key carries the number's hash tag: one script, one Cluster slot.
+    async fn check_challenge(&self, attempt: &CodeAttempt<'_>) -> Result<CodeCheck> {
         let mut invocation = self.check_challenge.prepare_invoke();
-        invocation
-            .key(self.challenge_key(number))
-            .key(self.failures_key(number));
-        if let Some(window) = on_success.empty_window {
-            invocation.key(self.window_key(number, window));
-        }
-        invocation
-            .arg(digest)
-            .arg(max_attempts)
-            .arg(now_ms.div_euclid(1_000))
-            .arg(now_ms)
-            .arg(if on_success.forget_failures { "1" } else { "0" })
-            .arg(source);
+        self.push_check(&mut invocation, attempt);
         let mut connection = self.connection.clone();
-        let (attempts_left, second): (i64, i64) = invocation.invoke_async(&mut connection).await?;
-        Ok(match (attempts_left, second) {
-            (-2, until) => CodeCheck::Locked { until },
-            (_, 1) => CodeCheck::Checked(ChallengeCheck::Accepted),
-            (left, _) if left < 0 => CodeCheck::Checked(ChallengeCheck::Missing),
-            (left, _) => CodeCheck::Checked(ChallengeCheck::Rejected {
-                attempts_left: u32::try_from(left).unwrap_or(0),
-            }),
-        })
+        let reply: Vec<i64> = invocation.invoke_async(&mut connection).await?;
+        code_check_of(&reply)
+    }
+
+    async fn admit_then_check(
+        &self,
+        first: &AdmitFirst<'_>,
+        attempt: &CodeAttempt<'_>,
+    ) -> Result<CodeCheck> {
+        if let RedisConnection::Cluster(_) = self.connection {
+            // The admission's tag and the number's live on different slots.
+            return admit_then_check_one_by_one(self, first, attempt).await;
+        }
+        let mut invocation = ADMIT_THEN_CHECK.prepare_invoke();
+        invocation.arg(first.group.windows.len());
+        self.push_admission(
+            &mut invocation,
+            slice::from_ref(&first.group),
+            first.member,
+            first.now,
+        );
+        self.push_check(&mut invocation, attempt);
+        let mut connection = self.connection.clone();
+        let reply: Vec<i64> = invocation.invoke_async(&mut connection).await?;
+        code_check_of(&reply)
     }
 
     async fn ping(&self) -> Result<()> {
@@ -502,6 +588,35 @@ mod tests {
                     admissions_of(&groups(), reply),
                     Err(StoreError::Unavailable(_))
                 ),
+                "{reply:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_code_check_is_read_by_the_shape_of_its_reply() {
+        let read = |reply: &[i64]| code_check_of(reply).unwrap();
+        assert_eq!(
+            read(&[-3, 1, 60]),
+            CodeCheck::Refused {
+                window: 0,
+                retry_after: 60
+            }
+        );
+        assert_eq!(read(&[-2, 1_800]), CodeCheck::Locked { until: 1_800 });
+        assert_eq!(read(&[0, 1]), CodeCheck::Checked(ChallengeCheck::Accepted));
+        assert_eq!(read(&[-1, 0]), CodeCheck::Checked(ChallengeCheck::Missing));
+        assert_eq!(
+            read(&[3, 0]),
+            CodeCheck::Checked(ChallengeCheck::Rejected { attempts_left: 3 })
+        );
+    }
+
+    #[test]
+    fn a_malformed_code_check_reply_is_no_login() {
+        for reply in [&[][..], &[1], &[0, 2], &[-3, 0, 60], &[0, 1, 0]] {
+            assert!(
+                matches!(code_check_of(reply), Err(StoreError::Unavailable(_))),
                 "{reply:?}"
             );
         }

@@ -26,9 +26,11 @@ use super::redis::STORE_CHALLENGE;
 /// admitted, with the new event. A challenge may follow the windows: its key last in KEYS and
 /// its digest, expiry and TTL last in ARGV (`store_challenge`, `redis.rs`); it is stored once
 /// every group is admitted, and not after a refusal.
-pub(super) static ADMIT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        &[STORE_CHALLENGE, r"
+pub(super) static ADMIT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(&[STORE_CHALLENGE, ADMIT_LUA].concat()));
+
+/// The body of [`ADMIT`], which `store_challenge` must precede.
+pub(super) const ADMIT_LUA: &str = r"
 local now = tonumber(ARGV[1])
 -- The `field`-th value (cap, seconds, width, prefix, group) of key `i`.
 local function arg(i, field) return ARGV[5 * i - 3 + field] end
@@ -167,10 +169,7 @@ if windows < #KEYS then
   store_challenge(KEYS[#KEYS], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3])
 end
 return reply
-"]
-        .concat(),
-    )
-});
+";
 
 /// Takes an event back out of the windows in KEYS (one tag). ARGV: the member, the second
 /// it was admitted at, then the bucket width per key (0 for a log). A log forgets the

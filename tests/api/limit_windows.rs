@@ -9,8 +9,8 @@ use redis::aio::MultiplexedConnection;
 use reqwest::StatusCode;
 use sesame::config::SecretUrl;
 use sesame::store::{
-    Admission, ChallengeCheck, CodeCheck, Ephemeral, MemoryEphemeral, NewChallenge, OnSuccess,
-    RedisEphemeral, Window, WindowGroup,
+    Admission, AdmitFirst, ChallengeCheck, CodeAttempt, CodeCheck, Ephemeral, MemoryEphemeral,
+    NewChallenge, OnSuccess, RedisEphemeral, Window, WindowGroup,
 };
 use uuid::Uuid;
 
@@ -23,6 +23,7 @@ on_every_backend!(
     a_numbers_caps_read_one_exact_log_each_over_its_own_length,
     groups_are_admitted_in_turn_up_to_the_first_refused,
     a_challenge_is_stored_only_once_every_group_is_admitted,
+    a_code_is_checked_only_once_its_admission_is_admitted,
     unlock_empties_the_cooldown_and_the_send_log,
 );
 
@@ -255,10 +256,15 @@ async fn a_challenge_is_stored_only_once_every_group_is_admitted(backend: Backen
             forget_failures: false,
             empty_window: None,
         };
-        store
-            .check_challenge(TAG, "x", digest, 5, at * 1_000, on_success)
-            .await
-            .unwrap()
+        let attempt = CodeAttempt {
+            number: TAG,
+            source: "x",
+            digest,
+            max_attempts: 5,
+            now_ms: at * 1_000,
+            on_success,
+        };
+        store.check_challenge(&attempt).await.unwrap()
     };
     assert_eq!(
         admit_and_put("first", T).await,
@@ -287,6 +293,63 @@ async fn a_challenge_is_stored_only_once_every_group_is_admitted(backend: Backen
     assert_eq!(
         check("third", T + 40 + 180).await,
         CodeCheck::Checked(ChallengeCheck::Missing)
+    );
+}
+
+/// A login's code check counts against the client IP's check cap first (one step on one
+/// Redis server): a refused check checks nothing, and the challenge stays as it was.
+async fn a_code_is_checked_only_once_its_admission_is_admitted(backend: Backend) {
+    let store = store(backend).await;
+    let store = store.as_ref();
+    let challenge = NewChallenge {
+        number: TAG,
+        digest: "right",
+        now_ms: T * 1_000,
+        ttl_secs: 180,
+    };
+    store.put_challenge(&challenge).await.unwrap();
+    let ip = [Window::counter("checks", 1, 3_600)];
+    let attempt = |digest, at: i64| CodeAttempt {
+        number: TAG,
+        source: "x",
+        digest,
+        max_attempts: 5,
+        now_ms: at * 1_000,
+        on_success: OnSuccess {
+            forget_failures: false,
+            empty_window: None,
+        },
+    };
+    let admitted_check = async |digest, member, at: i64| {
+        let first = AdmitFirst {
+            group: group("ip:203.0.113.9", &ip),
+            member,
+            now: at,
+        };
+        let attempt = attempt(digest, at);
+        store.admit_then_check(&first, &attempt).await.unwrap()
+    };
+    let check = async |digest, at| store.check_challenge(&attempt(digest, at)).await.unwrap();
+    assert_eq!(
+        admitted_check("wrong", "x 1", T + 1).await,
+        CodeCheck::Checked(ChallengeCheck::Rejected { attempts_left: 4 })
+    );
+    // The IP's cap is full: even the right code is not checked.
+    assert_eq!(
+        admitted_check("right", "x 2", T + 2).await,
+        CodeCheck::Refused {
+            window: 0,
+            retry_after: 3_658
+        }
+    );
+    // No attempt was counted, and the challenge was not spent.
+    assert_eq!(
+        check("wrong", T + 3).await,
+        CodeCheck::Checked(ChallengeCheck::Rejected { attempts_left: 3 })
+    );
+    assert_eq!(
+        check("right", T + 4).await,
+        CodeCheck::Checked(ChallengeCheck::Accepted)
     );
 }
 
