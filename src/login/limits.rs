@@ -281,12 +281,9 @@ impl Limits {
         now: i64,
     ) -> Option<CheckAdmission> {
         let stage = self.ip_check_stage(ip?);
-        let [(_, window)] = stage.windows[..] else {
-            return None;
-        };
         Some(CheckAdmission {
+            windows: stage.windows.iter().map(|(_, window)| *window).collect(),
             tag: stage.tag,
-            windows: [window],
             member: Attempt::new(number, ip, now).member,
             now,
         })
@@ -487,16 +484,16 @@ impl Budget {
     }
 }
 
-/// One request weighed against the limits: for which number, from where, when.
 /// A code check's admission by the client IP's hourly cap (`Limits::check_admission`).
 pub struct CheckAdmission {
     tag: String,
-    windows: [Window<'static>; 1],
+    windows: Vec<Window<'static>>,
     member: String,
     now: i64,
 }
 
 impl CheckAdmission {
+    /// What the store admits before the check (`Ephemeral::admit_then_check`).
     pub fn admit_first(&self) -> AdmitFirst<'_> {
         AdmitFirst {
             group: WindowGroup {
@@ -509,6 +506,7 @@ impl CheckAdmission {
     }
 }
 
+/// One request weighed against the limits: for which number, from where, when.
 struct Attempt<'a> {
     number: &'a PhoneNumber,
     ip: Option<&'a str>,
