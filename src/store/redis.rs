@@ -100,10 +100,14 @@ static ADMIT_THEN_CHECK: LazyLock<Script> = LazyLock::new(|| {
 local n = tonumber(ARGV[1])
 local admit_keys, check_keys, admit_argv, check_argv = {}, {}, {}, {}
 for i = 1, #KEYS do
-  if i <= n then admit_keys[#admit_keys + 1] = KEYS[i] else check_keys[#check_keys + 1] = KEYS[i] end
+  local into = check_keys
+  if i <= n then into = admit_keys end
+  into[#into + 1] = KEYS[i]
 end
 for i = 2, #ARGV do
-  if i <= 3 + 5 * n then admit_argv[#admit_argv + 1] = ARGV[i] else check_argv[#check_argv + 1] = ARGV[i] end
+  local into = check_argv
+  if i <= 3 + 5 * n then into = admit_argv end
+  into[#into + 1] = ARGV[i]
 end
 local admitted = admit(admit_keys, admit_argv)
 if admitted[1] ~= 0 then return {-3, admitted[1], admitted[2]} end
