@@ -178,15 +178,10 @@ impl Challenges {
                 None => self.ephemeral.check_challenge(&attempt).await?,
             });
         }
-        if let Some(first) = admit_first {
-            let AdmitFirst { group, member, now } = *first;
-            let admission = self
-                .ephemeral
-                .admit(group.tag, group.windows, member, now)
-                .await?;
-            if let Some(refused) = CodeCheck::refused_by(&admission) {
-                return Ok(refused);
-            }
+        if let Some(first) = admit_first
+            && let Some(refused) = first.refusal_in(self.ephemeral.as_ref()).await?
+        {
+            return Ok(refused);
         }
         match provider {
             Some(verifier) if well_formed => {

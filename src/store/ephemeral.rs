@@ -30,22 +30,6 @@ pub enum CodeCheck {
     },
 }
 
-impl CodeCheck {
-    /// The answer of a check that `admission`, asked first, refused; `None` once admitted.
-    pub fn refused_by(admission: &Admission) -> Option<Self> {
-        match *admission {
-            Admission::Refused {
-                window,
-                retry_after,
-            } => Some(Self::Refused {
-                window,
-                retry_after,
-            }),
-            Admission::Admitted { .. } => None,
-        }
-    }
-}
-
 /// A login's code check ([`Ephemeral::check_challenge`]): `digest` of the candidate code,
 /// from `source`, against `number`'s live challenge, at `now_ms` (Unix milliseconds).
 #[derive(Debug, Clone, Copy)]
@@ -65,6 +49,26 @@ pub struct AdmitFirst<'a> {
     pub group: WindowGroup<'a>,
     pub member: &'a str,
     pub now: i64,
+}
+
+impl AdmitFirst<'_> {
+    /// Records this admission in `store` on its own ([`Ephemeral::admit`]): the check's
+    /// answer when it refuses, `None` once admitted.
+    pub async fn refusal_in<E: Ephemeral + ?Sized>(&self, store: &E) -> Result<Option<CodeCheck>> {
+        let WindowGroup { tag, windows } = self.group;
+        Ok(
+            match store.admit(tag, windows, self.member, self.now).await? {
+                Admission::Refused {
+                    window,
+                    retry_after,
+                } => Some(CodeCheck::Refused {
+                    window,
+                    retry_after,
+                }),
+                Admission::Admitted { .. } => None,
+            },
+        )
+    }
 }
 
 /// What a successful code check also clears, in the same atomic step that spends the
@@ -308,9 +312,7 @@ pub(super) async fn admit_then_check_one_by_one<E: Ephemeral + ?Sized>(
     first: &AdmitFirst<'_>,
     attempt: &CodeAttempt<'_>,
 ) -> Result<CodeCheck> {
-    let AdmitFirst { group, member, now } = *first;
-    let admission = store.admit(group.tag, group.windows, member, now).await?;
-    match CodeCheck::refused_by(&admission) {
+    match first.refusal_in(store).await? {
         Some(refused) => Ok(refused),
         None => store.check_challenge(attempt).await,
     }

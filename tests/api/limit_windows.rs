@@ -54,6 +54,35 @@ fn group<'a>(tag: &'a str, windows: &'a [Window<'a>]) -> WindowGroup<'a> {
     WindowGroup { tag, windows }
 }
 
+/// A challenge of [`TAG`] for `digest`, stored at `at` (Unix seconds) for 180 s.
+fn new_challenge(digest: &str, at: i64) -> NewChallenge<'_> {
+    NewChallenge {
+        number: TAG,
+        digest,
+        now_ms: at * 1_000,
+        ttl_secs: 180,
+    }
+}
+
+/// A check of `digest` against [`TAG`]'s challenge at `at`, 5 attempts allowed.
+fn attempt(digest: &str, at: i64) -> CodeAttempt<'_> {
+    CodeAttempt {
+        number: TAG,
+        source: "x",
+        digest,
+        max_attempts: 5,
+        now_ms: at * 1_000,
+        on_success: OnSuccess {
+            forget_failures: false,
+            empty_window: None,
+        },
+    }
+}
+
+async fn check(store: &dyn Ephemeral, digest: &str, at: i64) -> CodeCheck {
+    store.check_challenge(&attempt(digest, at)).await.unwrap()
+}
+
 fn admitted(counts: &[u32]) -> Admission {
     Admission::Admitted {
         counts: counts.to_vec(),
@@ -238,33 +267,12 @@ async fn a_challenge_is_stored_only_once_every_group_is_admitted(backend: Backen
     let ip = [Window::counter("starts", 1, 3_600)];
     let caps = [Window::log("sent", 5, 3_600)];
     let groups = [group("ip:203.0.113.9", &ip), group(TAG, &caps)];
-    let challenge = |digest, at: i64| NewChallenge {
-        number: TAG,
-        digest,
-        now_ms: at * 1_000,
-        ttl_secs: 180,
-    };
     let admit_and_put = async |digest, at| {
-        let new = challenge(digest, at);
+        let new = new_challenge(digest, at);
         store
             .admit_in_turn(&groups, "x", at, Some(&new))
             .await
             .unwrap()
-    };
-    let check = async |digest, at: i64| {
-        let on_success = OnSuccess {
-            forget_failures: false,
-            empty_window: None,
-        };
-        let attempt = CodeAttempt {
-            number: TAG,
-            source: "x",
-            digest,
-            max_attempts: 5,
-            now_ms: at * 1_000,
-            on_success,
-        };
-        store.check_challenge(&attempt).await.unwrap()
     };
     assert_eq!(
         admit_and_put("first", T).await,
@@ -273,16 +281,16 @@ async fn a_challenge_is_stored_only_once_every_group_is_admitted(backend: Backen
     // The IP's cap refuses the second start: its code is not stored.
     assert_eq!(admit_and_put("second", T + 10).await, [refused(0, 3_650)]);
     assert_eq!(
-        check("second", T + 20).await,
+        check(store, "second", T + 20).await,
         CodeCheck::Checked(ChallengeCheck::Rejected { attempts_left: 4 })
     );
     assert_eq!(
-        check("first", T + 30).await,
+        check(store, "first", T + 30).await,
         CodeCheck::Checked(ChallengeCheck::Accepted)
     );
     // Admitted on another IP, a start replaces the challenge, live for its TTL.
     let other_ip = [group("ip:203.0.113.10", &ip), groups[1]];
-    let third = challenge("third", T + 40);
+    let third = new_challenge("third", T + 40);
     assert_eq!(
         store
             .admit_in_turn(&other_ip, "y", T + 40, Some(&third))
@@ -291,7 +299,7 @@ async fn a_challenge_is_stored_only_once_every_group_is_admitted(backend: Backen
         [admitted(&[1]), admitted(&[2])]
     );
     assert_eq!(
-        check("third", T + 40 + 180).await,
+        check(store, "third", T + 40 + 180).await,
         CodeCheck::Checked(ChallengeCheck::Missing)
     );
 }
@@ -301,25 +309,11 @@ async fn a_challenge_is_stored_only_once_every_group_is_admitted(backend: Backen
 async fn a_code_is_checked_only_once_its_admission_is_admitted(backend: Backend) {
     let store = store(backend).await;
     let store = store.as_ref();
-    let challenge = NewChallenge {
-        number: TAG,
-        digest: "right",
-        now_ms: T * 1_000,
-        ttl_secs: 180,
-    };
-    store.put_challenge(&challenge).await.unwrap();
+    store
+        .put_challenge(&new_challenge("right", T))
+        .await
+        .unwrap();
     let ip = [Window::counter("checks", 1, 3_600)];
-    let attempt = |digest, at: i64| CodeAttempt {
-        number: TAG,
-        source: "x",
-        digest,
-        max_attempts: 5,
-        now_ms: at * 1_000,
-        on_success: OnSuccess {
-            forget_failures: false,
-            empty_window: None,
-        },
-    };
     let admitted_check = async |digest, member, at: i64| {
         let first = AdmitFirst {
             group: group("ip:203.0.113.9", &ip),
@@ -329,7 +323,6 @@ async fn a_code_is_checked_only_once_its_admission_is_admitted(backend: Backend)
         let attempt = attempt(digest, at);
         store.admit_then_check(&first, &attempt).await.unwrap()
     };
-    let check = async |digest, at| store.check_challenge(&attempt(digest, at)).await.unwrap();
     assert_eq!(
         admitted_check("wrong", "x 1", T + 1).await,
         CodeCheck::Checked(ChallengeCheck::Rejected { attempts_left: 4 })
@@ -344,11 +337,11 @@ async fn a_code_is_checked_only_once_its_admission_is_admitted(backend: Backend)
     );
     // No attempt was counted, and the challenge was not spent.
     assert_eq!(
-        check("wrong", T + 3).await,
+        check(store, "wrong", T + 3).await,
         CodeCheck::Checked(ChallengeCheck::Rejected { attempts_left: 3 })
     );
     assert_eq!(
-        check("right", T + 4).await,
+        check(store, "right", T + 4).await,
         CodeCheck::Checked(ChallengeCheck::Accepted)
     );
 }

@@ -24,6 +24,7 @@ const STRANGER: &str = "203.0.113.66";
 
 on_every_backend!(
     the_ip_check_cap_trips_and_recovers,
+    a_malformed_code_counts_against_the_ip_check_cap,
     failed_checks_lock_the_number_with_growing_backoff_across_codes,
     the_long_lockout_ends_by_admin_or_by_its_window,
     one_source_cannot_lock_the_number_for_another,
@@ -90,6 +91,17 @@ async fn the_ip_check_cap_trips_and_recovers(backend: Backend) {
         "invalid_grant",
     )
     .await;
+}
+
+/// A code of the wrong shape is checked apart from the store's combined step, yet counts
+/// against the client IP's check cap all the same, and is refused by it.
+async fn a_malformed_code_counts_against_the_ip_check_cap(backend: Backend) {
+    let app = spawn_app_with(backend, &[("SESAME_IP_VERIFY_HOURLY_CAP", "1")]).await;
+    let response = app.exchange_code(NUMBER, "12").await;
+    assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    assert_rate_limited(app.exchange_code(NUMBER, "123456").await).await;
+    assert_rate_limited(app.exchange_code(NUMBER, "12").await).await;
+    assert_eq!(refused_limits(&app).await, ["ip_verify_hourly"; 2]);
 }
 
 async fn failed_checks_lock_the_number_with_growing_backoff_across_codes(backend: Backend) {
