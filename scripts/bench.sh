@@ -13,9 +13,9 @@
 #                               the same subset (POST /v1/otp/start, POST /oauth/token with the otp
 #                               and refresh_token grants, codes POSTed as {"to", "code"} to a
 #                               webhook). DIR is copied to a scratch folder and its packages
-#                               installed there (DIR is only read), it gets its own database, and right after
-#                               Sesame's full-login run (start + token + one refresh) it is driven
-#                               the same way; see docs/performance.md for the variables it is given
+#                               installed there (DIR is only read), it gets its own database, and it
+#                               takes turns with Sesame at full logins (start + token + one refresh),
+#                               driven the same way; see docs/performance.md for the variables it is given
 #   scripts/bench.sh --soak     memory under sustained load instead: whole sessions on Postgres +
 #                               Redis for 10 minutes with nothing scraping the metrics; fails
 #                               when the RSS at the end exceeds the RSS at the start by over 10 %
@@ -24,8 +24,9 @@
 #                               answer for employees and for strangers (median and p90 of each:
 #                               the two should match, so timing does not tell who is an employee)
 #
-# BENCH_DURATION, BENCH_CONCURRENCY (default 32), BENCH_PG_PARAMS (default ?sslmode=disable) and
-# BENCH_SOAK_DURATION (seconds, default 600) override the defaults. SESAME_BIN and LOADGEN_BIN
+# BENCH_DURATION, BENCH_CONCURRENCY (default 32), BENCH_PG_PARAMS (default ?sslmode=disable),
+# BENCH_PEER_SLICES (turns at full logins with --peer, default 3) and BENCH_SOAK_DURATION
+# (seconds, default 600) override the defaults. SESAME_BIN and LOADGEN_BIN
 # run prebuilt binaries instead of building this tree (to compare two builds with one load
 # generator). Ports are picked free at run time and the databases are named after this run, so
 # runs beside each other do not collide.
@@ -55,6 +56,8 @@ fi
 duration=${BENCH_DURATION:-$([ "$quick" = 1 ] && echo 5 || echo 30)}
 # Seconds of logins that fill the database before the measured login run.
 warmup=2
+# Turns Sesame and the peer each take at full logins (--peer).
+peer_slices=${BENCH_PEER_SLICES:-3}
 concurrency=${BENCH_CONCURRENCY:-32}
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
@@ -212,6 +215,36 @@ print(json.dumps(run))
 PY
 }
 
+# One summary of several load-generator runs ($@, each a summary from measured_loadgen) of the
+# full-login scenario: counts, CPU time and durations added up, rates over the runs' whole
+# time, each latency percentile the highest of the runs', and each run's rate in "slices".
+merge_runs() {
+  python3 - "$@" <<'PY'
+import json, sys
+runs = [json.loads(arg) for arg in sys.argv[1:]]
+seconds = sum(run["duration_s"] for run in runs)
+steps = {}
+for name in sorted({name for run in runs for name in run["steps"]}):
+    mine = [run["steps"][name] for run in runs if name in run["steps"]]
+    errors = {}
+    for step in mine:
+        for outcome, n in step["errors"].items():
+            errors[outcome] = errors.get(outcome, 0) + n
+    ok = sum(step["ok"] for step in mine)
+    steps[name] = {"ok": ok, "per_s": round(ok / seconds, 2), "errors": errors,
+                   **{q: max(step[q] for step in mine) for q in ("p50_ms", "p95_ms", "p99_ms")}}
+cpu = [None if None in column else sum(column) for column in zip(*(run["cpu_us"] for run in runs))]
+full = steps.get("full_login", {"ok": 0})["ok"]
+print(json.dumps({
+    "scenario": runs[0]["scenario"], "concurrency": runs[0]["concurrency"],
+    "duration_s": round(seconds, 2), "steps": steps, "cpu_us": cpu,
+    "full_logins_per_s": round(full / seconds, 2),
+    "full_login_p99_ms": max(run["full_login_p99_ms"] for run in runs),
+    "slices": [run["full_logins_per_s"] for run in runs],
+}))
+PY
+}
+
 # Storage as the stores report it: the bench database's size after a vacuum and checkpoint,
 # Redis's used_memory, the number of keys under this Sesame's prefix and the sum of their
 # MEMORY USAGE (each key with its value and entry; not the server's hash tables, whose doubling
@@ -318,28 +351,36 @@ introspect=$(loadgen --scenario introspect --api-key "$introspect_key" --number-
 log "JWKS"
 jwks=$(loadgen --scenario jwks)
 
-# --- full logins (start, token, one refresh), Sesame then the peer -------------------------
+# --- full logins (start, token, one refresh), Sesame and the peer in turn --------------------
+# This host's speed drifts by a fifth within a minute, so one run of each side would compare
+# two moments as much as two services. Both stay up and take turns, Sesame then the peer, for
+# BENCH_PEER_SLICES (3) slices of the run's duration each; each side's figures are its slices
+# together, and ratio_to_peer_by_slice shows how far the turns agree.
 full=null
 peer_full=null
 if [ -n "$peer_dir" ]; then
-  settle_db "$pg_base/$bench_db"
-  log "full logins (start, token, refresh)"
-  full=$(measured_loadgen "$sesame_pid" --scenario full-login --number-offset 70000000)
-  stop_sesame
   recreate_db "$peer_db"
   peer_port=$(free_port)
   start_peer "$pg_base/$peer_db$pg_params"
-  # Sesame is warm from the runs before; the peer gets a short run first, outside the
-  # measurement, to start its workers and compile its hot paths.
-  log "peer: 2 s warm-up"
-  target_port=$peer_port duration=2 loadgen --scenario full-login --number-offset 90000000 >/dev/null 2>&1
+  # Sesame is warm from the runs before; the peer gets one slice's length of full logins first,
+  # outside the measurement, to start its workers and compile its hot paths (after 2 s it was
+  # still getting faster from one slice to the next).
+  log "peer: ${duration}s warm-up"
+  target_port=$peer_port loadgen --scenario full-login --number-offset 90000000 >/dev/null 2>&1
+  settle_db "$pg_base/$bench_db"
   settle_db "$pg_base/$peer_db"
-  log "peer: full logins (start, token, refresh) against $peer_dir"
-  peer_full=$(target_port=$peer_port measured_loadgen "$peer_pid" --scenario full-login --number-offset 80000000)
+  full_runs=()
+  peer_runs=()
+  for slice in $(seq 0 $((peer_slices - 1))); do
+    log "full logins (start, token, refresh), slice $((slice + 1)) of $peer_slices: Sesame, then the peer ($peer_dir)"
+    full_runs+=("$(measured_loadgen "$sesame_pid" --scenario full-login --number-offset $((70000000 + slice * 100000)))")
+    peer_runs+=("$(target_port=$peer_port measured_loadgen "$peer_pid" --scenario full-login --number-offset $((80000000 + slice * 100000)))")
+  done
   stop_peer
-else
-  stop_sesame
+  full=$(merge_runs "${full_runs[@]}")
+  peer_full=$(merge_runs "${peer_runs[@]}")
 fi
+stop_sesame
 
 # --- enumeration: employees' and strangers' starts with anonymous login off ----------------
 enumeration_json=null
@@ -481,6 +522,8 @@ summary = {
     "peer_p99_ms": peer_full["full_login_p99_ms"] if peer_full else None,
     "peer_cpu_us_per_full_login": cpu_per(peer_full, "full_login", ("peer", "postgres", "redis")) if peer_full else None,
     "ratio_to_peer": per(full_per_s, peer_per_s, 2),
+    "ratio_to_peer_by_slice": [per(a, b, 2) for a, b in zip(full["slices"], peer_full["slices"])]
+                              if peer_full else None,
     "errors": {prefix + name: step["errors"]
                for prefix, run in [("", run) for run in runs] + ([("peer_", peer_full)] if peer_full else [])
                for name, step in run["steps"].items() if step["errors"]},
