@@ -22,6 +22,12 @@ const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
 /// node whose pool is busy this long is overloaded, and answering `503` sheds the load.
 const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(750);
 
+/// How long a starting node waits for its first Postgres connection. A Postgres that is
+/// itself starting, failing over or on a loaded host can take longer than a request's
+/// [`POSTGRES_ACQUIRE_TIMEOUT`] to answer, and a node that gave up then would only be
+/// restarted (or fail its deploy).
+const POSTGRES_STARTUP_WAIT: Duration = Duration::from_secs(5);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Postgres,
@@ -63,8 +69,8 @@ impl Database {
                 let pool = options
                     .max_connections(max_connections)
                     .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
-                    .connect(url.expose())
-                    .await?;
+                    .connect_lazy(url.expose())?;
+                first_connection(&pool).await?;
                 (pool, Backend::Postgres)
             }
             DatabaseUrl::Sqlite(path) => {
@@ -155,6 +161,20 @@ impl Tx {
     pub async fn commit(self) -> Result<()> {
         self.0.commit().await?;
         Ok(())
+    }
+}
+
+/// Waits up to [`POSTGRES_STARTUP_WAIT`] for `pool`'s first connection. Each try waits as a
+/// request does (the pool retries a refused connection within it); any other error (a wrong
+/// password, no such database) ends the wait at once.
+async fn first_connection(pool: &AnyPool) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + POSTGRES_STARTUP_WAIT;
+    loop {
+        match pool.acquire().await {
+            Ok(_) => return Ok(()),
+            Err(sqlx::Error::PoolTimedOut) if tokio::time::Instant::now() < deadline => {}
+            Err(err) => return Err(err.into()),
+        }
     }
 }
 

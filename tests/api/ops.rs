@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 
 use crate::support::{
-    ADMIN_KEY, Backend, SesameProcess, Sink, TestApp, assert_error, on_both_backends, postgres_url,
-    sample, scrape, spawn_app, spawn_app_with,
+    ADMIN_KEY, Backend, Proxy, SesameProcess, Sink, TestApp, assert_error, fresh_postgres_database,
+    on_both_backends, postgres_url, sample, scrape, spawn_app, spawn_app_with,
 };
 
 on_both_backends!(ready_when_dependencies_answer, metrics_move_with_traffic);
@@ -48,6 +48,40 @@ async fn readiness_is_503_when_the_database_is_unreachable() {
     .await;
     // Liveness is another question: the process still runs.
     assert_eq!(get(&app, "/healthz").await.status(), StatusCode::OK);
+}
+
+/// A node starting while Postgres is slow to answer (itself starting, failing over, or on a
+/// loaded host) waits for its first connection, longer than a request's 750 ms wait. The
+/// proxy in front of Postgres takes connections but answers none for 1.5 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_starts_once_a_slow_postgres_answers() {
+    let mut database = reqwest::Url::parse(&fresh_postgres_database().await).unwrap();
+    let postgres = tokio::net::lookup_host((
+        database.host_str().unwrap().to_owned(),
+        database.port().unwrap_or(5432),
+    ))
+    .await
+    .unwrap()
+    .next()
+    .unwrap();
+    let proxy = Proxy::bind().await;
+    database.set_port(Some(proxy.address.port())).unwrap();
+    database.set_ip_host(proxy.address.ip()).unwrap();
+    let starting = tokio::spawn(async move {
+        spawn_app_with(
+            Backend::Production,
+            &[("SESAME_DATABASE_URL", database.as_str())],
+        )
+        .await
+    });
+
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert!(!starting.is_finished(), "the node waits for Postgres");
+    proxy.forward_to(&format!("http://{postgres}"));
+    let app = starting
+        .await
+        .expect("the node starts once Postgres answers");
+    assert_eq!(get(&app, "/readyz").await.status(), StatusCode::OK);
 }
 
 /// Pooled connections are reused without a ping (only one idle for 10 s is pinged first), so a
