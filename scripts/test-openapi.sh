@@ -11,14 +11,11 @@
 # The last line is `openapi: N passed, N failed` (its JUnit test cases).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$PWD
 version=4.32.5
 venv=${XDG_CACHE_HOME:-$HOME/.cache}/sesame/schemathesis-$version
 
-fail() {
-  echo "test-openapi: $*" >&2
-  exit 1
-}
+script=test-openapi
+. scripts/lib/embedded-sesame.sh
 
 if [ ! -x "$venv/bin/schemathesis" ]; then
   echo "== installing Schemathesis $version into $venv"
@@ -27,45 +24,14 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
   "$venv/bin/pip" install --quiet "schemathesis==$version"
 fi
 
-work=$(mktemp -d)
-server=""
-cleanup() {
-  if [ -n "$server" ]; then
-    kill "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
 echo "== Sesame for Schemathesis"
 cargo build --quiet --bin sesame
-binary=$repo/target/debug/sesame
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
 admin_key="openapi-tests-admin-key-0123456789"
 number="+447700900001"
 code=424242
-# Only these variables: none from the caller's environment, no .env (the cwd is $work).
 # Generated requests hammer a few numbers and one IP, so the abuse caps are lifted.
-(cd "$work" && exec env $(env | grep -o '^SESAME_[A-Z0-9_]*' | sed 's/^/-u /') \
-  SESAME_LISTEN="127.0.0.1:$port" SESAME_METRICS_LISTEN= \
-  SESAME_ISSUER="$base" \
-  SESAME_DATABASE_URL="sqlite://$work/sesame.db" \
-  SESAME_KEYS_DIR="$work/keys" \
-  SESAME_ADMIN_API_KEY="$admin_key" \
-  SESAME_TEST_NUMBERS="$number=$code" \
-  "$binary" serve) >"$work/sesame.log" 2>&1 &
-server=$!
-for _ in $(seq 1 100); do
-  curl -fsS "$base/healthz" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || break
-  sleep 0.2
-done
-curl -fsS "$base/healthz" >/dev/null 2>&1 || {
-  cat "$work/sesame.log" >&2
-  fail "Sesame did not start"
-}
+serve_sesame openapi "$admin_key" SESAME_TEST_NUMBERS="$number=$code"
+base=$url
 
 # A live login: the test number's fixed code.
 curl -fsS "$base/v1/otp/start" -H 'content-type: application/json' \
@@ -93,7 +59,7 @@ status=0
   --report junit --report-junit-path "$work/junit.xml") || status=1
 if [ "$status" -ne 0 ]; then
   echo "--- sesame.log (last lines)"
-  tail -n 30 "$work/sesame.log"
+  tail -n 30 "$work/openapi/sesame.log"
 fi
 
 read -r passed failed < <(python3 - "$work/junit.xml" <<'PY'

@@ -15,29 +15,9 @@ ts=$repo/clients/typescript
 update_screenshot=false
 [ "${1:-}" = "--update-screenshot" ] && update_screenshot=true
 
-fail() {
-  echo "test-typescript: $*" >&2
-  exit 1
-}
-
-command -v node >/dev/null || fail "Node.js 18+ is required (node not found)"
-command -v npm >/dev/null || fail "npm is required"
-chromium=${CHROMIUM:-$(command -v chromium || true)}
-[ -n "$chromium" ] && [ -x "$chromium" ] ||
-  fail "Chromium is required for the browser tests: apt-get install chromium (or set CHROMIUM)"
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+script=test-typescript
+. scripts/lib/embedded-sesame.sh
+require_node_and_chromium
 
 echo "== npm ci, typecheck and build"
 (cd "$ts" && npm ci --no-audit --no-fund --loglevel=error)
@@ -64,47 +44,16 @@ echo "== unit tests"
 echo "== Sesame for the integration and browser tests"
 # A no-op when the binary is current; it must embed the demo just checked.
 cargo build --quiet --bin sesame
-binary=$repo/target/debug/sesame
-
-free_port() {
-  node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'
-}
 
 admin_key="typescript-tests-admin-key-0123456789"
 test_numbers=$(for n in $(seq 1 40); do printf '+447700900%03d=424242,' "$n"; done)
 
-# start NAME [VAR=VALUE…]: a Sesame of its own (database, keys, port) in $work/NAME; sets
-# $url (not a command substitution: the server's pid must reach the cleanup).
+# start NAME [VAR=VALUE…]: a Sesame of its own (database, keys, port) in $work/NAME; sets $url.
 start() {
   local name=$1
   shift
-  local dir=$work/$name port
-  port=$(free_port)
-  mkdir -p "$dir"
-  # Only the variables given here: none from the caller's environment, no .env (cwd is $dir).
-  (cd "$dir" && exec env $(env | grep -o '^SESAME_[A-Z0-9_]*' | sed 's/^/-u /') \
-    SESAME_LISTEN="127.0.0.1:$port" SESAME_METRICS_LISTEN= \
-    SESAME_ISSUER="http://127.0.0.1:$port" \
-    SESAME_DATABASE_URL="sqlite://$dir/sesame.db" \
-    SESAME_KEYS_DIR="$dir/keys" \
-    SESAME_ADMIN_API_KEY="$admin_key" \
-    SESAME_TEST_NUMBERS="${test_numbers%,}" \
-    SESAME_ALLOWED_COUNTRIES=GB \
-    SESAME_IP_HOURLY_CAP=10000 \
-    SESAME_IP_VERIFY_HOURLY_CAP=10000 \
-    "$@" "$binary" serve >"$dir/sesame.log" 2>&1) &
-  pids+=($!)
-  local pid=$!
-  for _ in $(seq 1 100); do
-    if curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
-      url="http://127.0.0.1:$port"
-      return
-    fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.2
-  done
-  cat "$dir/sesame.log" >&2
-  fail "Sesame ($name) did not start"
+  serve_sesame "$name" "$admin_key" SESAME_TEST_NUMBERS="${test_numbers%,}" \
+    SESAME_ALLOWED_COUNTRIES=GB SESAME_IP_HOURLY_CAP=10000 SESAME_IP_VERIFY_HOURLY_CAP=10000 "$@"
 }
 
 start main
