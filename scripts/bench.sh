@@ -200,17 +200,22 @@ loadgen() {
 }
 
 # Runs the load generator ($@) against the app whose process is $1 and prints its summary with
-# "cpu_us": the CPU microseconds each process used during the run, read before and after it.
+# "cpu_us": the CPU microseconds the app, Postgres and Redis used during the run, read before
+# and after it, and the load generator's own (on these two cores, CPU it takes from the
+# others): bash's `times`, whose last line is what the subshell's children used.
 measured_loadgen() {
   local app=$1 before after run
   shift
   before=$(cpu_reading "$app")
-  run=$(loadgen "$@")
+  run=$(loadgen "$@" && times)
   after=$(cpu_reading "$app")
   python3 - "$run" "$before" "$after" <<'PY'
-import json, sys
-run, before, after = json.loads(sys.argv[1]), sys.argv[2].split(), sys.argv[3].split()
+import json, re, sys
+lines, before, after = sys.argv[1].splitlines(), sys.argv[2].split(), sys.argv[3].split()
+run = json.loads(lines[-3])
 run["cpu_us"] = [None if "null" in (b, a) else int(a) - int(b) for b, a in zip(before, after)]
+minutes_seconds = re.findall(r"(\d+)m([\d.]+)s", lines[-1])
+run["cpu_us"].append(round(sum(int(m) * 60e6 + float(s) * 1e6 for m, s in minutes_seconds)))
 print(json.dumps(run))
 PY
 }
@@ -484,7 +489,7 @@ def cpu_per(run, step, names):
 def delta(before, after):
     return None if "" in (before, after) else int(after) - int(before)
 
-cpu_per_login = cpu_per(login, "login", ("sesame", "postgres", "redis"))
+cpu_per_login = cpu_per(login, "login", ("sesame", "postgres", "redis", "loadgen"))
 pgbench_cpu = delta("$pgbench_cpu_before", "$pgbench_cpu_after")
 pgbench_cpu_per_insert = per(pgbench_cpu, int("${pgbench_inserts:-0}" or 0))
 sessions, numbers = count(session, "login"), count(session, "start")
@@ -517,10 +522,10 @@ summary = {
     "redis_key_bytes_per_number": per(delta("$redis_key_bytes_before", "$redis_key_bytes_after"), numbers, 0),
     "full_logins_per_s": full_per_s,
     "full_login_p99_ms": full["full_login_p99_ms"] if full else None,
-    "cpu_us_per_full_login": cpu_per(full, "full_login", ("sesame", "postgres", "redis")) if full else None,
+    "cpu_us_per_full_login": cpu_per(full, "full_login", ("sesame", "postgres", "redis", "loadgen")) if full else None,
     "peer_full_logins_per_s": peer_per_s,
     "peer_p99_ms": peer_full["full_login_p99_ms"] if peer_full else None,
-    "peer_cpu_us_per_full_login": cpu_per(peer_full, "full_login", ("peer", "postgres", "redis")) if peer_full else None,
+    "peer_cpu_us_per_full_login": cpu_per(peer_full, "full_login", ("peer", "postgres", "redis", "loadgen")) if peer_full else None,
     "ratio_to_peer": per(full_per_s, peer_per_s, 2),
     "ratio_to_peer_by_slice": [per(a, b, 2) for a, b in zip(full["slices"], peer_full["slices"])]
                               if peer_full else None,
