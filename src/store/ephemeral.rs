@@ -56,18 +56,17 @@ impl AdmitFirst<'_> {
     /// answer when it refuses, `None` once admitted.
     pub async fn refusal_in<E: Ephemeral + ?Sized>(&self, store: &E) -> Result<Option<CodeCheck>> {
         let WindowGroup { tag, windows } = self.group;
-        Ok(
-            match store.admit(tag, windows, self.member, self.now).await? {
-                Admission::Refused {
-                    window,
-                    retry_after,
-                } => Some(CodeCheck::Refused {
-                    window,
-                    retry_after,
-                }),
-                Admission::Admitted { .. } => None,
-            },
-        )
+        let admission = store.admit(tag, windows, self.member, self.now).await?;
+        Ok(match admission {
+            Admission::Refused {
+                window,
+                retry_after,
+            } => Some(CodeCheck::Refused {
+                window,
+                retry_after,
+            }),
+            Admission::Admitted { .. } => None,
+        })
     }
 }
 
