@@ -183,8 +183,11 @@ impl TokenService {
         client: &ClientInfo,
         now: i64,
     ) -> Result<TokenPair> {
+        // An identity's id (`sub`) stays random: it is a person's lasting id, and should not
+        // tell when they first logged in. A session's begins with its time (version 7), which
+        // `auth_time` tells anyway, so the sessions' keys grow at their right end (`jti.rs`).
         let new_identity_id = Uuid::new_v4().to_string();
-        let sid = Uuid::new_v4().to_string();
+        let sid = Uuid::now_v7().to_string();
         let jtis = jti::new_pair();
         let pair = self.pair_times(&jtis, now, now + self.config.session_max_age);
         let test_number = self.config.test_numbers.contains_key(phone_number.as_str());
