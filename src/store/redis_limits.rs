@@ -153,9 +153,12 @@ while first <= windows do
       if width > 0 then
         -- A node whose clock is behind records in the first bucket still kept.
         local bucket = math.max(math.floor(now / width), kept_from[key])
-        redis.call('HINCRBY', key, string.format('%d', bucket), 1)
         redis.call('HINCRBY', key, 'n', 1)
-        redis.call('EXPIRE', key, tonumber(arg(i, 2)) + width)
+        -- The key outlives its newest bucket's events by setting its lifetime when a bucket
+        -- begins; later events in the same bucket leave the window at the same time.
+        if redis.call('HINCRBY', key, string.format('%d', bucket), 1) == 1 then
+          redis.call('EXPIRE', key, tonumber(arg(i, 2)) + width)
+        end
       else
         redis.call('ZADD', key, now, ARGV[2])
         redis.call('EXPIRE', key, keep[key])

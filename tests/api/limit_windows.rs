@@ -482,6 +482,39 @@ async fn a_counter_stays_bounded_in_redis_whatever_the_traffic() {
     assert!(bytes < 2_000, "{bytes} bytes");
 }
 
+/// A counter's key expires, and not before its newest bucket leaves the window: each new bucket
+/// sets its lifetime to the window and one bucket more (Redis's clock, not the caller's `now`,
+/// counts it down), and events in a bucket that has begun leave with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counter_key_outlives_its_newest_bucket_and_then_expires() {
+    let prefix = format!("sesame-test-{}", Uuid::new_v4().simple());
+    let store = RedisEphemeral::connect(&SecretUrl::new(&redis_url()), &prefix)
+        .await
+        .unwrap();
+    // An hour in minute buckets.
+    let window = [Window::counter("starts", 1_000, 3_600)];
+    let mut redis = redis_connection().await;
+    let key = format!("{prefix}:{{ip:203.0.113.7}}:starts:tally");
+    // Three events in one bucket (a minute), then one in the next.
+    for (i, at) in [T, T + 10, T + 20, T + 60].into_iter().enumerate() {
+        let member = i.to_string();
+        let admission = store.admit("ip:203.0.113.7", &window, &member, at);
+        assert!(matches!(
+            admission.await.unwrap(),
+            Admission::Admitted { .. }
+        ));
+        let left: i64 = redis::cmd("TTL")
+            .arg(&key)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert!(
+            (3_600..=3_660).contains(&left),
+            "after event {i}: TTL {left}"
+        );
+    }
+}
+
 /// Redis keeps a counter's running total, forgetting only the buckets that left since the last
 /// admission: through bursts, quiet minutes, idle gaps longer than the window and withdrawals it
 /// answers every admission as the memory store, which counts its buckets afresh each time, and
