@@ -380,13 +380,30 @@ async fn redis_connection() -> MultiplexedConnection {
         .unwrap()
 }
 
+/// The keys under `prefix`, by `SCAN`: a Redis shared with other runs may hold millions of keys
+/// (`scripts/bench.sh` leaves its numbers' keys for a day), and `KEYS` would block it for as long
+/// as it takes to walk them all, timing out every test using it meanwhile.
 async fn keys(redis: &mut MultiplexedConnection, prefix: &str) -> Vec<String> {
-    let mut keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}:*"))
-        .query_async(redis)
-        .await
-        .unwrap();
+    let mut keys = Vec::new();
+    let mut cursor = 0_u64;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}:*"))
+            .arg("COUNT")
+            .arg(10_000)
+            .query_async(redis)
+            .await
+            .unwrap();
+        keys.extend(batch);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
     keys.sort();
+    keys.dedup();
     keys
 }
 
