@@ -38,12 +38,16 @@ async fn store(backend: Backend) -> Arc<dyn Ephemeral> {
         Backend::Production => redis_url(),
         Backend::Cluster => redis_cluster_url(),
     };
+    Arc::new(redis_store(&url).await.0)
+}
+
+/// A Redis store at `url` under a key prefix of its own, and that prefix (to read its keys).
+async fn redis_store(url: &str) -> (RedisEphemeral, String) {
     let prefix = format!("sesame-test-{}", Uuid::new_v4().simple());
-    Arc::new(
-        RedisEphemeral::connect(&SecretUrl::new(&url), &prefix)
-            .await
-            .unwrap(),
-    )
+    let store = RedisEphemeral::connect(&SecretUrl::new(url), &prefix)
+        .await
+        .unwrap();
+    (store, prefix)
 }
 
 async fn admit(store: &dyn Ephemeral, windows: &[Window<'_>], member: &str, now: i64) -> Admission {
@@ -469,10 +473,7 @@ async fn a_login_leaves_one_small_key_per_number_in_redis() {
 /// An hour's counter keeps at most 61 minutes of counts, however many events it takes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_counter_stays_bounded_in_redis_whatever_the_traffic() {
-    let prefix = format!("sesame-test-{}", Uuid::new_v4().simple());
-    let store = RedisEphemeral::connect(&SecretUrl::new(&redis_url()), &prefix)
-        .await
-        .unwrap();
+    let (store, prefix) = redis_store(&redis_url()).await;
     let window = [Window::counter("starts", 1_000_000, 3_600)];
     // 2,000 events in one minute, then one a minute for three hours.
     let events = (0..2_000)
@@ -504,10 +505,7 @@ async fn a_counter_stays_bounded_in_redis_whatever_the_traffic() {
 /// counts it down), and events in a bucket that has begun leave with it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_counter_key_outlives_its_newest_bucket_and_then_expires() {
-    let prefix = format!("sesame-test-{}", Uuid::new_v4().simple());
-    let store = RedisEphemeral::connect(&SecretUrl::new(&redis_url()), &prefix)
-        .await
-        .unwrap();
+    let (store, prefix) = redis_store(&redis_url()).await;
     // An hour in minute buckets.
     let window = [Window::counter("starts", 1_000, 3_600)];
     let mut redis = redis_connection().await;
@@ -539,10 +537,7 @@ async fn a_counter_key_outlives_its_newest_bucket_and_then_expires() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_counter_keeps_the_memory_stores_count_through_gaps_and_withdrawals() {
     let memory = MemoryEphemeral::new();
-    let prefix = format!("sesame-test-{}", Uuid::new_v4().simple());
-    let redis = RedisEphemeral::connect(&SecretUrl::new(&redis_url()), &prefix)
-        .await
-        .unwrap();
+    let (redis, prefix) = redis_store(&redis_url()).await;
     let window = [Window::counter("checks", 20, 600)];
     // A fixed pseudo-random walk (xorshift), so a failure replays.
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
