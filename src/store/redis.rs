@@ -10,7 +10,7 @@ use redis::{Script, ScriptInvocation};
 use super::redis_connection::RedisConnection;
 
 use super::ephemeral::{admit_one_by_one, admit_then_check_one_by_one};
-use super::redis_limits::{ADMIT, ADMIT_LUA, LOCK, WITHDRAW};
+use super::redis_limits::{ADMIT, ADMIT_FUNCTION, ADMIT_THEN_STORE, LOCK, WITHDRAW};
 use super::{
     Admission, AdmitFirst, ChallengeCheck, CodeAttempt, CodeCheck, Ephemeral, Failures,
     NewChallenge, Result, StoreError, Window, WindowGroup, WindowKind,
@@ -20,7 +20,7 @@ use crate::config::SecretUrl;
 /// Defines `store_challenge(key, digest, expires, ttl)`: the challenge at `key` replaced by a new
 /// one, its `expires` in Unix milliseconds (what decides it is live) and the key's TTL in
 /// seconds (which only reclaims space). The one writer of a challenge's hash, run on its own
-/// (`PUT_CHALLENGE`) or once a start is admitted (`ADMIT`, `redis_limits.rs`).
+/// (`PUT_CHALLENGE`) or once a start is admitted (`ADMIT_THEN_STORE`, `redis_limits.rs`).
 pub(super) const STORE_CHALLENGE: &str = r"
 local function store_challenge(key, digest, expires, ttl)
   redis.call('DEL', key)
@@ -91,10 +91,8 @@ return {max - attempts, 0}
 static ADMIT_THEN_CHECK: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         &[
-            STORE_CHALLENGE,
-            "local function admit(KEYS, ARGV)\n",
-            ADMIT_LUA,
-            "end\nlocal function check(KEYS, ARGV)\n",
+            ADMIT_FUNCTION,
+            "local function check(KEYS, ARGV)\n",
             CHECK_CHALLENGE,
             r"end
 local n = tonumber(ARGV[1])
@@ -109,7 +107,7 @@ for i = 2, #ARGV do
   if i <= 3 + 5 * n then into = admit_argv end
   into[#into + 1] = ARGV[i]
 end
-local admitted = admit(admit_keys, admit_argv)
+local admitted = admit(admit_keys, admit_argv, n)
 if admitted[1] ~= 0 then return {-3, admitted[1], admitted[2]} end
 return check(check_keys, check_argv)
 ",
@@ -250,7 +248,12 @@ impl RedisEphemeral {
         now: i64,
         then_put: Option<&NewChallenge<'_>>,
     ) -> Result<Vec<Admission>> {
-        let mut invocation = ADMIT.prepare_invoke();
+        let script = if then_put.is_some() {
+            &ADMIT_THEN_STORE
+        } else {
+            &ADMIT
+        };
+        let mut invocation = script.prepare_invoke();
         self.push_admission(&mut invocation, groups, member, now);
         if let Some(challenge) = then_put {
             let (key, digest, expires, ttl) = self.challenge_args(challenge);

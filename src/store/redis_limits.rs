@@ -23,155 +23,170 @@ use super::redis::STORE_CHALLENGE;
 /// a counter of buckets that wide. Returns {refused, wait, counts…}: the 1-based index among
 /// KEYS of the refused group's full window that frees a place last and the seconds until it
 /// does, or {0, 0} when every group was admitted; then the count of each window of the groups
-/// admitted, with the new event. A challenge may follow the windows: its key last in KEYS and
-/// its digest, expiry and TTL last in ARGV (`store_challenge`, `redis.rs`); it is stored once
-/// every group is admitted, and not after a refusal.
+/// admitted, with the new event.
 pub(super) static ADMIT: LazyLock<Script> =
-    LazyLock::new(|| Script::new(&[STORE_CHALLENGE, ADMIT_LUA].concat()));
+    LazyLock::new(|| Script::new(&[ADMIT_FUNCTION, "return admit(KEYS, ARGV, #KEYS)"].concat()));
 
-/// The body of [`ADMIT`], which `store_challenge` must precede.
-pub(super) const ADMIT_LUA: &str = r"
-local now = tonumber(ARGV[1])
--- The `field`-th value (cap, seconds, width, prefix, group) of key `i`.
-local function arg(i, field) return ARGV[5 * i - 3 + field] end
--- The windows' keys: all of KEYS, or all but the last when a challenge follows (three more
--- values in ARGV than five per window).
-local windows = #KEYS
-if #ARGV == 5 * #KEYS then windows = #KEYS - 1 end
-local keep = {}
-for i = 1, windows do
-  local key = KEYS[i]
-  local secs = tonumber(arg(i, 2))
-  if not keep[key] or secs > keep[key] then keep[key] = secs end
-end
--- A counter's count from bucket `first` on, and the first bucket it keeps: the buckets
--- before `first` are forgotten and taken off the total. The buckets since the last admission
--- are visited one by one; a key without a total, or idle for longer than its window, is
--- counted afresh from all its fields (`n` and `lo` are no bucket numbers).
-local function counted(key, first, span, ttl)
-  local state = redis.call('HMGET', key, 'n', 'lo')
-  local count, lo = tonumber(state[1] or '0'), tonumber(state[2])
-  if lo and lo >= first then return count, lo end
-  if lo and first - lo <= span then
-    for bucket = lo, first - 1 do
-      local field = string.format('%d', bucket)
-      local events = redis.call('HGET', key, field)
-      if events then
-        count = count - tonumber(events)
-        redis.call('HDEL', key, field)
-      end
-    end
-  else
-    count = 0
-    local fields = redis.call('HGETALL', key)
-    for j = 1, #fields, 2 do
-      local bucket = tonumber(fields[j])
-      if bucket and bucket < first then
-        redis.call('HDEL', key, fields[j])
-      elseif bucket then
-        count = count + tonumber(fields[j + 1])
-      end
-    end
-  end
-  redis.call('HSET', key, 'n', count, 'lo', first)
-  redis.call('EXPIRE', key, ttl)
-  return count, first
-end
--- Window `i`'s count without the new event, and the seconds until it frees a place when full.
--- A counter's first bucket kept, once counted; the logs already trimmed.
-local kept_from = {}
-local trimmed = {}
-local function tally(i)
-  local key = KEYS[i]
-  local cap = tonumber(arg(i, 1))
-  local secs = tonumber(arg(i, 2))
-  local width = tonumber(arg(i, 3))
-  local prefix = arg(i, 4)
-  local count, free_in = 0, 0
-  if width > 0 then
-    local span = math.ceil(secs / width) + 1
-    local lo
-    count, lo = counted(key, math.floor((now - secs) / width), span, secs + width)
-    kept_from[key] = lo
-    if count >= cap then
-      local left = count
-      for bucket = lo, lo + span do
-        left = left - tonumber(redis.call('HGET', key, string.format('%d', bucket)) or '0')
-        if left < cap then
-          free_in = (bucket + 1) * width + secs - now
-          break
-        end
-      end
-    end
-  else
-    if not trimmed[key] then
-      redis.call('ZREMRANGEBYSCORE', key, '-inf', now - keep[key])
-      trimmed[key] = true
-    end
-    local low = '(' .. (now - secs)
-    local oldest
-    if prefix == '' then
-      count = redis.call('ZCOUNT', key, low, '+inf')
-      if count >= cap then
-        oldest = redis.call('ZRANGEBYSCORE', key, low, '+inf', 'WITHSCORES', 'LIMIT', count - cap, 1)[2]
-      end
-    else
-      local scores = {}
-      local live = redis.call('ZRANGEBYSCORE', key, low, '+inf', 'WITHSCORES')
-      for j = 1, #live, 2 do
-        if string.sub(live[j], 1, #prefix) == prefix then scores[#scores + 1] = live[j + 1] end
-      end
-      count = #scores
-      if count >= cap then oldest = scores[count - cap + 1] end
-    end
-    if oldest then free_in = tonumber(oldest) + secs - now end
-  end
-  return count, free_in, cap
-end
-local reply = {0, 0}
-local recorded = {}
-local first = 1
-while first <= windows do
-  local last = first
-  while last < windows and arg(last + 1, 5) == arg(first, 5) do last = last + 1 end
-  local refused, wait = 0, 0
-  for i = first, last do
-    local count, free_in, cap = tally(i)
-    if count >= cap and (free_in > wait or refused == 0) then refused, wait = i, free_in end
-    reply[i + 2] = count + 1
-  end
-  if refused > 0 then
-    for i = first, last do reply[i + 2] = nil end
-    reply[1], reply[2] = refused, wait
-    return reply
-  end
-  for i = first, last do
-    local key = KEYS[i]
-    if not recorded[key] then
-      recorded[key] = true
-      local width = tonumber(arg(i, 3))
-      if width > 0 then
-        -- A node whose clock is behind records in the first bucket still kept.
-        local bucket = math.max(math.floor(now / width), kept_from[key])
-        redis.call('HINCRBY', key, 'n', 1)
-        -- The key outlives its newest bucket's events by setting its lifetime when a bucket
-        -- begins; later events in the same bucket leave the window at the same time.
-        if redis.call('HINCRBY', key, string.format('%d', bucket), 1) == 1 then
-          redis.call('EXPIRE', key, tonumber(arg(i, 2)) + width)
-        end
-      else
-        redis.call('ZADD', key, now, ARGV[2])
-        redis.call('EXPIRE', key, keep[key])
-      end
-    end
-  end
-  first = last + 1
-end
-if windows < #KEYS then
+/// [`ADMIT`] of every key but the last, then, once every group is admitted, the challenge
+/// that follows the windows stored (`store_challenge`, `redis.rs`): its key last in KEYS, its
+/// digest, expiry and TTL last in ARGV. Nothing is stored after a refusal.
+pub(super) static ADMIT_THEN_STORE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        &[
+            STORE_CHALLENGE,
+            ADMIT_FUNCTION,
+            r"
+local windows = #KEYS - 1
+local reply = admit(KEYS, ARGV, windows)
+if reply[1] == 0 then
   local at = 5 * windows + 2
   store_challenge(KEYS[#KEYS], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3])
 end
 return reply
+",
+        ]
+        .concat(),
+    )
+});
+
+/// Defines `admit(KEYS, ARGV, windows)`: the admission ([`ADMIT`]) of the first `windows`
+/// keys of KEYS, with their values in ARGV; whatever follows them is the caller's.
+pub(super) const ADMIT_FUNCTION: &str = r"
+local function admit(KEYS, ARGV, windows)
+  local now = tonumber(ARGV[1])
+  -- The `field`-th value (cap, seconds, width, prefix, group) of key `i`.
+  local function arg(i, field) return ARGV[5 * i - 3 + field] end
+  local keep = {}
+  for i = 1, windows do
+    local key = KEYS[i]
+    local secs = tonumber(arg(i, 2))
+    if not keep[key] or secs > keep[key] then keep[key] = secs end
+  end
+  -- A counter's count from bucket `first` on, and the first bucket it keeps: the buckets
+  -- before `first` are forgotten and taken off the total. The buckets since the last admission
+  -- are visited one by one; a key without a total, or idle for longer than its window, is
+  -- counted afresh from all its fields (`n` and `lo` are no bucket numbers).
+  local function counted(key, first, span, ttl)
+    local state = redis.call('HMGET', key, 'n', 'lo')
+    local count, lo = tonumber(state[1] or '0'), tonumber(state[2])
+    if lo and lo >= first then return count, lo end
+    if lo and first - lo <= span then
+      for bucket = lo, first - 1 do
+        local field = string.format('%d', bucket)
+        local events = redis.call('HGET', key, field)
+        if events then
+          count = count - tonumber(events)
+          redis.call('HDEL', key, field)
+        end
+      end
+    else
+      count = 0
+      local fields = redis.call('HGETALL', key)
+      for j = 1, #fields, 2 do
+        local bucket = tonumber(fields[j])
+        if bucket and bucket < first then
+          redis.call('HDEL', key, fields[j])
+        elseif bucket then
+          count = count + tonumber(fields[j + 1])
+        end
+      end
+    end
+    redis.call('HSET', key, 'n', count, 'lo', first)
+    redis.call('EXPIRE', key, ttl)
+    return count, first
+  end
+  -- Window `i`'s count without the new event, and the seconds until it frees a place when full.
+  -- A counter's first bucket kept, once counted; the logs already trimmed.
+  local kept_from = {}
+  local trimmed = {}
+  local function tally(i)
+    local key = KEYS[i]
+    local cap = tonumber(arg(i, 1))
+    local secs = tonumber(arg(i, 2))
+    local width = tonumber(arg(i, 3))
+    local prefix = arg(i, 4)
+    local count, free_in = 0, 0
+    if width > 0 then
+      local span = math.ceil(secs / width) + 1
+      local lo
+      count, lo = counted(key, math.floor((now - secs) / width), span, secs + width)
+      kept_from[key] = lo
+      if count >= cap then
+        local left = count
+        for bucket = lo, lo + span do
+          left = left - tonumber(redis.call('HGET', key, string.format('%d', bucket)) or '0')
+          if left < cap then
+            free_in = (bucket + 1) * width + secs - now
+            break
+          end
+        end
+      end
+    else
+      if not trimmed[key] then
+        redis.call('ZREMRANGEBYSCORE', key, '-inf', now - keep[key])
+        trimmed[key] = true
+      end
+      local low = '(' .. (now - secs)
+      local oldest
+      if prefix == '' then
+        count = redis.call('ZCOUNT', key, low, '+inf')
+        if count >= cap then
+          oldest = redis.call('ZRANGEBYSCORE', key, low, '+inf', 'WITHSCORES', 'LIMIT', count - cap, 1)[2]
+        end
+      else
+        local scores = {}
+        local live = redis.call('ZRANGEBYSCORE', key, low, '+inf', 'WITHSCORES')
+        for j = 1, #live, 2 do
+          if string.sub(live[j], 1, #prefix) == prefix then scores[#scores + 1] = live[j + 1] end
+        end
+        count = #scores
+        if count >= cap then oldest = scores[count - cap + 1] end
+      end
+      if oldest then free_in = tonumber(oldest) + secs - now end
+    end
+    return count, free_in, cap
+  end
+  local reply = {0, 0}
+  local recorded = {}
+  local first = 1
+  while first <= windows do
+    local last = first
+    while last < windows and arg(last + 1, 5) == arg(first, 5) do last = last + 1 end
+    local refused, wait = 0, 0
+    for i = first, last do
+      local count, free_in, cap = tally(i)
+      if count >= cap and (free_in > wait or refused == 0) then refused, wait = i, free_in end
+      reply[i + 2] = count + 1
+    end
+    if refused > 0 then
+      for i = first, last do reply[i + 2] = nil end
+      reply[1], reply[2] = refused, wait
+      return reply
+    end
+    for i = first, last do
+      local key = KEYS[i]
+      if not recorded[key] then
+        recorded[key] = true
+        local width = tonumber(arg(i, 3))
+        if width > 0 then
+          -- A node whose clock is behind records in the first bucket still kept.
+          local bucket = math.max(math.floor(now / width), kept_from[key])
+          redis.call('HINCRBY', key, 'n', 1)
+          -- The key outlives its newest bucket's events by setting its lifetime when a bucket
+          -- begins; later events in the same bucket leave the window at the same time.
+          if redis.call('HINCRBY', key, string.format('%d', bucket), 1) == 1 then
+            redis.call('EXPIRE', key, tonumber(arg(i, 2)) + width)
+          end
+        else
+          redis.call('ZADD', key, now, ARGV[2])
+          redis.call('EXPIRE', key, keep[key])
+        end
+      end
+    end
+    first = last + 1
+  end
+  return reply
+end
 ";
 
 /// Takes an event back out of the windows in KEYS (one tag). ARGV: the member, the second
