@@ -88,9 +88,11 @@ impl Limits {
             stages.push(self.ip_stage(address, ("ip_hourly", IP_STARTS, cap)));
         }
         if screened.is_none() {
+            let (limits, windows) = self.number_windows(&source).into_iter().unzip();
             stages.push(Stage {
                 tag: number.as_str().to_owned(),
-                windows: self.number_windows(&source),
+                limits,
+                windows,
                 counts: Counts::Number,
             });
             let country = Budget::Country {
@@ -99,7 +101,8 @@ impl Limits {
             for budget in [country, Budget::Global] {
                 stages.push(Stage {
                     tag: budget.tag(),
-                    windows: vec![(budget.limit(), self.budget_window(budget))],
+                    limits: vec![budget.limit()],
+                    windows: vec![self.budget_window(budget)],
                     counts: Counts::Budget(budget),
                 });
             }
@@ -154,7 +157,8 @@ impl Limits {
     ) -> Stage<'static> {
         Stage {
             tag: ip_tag(address),
-            windows: vec![(limit, Window::counter(name, cap, self.limits().hour))],
+            limits: vec![limit],
+            windows: vec![Window::counter(name, cap, self.limits().hour)],
             counts: Counts::Ip,
         }
     }
@@ -173,16 +177,11 @@ impl Limits {
         stages: &[Stage<'_>],
         then_put: Option<&NewChallenge<'_>>,
     ) -> Result<Vec<Admission>> {
-        let windows: Vec<Vec<Window>> = stages
-            .iter()
-            .map(|stage| stage.windows.iter().map(|(_, window)| *window).collect())
-            .collect();
         let groups: Vec<WindowGroup> = stages
             .iter()
-            .zip(&windows)
-            .map(|(stage, windows)| WindowGroup {
+            .map(|stage| WindowGroup {
                 tag: &stage.tag,
-                windows,
+                windows: &stage.windows,
             })
             .collect();
         let admissions =
@@ -280,27 +279,25 @@ impl Limits {
         ip: Option<&str>,
         now: i64,
     ) -> Option<CheckAdmission> {
-        let stage = self.ip_check_stage(ip?);
         Some(CheckAdmission {
-            windows: stage.windows.iter().map(|(_, window)| *window).collect(),
-            tag: stage.tag,
+            stage: self.ip_check_stage(ip?),
             member: Attempt::new(number, ip, now).member,
             now,
         })
     }
 
-    /// The audited `429` of a check the client IP's cap refused (`check_admission`).
+    /// The audited `429` of a check that `admission` (`check_admission`) refused.
     pub async fn refuse_check(
         &self,
+        admission: &CheckAdmission,
         number: &PhoneNumber,
         ip: Option<&str>,
-        now: i64,
         window: usize,
         wait: i64,
     ) -> Error {
-        let attempt = Attempt::new(number, ip, now);
-        let stage = self.ip_check_stage(ip.unwrap_or_default());
-        self.refuse_at(&attempt, &stage, window, wait).await
+        let attempt = Attempt::new(number, ip, admission.now);
+        self.refuse_at(&attempt, &admission.stage, window, wait)
+            .await
     }
 
     /// The audited `429` of a check while `number`'s verification is locked until `until`.
@@ -374,10 +371,7 @@ impl Limits {
         window: usize,
         wait: i64,
     ) -> Error {
-        let limit = stage
-            .windows
-            .get(window)
-            .map_or("unknown", |(limit, _)| limit);
+        let limit = stage.limits.get(window).copied().unwrap_or("unknown");
         let error = Error::RateLimited {
             retry_after: retry_after(wait),
         };
@@ -459,10 +453,12 @@ enum Counts {
     Budget(Budget),
 }
 
-/// The windows of one tag that a start is admitted into, each named by its metric label.
+/// The windows of one tag that a request is admitted into.
 struct Stage<'a> {
     tag: String,
-    windows: Vec<(&'static str, Window<'a>)>,
+    /// The metric label of each window, in the order of `windows`.
+    limits: Vec<&'static str>,
+    windows: Vec<Window<'a>>,
     counts: Counts,
 }
 
@@ -486,8 +482,7 @@ impl Budget {
 
 /// A code check's admission by the client IP's hourly cap (`Limits::check_admission`).
 pub struct CheckAdmission {
-    tag: String,
-    windows: Vec<Window<'static>>,
+    stage: Stage<'static>,
     member: String,
     now: i64,
 }
@@ -497,8 +492,8 @@ impl CheckAdmission {
     pub fn admit_first(&self) -> AdmitFirst<'_> {
         AdmitFirst {
             group: WindowGroup {
-                tag: &self.tag,
-                windows: &self.windows,
+                tag: &self.stage.tag,
+                windows: &self.stage.windows,
             },
             member: &self.member,
             now: self.now,

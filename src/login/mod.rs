@@ -166,9 +166,13 @@ impl LoginService {
                 window,
                 retry_after,
             } => {
+                // Only the client IP's cap refuses a check, and only when it was asked to admit it.
+                let admission = ip_check.as_ref().ok_or_else(|| {
+                    Error::Internal(anyhow::anyhow!("a check refused without an admission"))
+                })?;
                 let refused = self
                     .limits
-                    .refuse_check(number, ip, now, window, retry_after);
+                    .refuse_check(admission, number, ip, window, retry_after);
                 return Err(refused.await);
             }
         };
