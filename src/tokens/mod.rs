@@ -264,8 +264,7 @@ impl TokenService {
         typ: &str,
         audience: &str,
     ) -> Result<(C, String)> {
-        let invalid = || Error::InvalidToken("the token is malformed or its signature is invalid");
-        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| malformed_or_forged())?;
         if header.typ.as_deref() != Some(typ) {
             return Err(Error::InvalidToken("wrong token type"));
         }
@@ -275,6 +274,18 @@ impl TokenService {
             .as_deref()
             .and_then(|kid| keys.by_kid(kid))
             .ok_or(Error::InvalidToken("unknown signing key"))?;
+        let claims = self.verify_with(key, token, audience)?;
+        Ok((claims, key.kid.clone()))
+    }
+
+    /// The claims of `token` when `key` verifies its signature and its `iss`, `aud` and claim
+    /// types pass; its times are the caller's to check.
+    fn verify_with<C: DeserializeOwned>(
+        &self,
+        key: &SigningKey,
+        token: &str,
+        audience: &str,
+    ) -> Result<C> {
         let mut validation = Validation::new(key.alg.jwt());
         validation.set_issuer(&[&self.config.issuer]);
         validation.set_audience(&[audience]);
@@ -282,8 +293,8 @@ impl TokenService {
         // Expiry is checked against `now` by the callers (`in_validity`), so time stays an input.
         validation.validate_exp = false;
         validation.validate_nbf = false;
-        let claims = key.verify(token, &validation).map_err(|_| invalid())?;
-        Ok((claims, key.kid.clone()))
+        key.verify(token, &validation)
+            .map_err(|_| malformed_or_forged())
     }
 
     /// Signs `pair` for `principal`, whose session began at `auth_time`: both tokens with `key`.
@@ -365,6 +376,11 @@ impl TokenService {
             refresh_expires_at: (now + self.config.refresh_ttl).min(session_ends_at),
         }
     }
+}
+
+/// A token that does not parse, or whose signature or claims do not verify: one answer for all.
+fn malformed_or_forged() -> Error {
+    Error::InvalidToken("the token is malformed or its signature is invalid")
 }
 
 /// Refuses claims outside their validity (`exp`, `nbf`) at `now`.

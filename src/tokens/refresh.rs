@@ -239,8 +239,8 @@ impl TokenService {
         let access = format!("{access}.{}", kept.access_signature);
         let refresh = key.signing_input(&refresh, REFRESH_TYP).map_err(internal)?;
         let refresh = format!("{refresh}.{}", kept.refresh_signature);
-        self.verify::<AccessClaims>(&access, ACCESS_TYP, &self.config.audience)
-            .and_then(|_| self.verify::<RefreshClaims>(&refresh, REFRESH_TYP, &self.config.issuer))
+        self.verify_with::<AccessClaims>(key, &access, &self.config.audience)
+            .and_then(|_| self.verify_with::<RefreshClaims>(key, &refresh, &self.config.issuer))
             .map_err(|_| Error::InvalidGrant)?;
         Ok((access, refresh))
     }
