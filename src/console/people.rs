@@ -9,10 +9,11 @@ use serde::Deserialize;
 
 use super::layout::{Area, PageError, csrf_field, encode, page, see_other, when};
 use super::session::{ADMIN, Console, NoFields, Posted, require_admin};
-use crate::admin::Person;
+use crate::admin::{ConsoleUser, Person};
 use crate::api::Client;
 use crate::app::AppState;
 use crate::store::{Identity, RevokeTarget, SessionRecord};
+use crate::tokens::ClientInfo;
 
 /// Sessions per page of an identity.
 const SESSIONS_PER_PAGE: i64 = 20;
@@ -220,18 +221,8 @@ pub async fn revoke_session(
     Path((sub, sid)): Path<(String, String)>,
     Posted { user, .. }: Posted<NoFields, ADMIN>,
 ) -> Result<Response, PageError> {
-    let now = state.clock.now();
-    state
-        .admin
-        .sessions
-        .revoke(
-            &user.actor,
-            client.ip.as_deref(),
-            RevokeTarget::Session(&sid),
-            now,
-        )
-        .await?;
-    see_other(&format!("/admin/people/{}?done=session", encode(&sub)))
+    let target = RevokeTarget::Session(&sid);
+    revoke_then_show(&state, &client, &user, target, &sub, "session").await
 }
 
 pub async fn confirm_revoke_all(
@@ -262,18 +253,26 @@ pub async fn revoke_all(
     Path(sub): Path<String>,
     Posted { user, .. }: Posted<NoFields, ADMIN>,
 ) -> Result<Response, PageError> {
+    let target = RevokeTarget::Identity(&sub);
+    revoke_then_show(&state, &client, &user, target, &sub, "all").await
+}
+
+/// Revokes `target` as `user` (the sessions service audits it), then shows identity `sub`'s
+/// page with the notice `done`.
+async fn revoke_then_show(
+    state: &AppState,
+    client: &ClientInfo,
+    user: &ConsoleUser,
+    target: RevokeTarget<'_>,
+    sub: &str,
+    done: &str,
+) -> Result<Response, PageError> {
     let now = state.clock.now();
-    state
-        .admin
-        .sessions
-        .revoke(
-            &user.actor,
-            client.ip.as_deref(),
-            RevokeTarget::Identity(&sub),
-            now,
-        )
+    let sessions = &state.admin.sessions;
+    sessions
+        .revoke(&user.actor, client.ip.as_deref(), target, now)
         .await?;
-    see_other(&format!("/admin/people/{}?done=all", encode(&sub)))
+    see_other(&format!("/admin/people/{}?done={done}", encode(sub)))
 }
 
 /// When the identity's newest kept session began; a dash once every session has been swept.
