@@ -1,4 +1,4 @@
-//! `sesame api-key create|revoke|list`.
+//! `sesame api-key create|set-role|revoke|list`.
 
 use std::sync::Arc;
 
@@ -16,6 +16,13 @@ pub enum ApiKeyCommand {
     Create {
         #[arg(long)]
         name: String,
+        #[arg(long, value_enum)]
+        role: Role,
+    },
+    /// Give the live key with this id another role (`api-key list` shows the ids).
+    SetRole {
+        /// Key id.
+        id: String,
         #[arg(long, value_enum)]
         role: Role,
     },
@@ -68,6 +75,21 @@ async fn execute(keys: &ApiKeys, command: ApiKeyCommand, now: i64) -> anyhow::Re
                 issued.record.role.as_str()
             );
             println!("{}", issued.key.expose_secret());
+        }
+        ApiKeyCommand::SetRole { id, role } => {
+            match keys
+                .set_role(&Actor::Cli, None, &id, role.into(), now)
+                .await
+            {
+                Ok(record) => println!(
+                    "API key {} ({}) has role {}",
+                    record.id,
+                    record.name,
+                    record.role.as_str()
+                ),
+                Err(Error::NotFound) => anyhow::bail!("no live API key has the id {id:?}"),
+                Err(err) => return Err(super::cause(err)),
+            }
         }
         ApiKeyCommand::Revoke { key } => {
             match keys

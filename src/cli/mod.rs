@@ -30,7 +30,7 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Manage API keys (roles admin and introspect).
+    /// Manage API keys (roles admin, introspect and auditor).
     #[command(subcommand)]
     ApiKey(api_key::ApiKeyCommand),
     /// Revoke tokens, sessions or identities.

@@ -1,5 +1,6 @@
-//! API keys: created by admins (HTTP or CLI), stored hashed, checked by role; re-roled and
-//! revoked, seen at once by the node that did it and within 5 s by introspection elsewhere.
+//! API keys: created by admins (HTTP or CLI), stored hashed, checked by role; re-roled (HTTP
+//! or CLI) and revoked, seen at once by the node that did it and within 5 s by introspection
+//! elsewhere.
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ on_both_backends!(
     keys_created_by_the_cli_work_at_once,
     a_revoked_key_stops_introspecting_here_at_once_and_elsewhere_within_five_seconds,
     a_re_roled_key_takes_its_new_role,
+    a_key_re_roled_by_the_cli_takes_its_new_role,
 );
 
 async fn put_employee_with(app: &TestApp, key: &str) -> reqwest::Response {
@@ -287,4 +289,55 @@ async fn a_re_roled_key_takes_its_new_role(backend: Backend) {
         .map(|item| item["detail"]["role"].as_str().unwrap())
         .collect();
     assert_eq!(roles, ["admin", "introspect", "auditor"], "{log}");
+}
+
+async fn a_key_re_roled_by_the_cli_takes_its_new_role(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let created = app.create_api_key("hr-sync", "introspect").await;
+    let (id, key) = (text(&created, "id"), text(&created, "key"));
+    assert_error(
+        put_employee_with(&app, key).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+
+    let output = sesame_cli(&app, &["api-key", "set-role", id, "--role", "admin"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap().trim(),
+        format!("API key {id} (hr-sync) has role admin")
+    );
+    // The admin API looks its caller's key up on every call.
+    assert!(put_employee_with(&app, key).await.status().is_success());
+
+    // A revoked key is gone, as over HTTP; an unknown id is no key.
+    assert!(
+        sesame_cli(&app, &["api-key", "revoke", id])
+            .status
+            .success()
+    );
+    for gone in [id, "no-such-key"] {
+        let output = sesame_cli(&app, &["api-key", "set-role", gone, "--role", "auditor"]);
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("no live API key has the id"), "{stderr}");
+    }
+
+    let response = app
+        .admin_get(&format!(
+            "/admin/v1/audit?action=api_key.role_changed&subject={id}"
+        ))
+        .await;
+    let log: Value = response.json().await.unwrap();
+    let items = log["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{log}");
+    assert_eq!(
+        (&items[0]["actor"], &items[0]["detail"]["role"]),
+        (&json!("cli"), &json!("admin"))
+    );
 }
