@@ -131,7 +131,8 @@ local function admit(KEYS, ARGV, windows)
       if prefix == '' then
         count = redis.call('ZCOUNT', key, low, '+inf')
         if count >= cap then
-          oldest = redis.call('ZRANGEBYSCORE', key, low, '+inf', 'WITHSCORES', 'LIMIT', count - cap, 1)[2]
+          local skip = count - cap
+          oldest = redis.call('ZRANGEBYSCORE', key, low, '+inf', 'WITHSCORES', 'LIMIT', skip, 1)[2]
         end
       else
         local scores = {}
