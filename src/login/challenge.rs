@@ -8,12 +8,13 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::code::{self, CodeHasher};
+use super::limits::lockout;
 use crate::config::Config;
 use crate::domain::PhoneNumber;
 use crate::error::{Error, Result};
 use crate::sms::{Channel, Delivery, Message, SendError, Sender, Verifier};
 use crate::store::{
-    AdmitFirst, ChallengeCheck, CodeAttempt, CodeCheck, Ephemeral, NewChallenge, OnSuccess,
+    AdmitFirst, ChallengeCheck, CodeAttempt, CodeCheck, Ephemeral, Lockout, NewChallenge, OnSuccess,
 };
 
 /// Stored instead of a digest when the provider holds the code. Digests are hex, and a
@@ -25,6 +26,9 @@ pub struct Challenges {
     ephemeral: Arc<dyn Ephemeral>,
     delivery: Delivery,
     hasher: CodeHasher,
+    /// What a wrong code costs: counted by the store with the check that finds it wrong, or
+    /// after a provider's refusal.
+    lockout: Lockout,
 }
 
 /// A start's new challenge: stored with the start's admission, then its code goes out.
@@ -93,6 +97,7 @@ impl Challenges {
         hasher: CodeHasher,
     ) -> Self {
         Self {
+            lockout: lockout(&config.limits),
             config,
             ephemeral,
             delivery,
@@ -234,6 +239,10 @@ impl Challenges {
                 Error::Unavailable
             })?;
         if !approved {
+            let now = now_ms.div_euclid(1_000);
+            self.ephemeral
+                .record_failure(number.as_str(), source, now, &self.lockout)
+                .await?;
             return Ok(CodeCheck::Checked(ChallengeCheck::Rejected {
                 attempts_left,
             }));
@@ -264,6 +273,7 @@ impl Challenges {
             max_attempts: self.config.otp.max_attempts,
             now_ms,
             on_success,
+            on_failure: self.lockout,
         }
     }
 

@@ -12,8 +12,8 @@ use crate::domain::{Actor, AuditAction, PhoneNumber, random_url_safe};
 use crate::error::{Error, Result};
 use crate::sms::Channel;
 use crate::store::{
-    Admission, AdmitFirst, AuditEvent, Database, Ephemeral, NewChallenge, OnSuccess, Window,
-    WindowGroup,
+    Admission, AdmitFirst, AuditEvent, Database, Ephemeral, Lockout, NewChallenge, OnSuccess,
+    Window, WindowGroup,
 };
 
 /// Window names; keys are `{tag}:{name}` (a counter's on Redis with `:tally` after it), the
@@ -324,35 +324,6 @@ impl Limits {
         }
     }
 
-    /// Counts a wrong code from the client's source towards the locks of the number (across
-    /// codes: a new code does not reset the count, NIST SP 800-63B §5.2.2). The source's own
-    /// failures back it off and lock it out of the number; only the number's total, which one
-    /// source alone cannot reach, locks the number for everyone.
-    pub async fn after_wrong_code(
-        &self,
-        number: &PhoneNumber,
-        ip: Option<&str>,
-        now: i64,
-    ) -> Result<()> {
-        let limits = self.limits();
-        let source = source_tag(ip);
-        let failures = self
-            .ephemeral
-            .add_failure(number.as_str(), &source, now, limits.lockout_window)
-            .await?;
-        if let Some(secs) = lock_secs(failures.source, limits) {
-            self.ephemeral
-                .lock_verification(number.as_str(), Some(&source), now + secs)
-                .await?;
-        }
-        if failures.number >= limits.lockout_after {
-            self.ephemeral
-                .lock_verification(number.as_str(), None, now + limits.lockout_window)
-                .await?;
-        }
-        Ok(())
-    }
-
     /// Lifts `number`'s verification locks, forgets its failures and empties its send caps
     /// (cooldown, hourly and daily, with every source's share): an admin's decision. The
     /// budgets keep their count: those messages were sent.
@@ -539,22 +510,18 @@ fn warning_level(cap: u32) -> u32 {
     u32::try_from((u64::from(cap) * 4).div_ceil(5)).unwrap_or(u32::MAX)
 }
 
-/// How long a source's `failures`-th consecutive failure on a number locks it out of that
-/// number: nothing before `backoff_after`, then `backoff_base` doubling per failure up to
-/// `backoff_max`, and the long lockout from half of `lockout_after` on (so that only several
-/// sources together reach the number's `lockout_after`).
-fn lock_secs(failures: u32, limits: &LimitsConfig) -> Option<i64> {
-    if failures >= half(limits.lockout_after) {
-        return Some(limits.lockout_window);
+/// What a wrong code costs (`SESAME_VERIFY_*`), counted across codes (a new code does not reset
+/// the count, NIST SP 800-63B §5.2.2): a source alone is locked out at half the number's
+/// failures, so locking the number for everyone takes at least two sources.
+pub(super) fn lockout(limits: &LimitsConfig) -> Lockout {
+    Lockout {
+        window: limits.lockout_window,
+        backoff_after: limits.backoff_after,
+        backoff_base: limits.backoff_base,
+        backoff_max: limits.backoff_max,
+        source_lockout_after: half(limits.lockout_after),
+        lockout_after: limits.lockout_after,
     }
-    let doublings = failures.checked_sub(limits.backoff_after)?;
-    let factor = 2i64.checked_pow(doublings).unwrap_or(i64::MAX);
-    Some(
-        limits
-            .backoff_base
-            .saturating_mul(factor)
-            .min(limits.backoff_max),
-    )
 }
 
 /// `Retry-After` seconds: never zero, so a client never retries into the same refusal.
@@ -591,10 +558,10 @@ mod tests {
 
     #[test]
     fn failures_back_off_exponentially_then_lock_out() {
-        let limits = limits();
+        let lockout = lockout(&limits());
         let locks: Vec<Option<i64>> = [1, 4, 5, 6, 7, 10, 49, 50, 150]
             .into_iter()
-            .map(|failures| lock_secs(failures, &limits))
+            .map(|failures| lockout.source_lock_secs(failures))
             .collect();
         assert_eq!(
             locks,
@@ -610,7 +577,13 @@ mod tests {
                 Some(86_400)
             ]
         );
-        assert_eq!(lock_secs(u32::MAX - 1, &limits), Some(86_400));
+        assert_eq!(lockout.source_lock_secs(u32::MAX - 1), Some(86_400));
+        // The number is locked for everyone at its 100th failure, whatever the sources.
+        let number: Vec<Option<i64>> = [1, 99, 100, 101]
+            .into_iter()
+            .map(|failures| lockout.number_lock_secs(failures))
+            .collect();
+        assert_eq!(number, [None, None, Some(86_400), Some(86_400)]);
     }
 
     #[test]

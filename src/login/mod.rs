@@ -178,9 +178,6 @@ impl LoginService {
                 return Err(refused.await);
             }
         };
-        if let ChallengeCheck::Rejected { .. } = check {
-            self.limits.after_wrong_code(number, ip, now).await?;
-        }
         // With anonymous login off, a code (even a guessed one) of a number no employee holds
         // is no login.
         let check = match check {

@@ -40,6 +40,8 @@ pub struct CodeAttempt<'a> {
     pub max_attempts: u32,
     pub now_ms: i64,
     pub on_success: OnSuccess<'a>,
+    /// What a wrong code costs; the store counts it in the step that found the code wrong.
+    pub on_failure: Lockout,
 }
 
 /// The admission a code check must pass first ([`Ephemeral::admit_then_check`]): `member` in
@@ -170,13 +172,42 @@ pub enum Admission {
     Refused { window: usize, retry_after: i64 },
 }
 
-/// Consecutive failed checks of one number's codes, after [`Ephemeral::add_failure`].
+/// What a wrong code costs (`SESAME_VERIFY_*`, docs/contract-notes.md "Abuse limits"): one
+/// more failure of the number and of the checking source, all forgotten `window` seconds after
+/// the number's last; from its `backoff_after`-th failure the source is locked out of the
+/// number for `backoff_base` seconds, doubling per failure up to `backoff_max`, and from its
+/// `source_lockout_after`-th for `window`; from the number's `lockout_after`-th, everyone is,
+/// for `window`. A store counts a failure and sets the locks it earns in one step, so wrong
+/// codes sent at once earn what the same codes one after another would.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Failures {
-    /// From every source.
-    pub number: u32,
-    /// From the source that failed this time.
-    pub source: u32,
+pub struct Lockout {
+    pub window: i64,
+    pub backoff_after: u32,
+    pub backoff_base: i64,
+    pub backoff_max: i64,
+    pub source_lockout_after: u32,
+    pub lockout_after: u32,
+}
+
+impl Lockout {
+    /// How long a source's `failures`-th failure locks it out of the number, if at all.
+    pub fn source_lock_secs(&self, failures: u32) -> Option<i64> {
+        if failures >= self.source_lockout_after {
+            return Some(self.window);
+        }
+        let doublings = failures.checked_sub(self.backoff_after)?;
+        let factor = 2i64.checked_pow(doublings).unwrap_or(i64::MAX);
+        Some(
+            self.backoff_base
+                .saturating_mul(factor)
+                .min(self.backoff_max),
+        )
+    }
+
+    /// How long the number's `failures`-th failure locks it for everyone, if at all.
+    pub fn number_lock_secs(&self, failures: u32) -> Option<i64> {
+        (failures >= self.lockout_after).then_some(self.window)
+    }
 }
 
 impl ChallengeCheck {
@@ -204,7 +235,8 @@ pub trait Ephemeral: Send + Sync + 'static {
     /// `Locked` (with the later end). Otherwise it compares `digest` with
     /// the live challenge's in constant time, spending the challenge on a match (and clearing
     /// what `on_success` names) or counting a wrong attempt (killing the challenge at
-    /// `max_attempts`). Of concurrent checks with the right code exactly one is `Accepted`.
+    /// `max_attempts`) and a failure with the locks it earns (`on_failure`). Of concurrent
+    /// checks with the right code exactly one is `Accepted`.
     async fn check_challenge(&self, attempt: &CodeAttempt<'_>) -> Result<CodeCheck>;
 
     /// [`Ephemeral::admit`] of `first`, then, once admitted, [`Ephemeral::check_challenge`] of
@@ -275,21 +307,17 @@ pub trait Ephemeral: Send + Sync + 'static {
         at: i64,
     ) -> Result<()>;
 
-    /// Counts one more consecutive failed check of `number`'s codes, made by `source`, and
-    /// returns the counts. Failures (every source's) are forgotten `ttl_secs` after the last
-    /// one of the number.
-    async fn add_failure(
+    /// Counts one more consecutive failed check of `number`'s codes, made by `source` at
+    /// `now`, and sets the locks it earns (`lockout`), in one step; a lock is never shortened.
+    /// For the checks made elsewhere (a provider's): a wrong code found by
+    /// [`Ephemeral::check_challenge`] is counted there.
+    async fn record_failure(
         &self,
         number: &str,
         source: &str,
         now: i64,
-        ttl_secs: i64,
-    ) -> Result<Failures>;
-
-    /// Locks verification of `number` until `until` (Unix seconds), for `source` only or
-    /// (`None`) for everyone; never shortens a lock.
-    async fn lock_verification(&self, number: &str, source: Option<&str>, until: i64)
-    -> Result<()>;
+        lockout: &Lockout,
+    ) -> Result<()>;
 
     /// The end of `number`'s verification lock for `source` (its own or everyone's, the
     /// later), when it is locked at `now`.

@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq;
 
 use super::memory_limits::MemoryLimits;
 use super::{
-    Admission, ChallengeCheck, CodeAttempt, CodeCheck, Ephemeral, Failures, NewChallenge, Result,
+    Admission, ChallengeCheck, CodeAttempt, CodeCheck, Ephemeral, Lockout, NewChallenge, Result,
     Window,
 };
 
@@ -17,6 +17,10 @@ use super::{
 pub struct MemoryEphemeral {
     challenges: Mutex<HashMap<String, Challenge>>,
     limits: MemoryLimits,
+    /// Held through a whole code check (the lock, the code, the failure it counts), which is
+    /// one step as on Redis: no check runs between another's reading of the locks and its
+    /// setting of the lock its wrong code earned.
+    checks: Mutex<()>,
 }
 
 struct Challenge {
@@ -108,19 +112,30 @@ impl Ephemeral for MemoryEphemeral {
             max_attempts,
             now_ms,
             on_success,
+            on_failure,
         } = *attempt;
+        let _one_check_at_a_time = self
+            .checks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let now = now_ms.div_euclid(1_000);
         if let Some(until) = self.limits.verification_locked_until(number, source, now) {
             return Ok(CodeCheck::Locked { until });
         }
         let check = self.check_digest(number, digest, max_attempts, now_ms);
-        if check == ChallengeCheck::Accepted {
-            if on_success.forget_failures {
-                self.limits.forget_failures(number, source);
+        match check {
+            ChallengeCheck::Accepted => {
+                if on_success.forget_failures {
+                    self.limits.forget_failures(number, source);
+                }
+                if let Some(window) = on_success.empty_window {
+                    self.limits.clear_window(number, window);
+                }
             }
-            if let Some(window) = on_success.empty_window {
-                self.limits.clear_window(number, window);
+            ChallengeCheck::Rejected { .. } => {
+                self.limits.record_failure(number, source, now, &on_failure);
             }
+            ChallengeCheck::Missing => {}
         }
         Ok(CodeCheck::Checked(check))
     }
@@ -168,23 +183,14 @@ impl Ephemeral for MemoryEphemeral {
         Ok(())
     }
 
-    async fn add_failure(
+    async fn record_failure(
         &self,
         number: &str,
         source: &str,
         now: i64,
-        ttl_secs: i64,
-    ) -> Result<Failures> {
-        Ok(self.limits.add_failure(number, source, now, ttl_secs))
-    }
-
-    async fn lock_verification(
-        &self,
-        number: &str,
-        source: Option<&str>,
-        until: i64,
+        lockout: &Lockout,
     ) -> Result<()> {
-        self.limits.lock_verification(number, source, until);
+        self.limits.record_failure(number, source, now, lockout);
         Ok(())
     }
 

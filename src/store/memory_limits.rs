@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
-use super::{Admission, Failures, Window, WindowKind};
+use super::{Admission, Lockout, Window, WindowKind};
 
 /// Expired entries of other keys are swept at most this often (seconds), so memory tracks
 /// recent clients only.
@@ -284,39 +284,25 @@ impl MemoryLimits {
         lock(&self.windows).entries.remove(&window_key(tag, name));
     }
 
-    pub(super) fn add_failure(
-        &self,
-        number: &str,
-        source: &str,
-        now: i64,
-        ttl_secs: i64,
-    ) -> Failures {
+    /// One more failure of `number` from `source` at `now`, and the locks it earns
+    /// (`Ephemeral::record_failure`), under one lock.
+    pub(super) fn record_failure(&self, number: &str, source: &str, now: i64, lockout: &Lockout) {
         let mut failures = lock(&self.failures);
         failures.sweep(now);
         let entry = failures.entries.entry(number.to_owned()).or_default();
         if !entry.live_at(now) {
             *entry = NumberFailures::default();
         }
-        entry.expires_at = now + ttl_secs;
+        entry.expires_at = now + lockout.window;
         entry.number.count += 1;
+        if let Some(secs) = lockout.number_lock_secs(entry.number.count) {
+            entry.number.until = entry.number.until.max(now + secs);
+        }
         let by_source = entry.sources.entry(source.to_owned()).or_default();
         by_source.count += 1;
-        Failures {
-            number: entry.number.count,
-            source: by_source.count,
+        if let Some(secs) = lockout.source_lock_secs(by_source.count) {
+            by_source.until = by_source.until.max(now + secs);
         }
-    }
-
-    pub(super) fn lock_verification(&self, number: &str, source: Option<&str>, until: i64) {
-        let mut failures = lock(&self.failures);
-        let Some(entry) = failures.entries.get_mut(number) else {
-            return;
-        };
-        let locked = match source {
-            None => &mut entry.number,
-            Some(source) => entry.sources.entry(source.to_owned()).or_default(),
-        };
-        locked.until = locked.until.max(until);
     }
 
     pub(super) fn verification_locked_until(

@@ -38,7 +38,7 @@ pub use console_sessions::ConsoleSession;
 pub use database::{Backend, Database, Tx};
 pub use employees::{Employee, EmployeeQuery, EmployeeUpsert, Upserted};
 pub use ephemeral::{
-    Admission, AdmitFirst, ChallengeCheck, CodeAttempt, CodeCheck, Ephemeral, Failures,
+    Admission, AdmitFirst, ChallengeCheck, CodeAttempt, CodeCheck, Ephemeral, Lockout,
     NewChallenge, OnSuccess, Window, WindowGroup, WindowKind,
 };
 pub use health::{Health, Readiness};

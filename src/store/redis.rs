@@ -10,9 +10,9 @@ use redis::{Script, ScriptInvocation};
 use super::redis_connection::RedisConnection;
 
 use super::ephemeral::{admit_one_by_one, admit_then_check_one_by_one};
-use super::redis_limits::{ADMIT, ADMIT_FUNCTION, ADMIT_THEN_STORE, LOCK, WITHDRAW};
+use super::redis_limits::{ADMIT, ADMIT_FUNCTION, ADMIT_THEN_STORE, WITHDRAW};
 use super::{
-    Admission, AdmitFirst, ChallengeCheck, CodeAttempt, CodeCheck, Ephemeral, Failures,
+    Admission, AdmitFirst, ChallengeCheck, CodeAttempt, CodeCheck, Ephemeral, Lockout,
     NewChallenge, Result, StoreError, Window, WindowGroup, WindowKind,
 };
 use crate::config::SecretUrl;
@@ -29,6 +29,48 @@ local function store_challenge(key, digest, expires, ttl)
 end
 ";
 
+/// Defines `record_failure(key, source, now, lockout)`: one more failure of the number whose
+/// failures hash is `key`, from `source` at `now` (Unix seconds), and the locks it earns, a lock
+/// never shortened. `lockout` holds `Lockout`'s numbers in its field order (`ephemeral.rs`:
+/// window, backoff after, backoff base, backoff max, source lockout after, lockout after); the
+/// arithmetic is `Lockout`'s.
+const RECORD_FAILURE: &str = r"
+local function record_failure(key, source, now, lockout)
+  local window, backoff_after, base, max, source_after, number_after = unpack(lockout)
+  local function lock(field, ends)
+    if ends > tonumber(redis.call('HGET', key, field) or '0') then
+      redis.call('HSET', key, field, ends)
+    end
+  end
+  local number = redis.call('HINCRBY', key, 'count', 1)
+  local mine = redis.call('HINCRBY', key, 'count:' .. source, 1)
+  if number >= number_after then lock('until', now + window) end
+  if mine >= source_after then
+    lock('until:' .. source, now + window)
+  elseif mine >= backoff_after then
+    lock('until:' .. source, now + math.min(base * 2 ^ (mine - backoff_after), max))
+  end
+  redis.call('EXPIRE', key, window)
+end
+";
+
+/// `record_failure` of the failures hash KEYS[1] with ARGV: source, now, then the lockout's
+/// six numbers.
+static RECORD: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        &[
+            RECORD_FAILURE,
+            r"
+local lockout = {}
+for i = 3, 8 do lockout[#lockout + 1] = tonumber(ARGV[i]) end
+record_failure(KEYS[1], ARGV[1], tonumber(ARGV[2]), lockout)
+return 0
+",
+        ]
+        .concat(),
+    )
+});
+
 /// `store_challenge` of KEYS[1] with ARGV: digest, expires, TTL.
 static PUT_CHALLENGE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -42,14 +84,15 @@ static PUT_CHALLENGE: LazyLock<Script> = LazyLock::new(|| {
 
 /// A login's code check in one atomic step (KEYS: challenge, failures, and the window to
 /// empty on success if any; ARGV: candidate digest, max attempts, now in seconds, now in
-/// milliseconds, whether a success forgets the failures, the checking source). A number
-/// locked for everyone or for the source gets {-2, until} (the later end) and nothing else
-/// happens. A challenge past its `expires` (milliseconds; the key's TTL only
-/// reclaims space) is deleted and missing. Otherwise the digests are compared in constant time
-/// (every byte is visited whatever differs); a match deletes the challenge and what the
-/// success clears, a miss counts an attempt and deletes the challenge at the limit. Returns -1
-/// when there is no live challenge, otherwise the attempts left (0 after a match is told apart
-/// by the second value).
+/// milliseconds, whether a success forgets the failures, the checking source, then the
+/// lockout's six numbers as `record_failure` takes them). A number locked for everyone or for
+/// the source gets {-2, until} (the later end) and nothing else happens. A challenge past its
+/// `expires` (milliseconds; the key's TTL only reclaims space) is deleted and missing.
+/// Otherwise the digests are compared in constant time (every byte is visited whatever
+/// differs); a match deletes the challenge and what the success clears, a miss counts an
+/// attempt (deleting the challenge at the limit) and a failure with its locks
+/// (`record_failure`, which must precede this). Returns -1 when there is no live challenge,
+/// otherwise the attempts left (0 after a match is told apart by the second value).
 const CHECK_CHALLENGE: &str = r"
 local locks = redis.call('HMGET', KEYS[2], 'until', 'until:' .. ARGV[6])
 local locked = math.max(tonumber(locks[1] or '0'), tonumber(locks[2] or '0'))
@@ -76,6 +119,9 @@ if diff == 0 then
   return {0, 1}
 end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+local lockout = {}
+for i = 7, 12 do lockout[#lockout + 1] = tonumber(ARGV[i]) end
+record_failure(KEYS[2], ARGV[6], tonumber(ARGV[3]), lockout)
 local max = tonumber(ARGV[2])
 if attempts >= max then
   redis.call('DEL', KEYS[1])
@@ -92,6 +138,7 @@ static ADMIT_THEN_CHECK: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         &[
             ADMIT_FUNCTION,
+            RECORD_FAILURE,
             "local function check(KEYS, ARGV)\n",
             CHECK_CHALLENGE,
             r"end
@@ -147,7 +194,7 @@ impl RedisEphemeral {
         Ok(Self {
             connection,
             prefix: prefix.to_owned(),
-            check_challenge: Script::new(CHECK_CHALLENGE),
+            check_challenge: Script::new(&[RECORD_FAILURE, CHECK_CHALLENGE].concat()),
             count_attempt: Script::new(COUNT_ATTEMPT),
         })
     }
@@ -237,6 +284,7 @@ impl RedisEphemeral {
             .arg(attempt.now_ms)
             .arg(forget_failures)
             .arg(attempt.source);
+        push_lockout(invocation, &attempt.on_failure);
     }
 
     /// `groups` in turn in one call of the admission script (`redis_limits.rs`): every key
@@ -263,6 +311,17 @@ impl RedisEphemeral {
         let reply: Vec<i64> = invocation.invoke_async(&mut connection).await?;
         admissions_of(groups, &reply)
     }
+}
+
+/// `record_failure`'s lockout numbers, in its order.
+fn push_lockout(invocation: &mut ScriptInvocation<'_>, lockout: &Lockout) {
+    invocation
+        .arg(lockout.window)
+        .arg(lockout.backoff_after)
+        .arg(lockout.backoff_base)
+        .arg(lockout.backoff_max)
+        .arg(lockout.source_lockout_after)
+        .arg(lockout.lockout_after);
 }
 
 /// A code check from the reply of `CHECK_CHALLENGE` or `ADMIT_THEN_CHECK`. A reply of
@@ -454,39 +513,21 @@ impl Ephemeral for RedisEphemeral {
         Ok(())
     }
 
-    async fn add_failure(
+    async fn record_failure(
         &self,
         number: &str,
         source: &str,
-        _now: i64,
-        ttl_secs: i64,
-    ) -> Result<Failures> {
-        let key = self.failures_key(number);
-        let mut connection = self.connection.clone();
-        let (number, source): (u32, u32) = redis::pipe()
-            .atomic()
-            .hincr(&key, "count", 1)
-            .hincr(&key, format!("count:{source}"), 1)
-            .expire(&key, ttl_secs)
-            .ignore()
-            .query_async(&mut connection)
-            .await?;
-        Ok(Failures { number, source })
-    }
-
-    async fn lock_verification(
-        &self,
-        number: &str,
-        source: Option<&str>,
-        until: i64,
+        now: i64,
+        lockout: &Lockout,
     ) -> Result<()> {
-        let field = source.map_or_else(|| "until".to_owned(), |source| format!("until:{source}"));
+        let mut invocation = RECORD.prepare_invoke();
+        invocation
+            .key(self.failures_key(number))
+            .arg(source)
+            .arg(now);
+        push_lockout(&mut invocation, lockout);
         let mut connection = self.connection.clone();
-        LOCK.key(self.failures_key(number))
-            .arg(until)
-            .arg(field)
-            .invoke_async::<()>(&mut connection)
-            .await?;
+        invocation.invoke_async::<()>(&mut connection).await?;
         Ok(())
     }
 

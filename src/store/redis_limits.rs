@@ -7,7 +7,8 @@
 //! since the last one, so its cost does not grow with the buckets a busy key holds (the
 //! global budget, a country's, a busy IP's). A counter key comes once per call. Failures are
 //! one hash per number: `count` and `until` for the number, `count:<source>` and
-//! `until:<source>` per source. The arithmetic is the memory store's (`memory_limits.rs`).
+//! `until:<source>` per source (`record_failure`, `redis.rs`). The arithmetic is the memory
+//! store's (`memory_limits.rs`).
 
 use std::sync::LazyLock;
 
@@ -217,18 +218,6 @@ for i, key in ipairs(KEYS) do
     end
   end
 end
-return 0
-",
-    )
-});
-
-/// Sets the field ARGV[2] (`until` for the whole number, `until:<source>` for one source) of
-/// the failures hash in KEYS[1] to ARGV[1] unless it is later already.
-pub(super) static LOCK: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local current = tonumber(redis.call('HGET', KEYS[1], ARGV[2]) or '0')
-if tonumber(ARGV[1]) > current then redis.call('HSET', KEYS[1], ARGV[2], ARGV[1]) end
 return 0
 ",
     )

@@ -9,8 +9,8 @@ use redis::aio::MultiplexedConnection;
 use reqwest::StatusCode;
 use sesame::config::SecretUrl;
 use sesame::store::{
-    Admission, AdmitFirst, ChallengeCheck, CodeAttempt, CodeCheck, Ephemeral, MemoryEphemeral,
-    NewChallenge, OnSuccess, RedisEphemeral, Window, WindowGroup,
+    Admission, AdmitFirst, ChallengeCheck, CodeAttempt, CodeCheck, Ephemeral, Lockout,
+    MemoryEphemeral, NewChallenge, OnSuccess, RedisEphemeral, Window, WindowGroup,
 };
 use uuid::Uuid;
 
@@ -79,6 +79,14 @@ fn attempt(digest: &str, at: i64) -> CodeAttempt<'_> {
         on_success: OnSuccess {
             forget_failures: false,
             empty_window: None,
+        },
+        on_failure: Lockout {
+            window: 900,
+            backoff_after: 5,
+            backoff_base: 30,
+            backoff_max: 900,
+            source_lockout_after: 50,
+            lockout_after: 100,
         },
     }
 }

@@ -26,6 +26,7 @@ on_every_backend!(
     the_ip_check_cap_trips_and_recovers,
     a_malformed_code_counts_against_the_ip_check_cap,
     failed_checks_lock_the_number_with_growing_backoff_across_codes,
+    concurrent_wrong_codes_from_one_source_earn_the_lock_sequential_ones_would,
     the_long_lockout_ends_by_admin_or_by_its_window,
     one_source_cannot_lock_the_number_for_another,
     many_sources_together_still_lock_the_number,
@@ -155,6 +156,40 @@ async fn failed_checks_lock_the_number_with_growing_backoff_across_codes(backend
         StatusCode::OK
     );
     assert_eq!(refused_limits(&app).await, ["verify_lock"; 2]);
+}
+
+/// The lock a wrong code earns is set in the step that found it wrong: a burst of wrong codes
+/// sent at once gets no more checks than the same codes one after another.
+async fn concurrent_wrong_codes_from_one_source_earn_the_lock_sequential_ones_would(
+    backend: Backend,
+) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("SESAME_OTP_MAX_ATTEMPTS", "10"),
+            ("SESAME_VERIFY_BACKOFF_AFTER", "1"),
+            ("SESAME_VERIFY_BACKOFF_BASE", "60"),
+            ("SESAME_VERIFY_BACKOFF_MAX", "60"),
+        ],
+    )
+    .await;
+    app.start_login(NUMBER).await;
+    let code = app.sink.last_code(NUMBER);
+    let wrong = wrong_code(&code);
+    let burst = (0..8).map(|_| app.exchange_code(NUMBER, &wrong));
+    let mut statuses: Vec<StatusCode> =
+        join_all(burst).await.iter().map(Response::status).collect();
+    statuses.sort();
+    let mut expected = vec![StatusCode::TOO_MANY_REQUESTS; 7];
+    expected.insert(0, StatusCode::BAD_REQUEST);
+    assert_eq!(statuses, expected);
+    // The first failure locked the source for a minute; the code itself lives on.
+    assert_rate_limited(app.exchange_code(NUMBER, &code).await).await;
+    pass_secs(&app, 60);
+    assert_eq!(
+        app.exchange_code(NUMBER, &code).await.status(),
+        StatusCode::OK
+    );
 }
 
 async fn the_long_lockout_ends_by_admin_or_by_its_window(backend: Backend) {
