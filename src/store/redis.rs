@@ -483,6 +483,10 @@ impl Ephemeral for RedisEphemeral {
         now: i64,
         then_put: Option<&NewChallenge<'_>>,
     ) -> Result<Vec<Admission>> {
+        if groups.is_empty() && then_put.is_none() {
+            // Nothing to count or store: a start without a client IP that the screening refused.
+            return Ok(Vec::new());
+        }
         match self.connection {
             RedisConnection::Single(_) => {
                 self.admit_atomically(groups, member, now, then_put).await

@@ -14,7 +14,9 @@ use sesame::store::{
 };
 use uuid::Uuid;
 
-use crate::support::{Backend, on_every_backend, redis_cluster_url, redis_url, spawn_app};
+use crate::support::{
+    Backend, RedisServer, on_every_backend, redis_cluster_url, redis_url, spawn_app,
+};
 
 on_every_backend!(
     a_counter_counts_an_event_until_its_bucket_leaves_the_window,
@@ -506,6 +508,19 @@ async fn a_counter_stays_bounded_in_redis_whatever_the_traffic() {
     assert_eq!(fields, 63);
     let bytes = memory_usage(&mut redis, &key).await;
     assert!(bytes < 2_000, "{bytes} bytes");
+}
+
+/// Admitting nothing asks nothing of Redis: a start without a client IP whose number the
+/// screening refuses has no window to count and no challenge to store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admitting_nothing_asks_nothing_of_redis() {
+    let mut server = RedisServer::start().await;
+    let (store, _) = redis_store(&server.url()).await;
+    server.stop();
+    let admissions = store.admit_in_turn(&[], "member", T, None).await;
+    assert_eq!(admissions.unwrap(), Vec::<Admission>::new());
+    // Anything else needs the server, which is gone.
+    assert!(store.ping().await.is_err());
 }
 
 /// A counter's key expires, and not before its newest bucket leaves the window: each new bucket
