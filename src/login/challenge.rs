@@ -247,7 +247,11 @@ impl Challenges {
                 attempts_left,
             }));
         }
-        let attempt = self.attempt(number, source, ISSUED_BY_PROVIDER, now_ms, on_success);
+        // No guess: the provider has approved the code, and its refusal was counted above.
+        let attempt = CodeAttempt {
+            on_failure: None,
+            ..self.attempt(number, source, ISSUED_BY_PROVIDER, now_ms, on_success)
+        };
         Ok(match self.ephemeral.check_challenge(&attempt).await? {
             CodeCheck::Checked(ChallengeCheck::Accepted) => {
                 CodeCheck::Checked(ChallengeCheck::Accepted)
@@ -273,7 +277,7 @@ impl Challenges {
             max_attempts: self.config.otp.max_attempts,
             now_ms,
             on_success,
-            on_failure: self.lockout,
+            on_failure: Some(self.lockout),
         }
     }
 

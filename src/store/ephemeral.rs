@@ -40,8 +40,9 @@ pub struct CodeAttempt<'a> {
     pub max_attempts: u32,
     pub now_ms: i64,
     pub on_success: OnSuccess<'a>,
-    /// What a wrong code costs; the store counts it in the step that found the code wrong.
-    pub on_failure: Lockout,
+    /// What a wrong code costs, counted in the step that found it wrong; `None` for a check
+    /// that is no guess (spending a challenge that a provider has approved the code of).
+    pub on_failure: Option<Lockout>,
 }
 
 /// The admission a code check must pass first ([`Ephemeral::admit_then_check`]): `member` in
@@ -235,8 +236,8 @@ pub trait Ephemeral: Send + Sync + 'static {
     /// `Locked` (with the later end). Otherwise it compares `digest` with
     /// the live challenge's in constant time, spending the challenge on a match (and clearing
     /// what `on_success` names) or counting a wrong attempt (killing the challenge at
-    /// `max_attempts`) and a failure with the locks it earns (`on_failure`). Of concurrent
-    /// checks with the right code exactly one is `Accepted`.
+    /// `max_attempts`) and a failure with the locks it earns (`on_failure`, if any). Of
+    /// concurrent checks with the right code exactly one is `Accepted`.
     async fn check_challenge(&self, attempt: &CodeAttempt<'_>) -> Result<CodeCheck>;
 
     /// [`Ephemeral::admit`] of `first`, then, once admitted, [`Ephemeral::check_challenge`] of

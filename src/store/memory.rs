@@ -133,7 +133,9 @@ impl Ephemeral for MemoryEphemeral {
                 }
             }
             ChallengeCheck::Rejected { .. } => {
-                self.limits.record_failure(number, source, now, &on_failure);
+                if let Some(lockout) = on_failure {
+                    self.limits.record_failure(number, source, now, &lockout);
+                }
             }
             ChallengeCheck::Missing => {}
         }

@@ -84,15 +84,16 @@ static PUT_CHALLENGE: LazyLock<Script> = LazyLock::new(|| {
 
 /// A login's code check in one atomic step (KEYS: challenge, failures, and the window to
 /// empty on success if any; ARGV: candidate digest, max attempts, now in seconds, now in
-/// milliseconds, whether a success forgets the failures, the checking source, then the
-/// lockout's six numbers as `record_failure` takes them). A number locked for everyone or for
-/// the source gets {-2, until} (the later end) and nothing else happens. A challenge past its
-/// `expires` (milliseconds; the key's TTL only reclaims space) is deleted and missing.
-/// Otherwise the digests are compared in constant time (every byte is visited whatever
-/// differs); a match deletes the challenge and what the success clears, a miss counts an
-/// attempt (deleting the challenge at the limit) and a failure with its locks
-/// (`record_failure`, which must precede this). Returns -1 when there is no live challenge,
-/// otherwise the attempts left (0 after a match is told apart by the second value).
+/// milliseconds, whether a success forgets the failures, the checking source, then, when a
+/// miss is a failure, the lockout's six numbers as `record_failure` takes them). A number
+/// locked for everyone or for the source gets {-2, until} (the later end) and nothing else
+/// happens. A challenge past its `expires` (milliseconds; the key's TTL only reclaims space)
+/// is deleted and missing. Otherwise the digests are compared in constant time (every byte is
+/// visited whatever differs); a match deletes the challenge and what the success clears, a
+/// miss counts an attempt (deleting the challenge at the limit) and, with a lockout, a failure
+/// with its locks (`record_failure`, which must precede this). Returns -1 when there is no
+/// live challenge, otherwise the attempts left (0 after a match is told apart by the second
+/// value).
 const CHECK_CHALLENGE: &str = r"
 local locks = redis.call('HMGET', KEYS[2], 'until', 'until:' .. ARGV[6])
 local locked = math.max(tonumber(locks[1] or '0'), tonumber(locks[2] or '0'))
@@ -119,9 +120,11 @@ if diff == 0 then
   return {0, 1}
 end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-local lockout = {}
-for i = 7, 12 do lockout[#lockout + 1] = tonumber(ARGV[i]) end
-record_failure(KEYS[2], ARGV[6], tonumber(ARGV[3]), lockout)
+if ARGV[7] then
+  local lockout = {}
+  for i = 7, 12 do lockout[#lockout + 1] = tonumber(ARGV[i]) end
+  record_failure(KEYS[2], ARGV[6], tonumber(ARGV[3]), lockout)
+end
 local max = tonumber(ARGV[2])
 if attempts >= max then
   redis.call('DEL', KEYS[1])
@@ -284,7 +287,9 @@ impl RedisEphemeral {
             .arg(attempt.now_ms)
             .arg(forget_failures)
             .arg(attempt.source);
-        push_lockout(invocation, &attempt.on_failure);
+        if let Some(lockout) = &attempt.on_failure {
+            push_lockout(invocation, lockout);
+        }
     }
 
     /// `groups` in turn in one call of the admission script (`redis_limits.rs`): every key

@@ -27,6 +27,7 @@ on_every_backend!(
     a_challenge_is_stored_only_once_every_group_is_admitted,
     a_code_is_checked_only_once_its_admission_is_admitted,
     unlock_empties_the_cooldown_and_the_send_log,
+    only_a_guess_counts_as_a_failure,
 );
 
 /// The start of a minute: the buckets of an hour's counter are minutes.
@@ -82,14 +83,19 @@ fn attempt(digest: &str, at: i64) -> CodeAttempt<'_> {
             forget_failures: false,
             empty_window: None,
         },
-        on_failure: Lockout {
-            window: 900,
-            backoff_after: 5,
-            backoff_base: 30,
-            backoff_max: 900,
-            source_lockout_after: 50,
-            lockout_after: 100,
-        },
+        on_failure: Some(lockout(5)),
+    }
+}
+
+/// The default lockout, with the source backed off for 30 s from its `backoff_after`-th failure.
+fn lockout(backoff_after: u32) -> Lockout {
+    Lockout {
+        window: 900,
+        backoff_after,
+        backoff_base: 30,
+        backoff_max: 900,
+        source_lockout_after: 50,
+        lockout_after: 100,
     }
 }
 
@@ -611,4 +617,40 @@ async fn a_redis_counter_keeps_the_memory_stores_count_through_gaps_and_withdraw
         .map(|(_, events)| events)
         .sum();
     assert_eq!(total, buckets);
+}
+
+/// A wrong code is a failure, and its lock is set in the same check; a check that is no guess
+/// (`on_failure: None`: spending a challenge whose code a provider approved) counts an attempt
+/// of the challenge and no failure.
+async fn only_a_guess_counts_as_a_failure(backend: Backend) {
+    let store = store(backend).await;
+    store
+        .put_challenge(&new_challenge("right", T))
+        .await
+        .unwrap();
+    let no_guess = CodeAttempt {
+        on_failure: None,
+        ..attempt("wrong", T)
+    };
+    assert_eq!(
+        store.check_challenge(&no_guess).await.unwrap(),
+        CodeCheck::Checked(ChallengeCheck::Rejected { attempts_left: 4 })
+    );
+    let locked = store.verification_locked_until(TAG, "x", T).await.unwrap();
+    assert_eq!(locked, None);
+
+    let guess = CodeAttempt {
+        on_failure: Some(lockout(1)),
+        ..attempt("wrong", T)
+    };
+    assert_eq!(
+        store.check_challenge(&guess).await.unwrap(),
+        CodeCheck::Checked(ChallengeCheck::Rejected { attempts_left: 3 })
+    );
+    let locked = store.verification_locked_until(TAG, "x", T).await.unwrap();
+    assert_eq!(locked, Some(T + 30));
+    assert_eq!(
+        check(store.as_ref(), "right", T + 1).await,
+        CodeCheck::Locked { until: T + 30 }
+    );
 }
