@@ -29,13 +29,15 @@ local function store_challenge(key, digest, expires, ttl)
 end
 ";
 
-/// Defines `record_failure(key, source, now, lockout)`: one more failure of the number whose
+/// Defines `record_failure(key, source, now, args, at)`: one more failure of the number whose
 /// failures hash is `key`, from `source` at `now` (Unix seconds), and the locks it earns, a lock
-/// never shortened. `lockout` holds `Lockout`'s numbers in its field order (`ephemeral.rs`:
-/// window, backoff after, backoff base, backoff max, source lockout after, lockout after); the
-/// arithmetic is `Lockout`'s.
+/// never shortened. `args[at]` to `args[at + 5]` hold `Lockout`'s numbers in its field order
+/// (`ephemeral.rs`: window, backoff after, backoff base, backoff max, source lockout after,
+/// lockout after); the arithmetic is `Lockout`'s.
 const RECORD_FAILURE: &str = r"
-local function record_failure(key, source, now, lockout)
+local function record_failure(key, source, now, args, at)
+  local lockout = {}
+  for i = at, at + 5 do lockout[#lockout + 1] = tonumber(args[i]) end
   local window, backoff_after, base, max, source_after, number_after = unpack(lockout)
   local function lock(field, ends)
     if ends > tonumber(redis.call('HGET', key, field) or '0') then
@@ -61,9 +63,7 @@ static RECORD: LazyLock<Script> = LazyLock::new(|| {
         &[
             RECORD_FAILURE,
             r"
-local lockout = {}
-for i = 3, 8 do lockout[#lockout + 1] = tonumber(ARGV[i]) end
-record_failure(KEYS[1], ARGV[1], tonumber(ARGV[2]), lockout)
+record_failure(KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV, 3)
 return 0
 ",
         ]
@@ -120,11 +120,7 @@ if diff == 0 then
   return {0, 1}
 end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-if ARGV[7] then
-  local lockout = {}
-  for i = 7, 12 do lockout[#lockout + 1] = tonumber(ARGV[i]) end
-  record_failure(KEYS[2], ARGV[6], tonumber(ARGV[3]), lockout)
-end
+if ARGV[7] then record_failure(KEYS[2], ARGV[6], tonumber(ARGV[3]), ARGV, 7) end
 local max = tonumber(ARGV[2])
 if attempts >= max then
   redis.call('DEL', KEYS[1])
