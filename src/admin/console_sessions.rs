@@ -101,12 +101,7 @@ impl ConsoleSessions {
             return Err(Error::RateLimited { retry_after });
         }
         let holder = match self.api_keys.authenticate(key).await? {
-            Some(
-                holder @ KeyHolder {
-                    role: ApiKeyRole::Admin | ApiKeyRole::Auditor,
-                    ..
-                },
-            ) => holder,
+            Some(holder) if may_use_the_console(holder.role) => holder,
             Some(KeyHolder { actor, role, .. }) => {
                 let detail = json!({ "reason": "role", "role": role.as_str() });
                 self.audit_failure(&actor, ip, now, detail).await?;
@@ -153,7 +148,8 @@ impl ConsoleSessions {
 
     /// The user of the session whose cookie holds `session_id`, while it is neither idle for
     /// [`IDLE_TIMEOUT`] nor opened with a key revoked (or, for `SESAME_ADMIN_API_KEY`, unset)
-    /// since. Each use slides the idle timeout.
+    /// since, nor with a key re-roled to a role that may not use the console. The user has
+    /// the key's current role. Each use slides the idle timeout.
     pub async fn session(&self, session_id: &str, now: i64) -> Result<Option<ConsoleUser>> {
         let id_hash = hash(session_id);
         let Some(session) = self
@@ -164,6 +160,9 @@ impl ConsoleSessions {
             return Ok(None);
         };
         if session.key_id.is_none() && self.config.admin_api_key.is_none() {
+            return Ok(None);
+        }
+        if !may_use_the_console(session.role) {
             return Ok(None);
         }
         if now - session.last_seen_at >= TOUCH_EVERY {
@@ -191,6 +190,12 @@ impl ConsoleSessions {
         let event = call.event(AuditAction::ConsoleSignInFailed, None, Some(detail));
         Ok(self.db.append_audit(&event).await?)
     }
+}
+
+/// Admins change things in the console and auditors read it; an `introspect` key may not
+/// sign in, nor keep a session it was re-roled into.
+fn may_use_the_console(role: ApiKeyRole) -> bool {
+    matches!(role, ApiKeyRole::Admin | ApiKeyRole::Auditor)
 }
 
 fn user_of(session: ConsoleSession) -> ConsoleUser {

@@ -1,5 +1,6 @@
 //! Admin console sessions: created at sign-in, found by the SHA-256 of the cookie's id, ended
-//! by sign-out, idleness or the revocation of the API key they were opened with.
+//! by sign-out, idleness or the revocation of the API key they were opened with, and holding
+//! that key's current role.
 
 use sqlx::Row;
 
@@ -51,15 +52,16 @@ impl Database {
     }
 
     /// The session `id_hash` when it was seen at or after `idle_since` and its stored key (if
-    /// it has one) is not revoked.
+    /// it has one) is not revoked, with that key's role now (a key re-roled since sign-in
+    /// brings its new role; a session of `SESAME_ADMIN_API_KEY` keeps the one it was given).
     pub async fn console_session(
         &self,
         id_hash: &str,
         idle_since: i64,
     ) -> Result<Option<ConsoleSession>> {
         let row = sqlx::query(
-            "select s.id_hash, s.key_id, s.key_name, s.role, s.csrf_token, s.created_at,
-                    s.last_seen_at
+            "select s.id_hash, s.key_id, s.key_name, coalesce(k.role, s.role) as role,
+                    s.csrf_token, s.created_at, s.last_seen_at
              from console_sessions s left join api_keys k on k.id = s.key_id
              where s.id_hash = $1 and s.last_seen_at >= $2
                and (s.key_id is null or (k.id is not null and k.revoked_at is null))",

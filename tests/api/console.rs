@@ -1,13 +1,15 @@
 //! The admin console's sign-in: off without an admin key, the session cookie, failed
-//! sign-ins audited and limited, the idle timeout, sign-out, and a revoked key's sessions.
+//! sign-ins audited and limited, the idle timeout, sign-out, and the sessions of a key revoked
+//! or re-roled since.
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::{
-    ADMIN_KEY, Backend, no_redirects, on_both_backends, sesame_cli, spawn_app, spawn_app_with,
+    ADMIN_KEY, Backend, TestApp, no_redirects, on_both_backends, sesame_cli, spawn_app,
+    spawn_app_with,
 };
 
 on_both_backends!(
@@ -16,6 +18,7 @@ on_both_backends!(
     signing_in_sets_a_strict_cookie_secure_outside_loopback,
     a_session_ends_after_eight_idle_hours_or_at_sign_out,
     revoking_a_key_ends_its_console_sessions,
+    a_re_roled_key_s_console_sessions_take_its_new_role,
 );
 
 async fn the_console_is_off_until_an_admin_key_exists(backend: Backend) {
@@ -248,6 +251,58 @@ async fn revoking_a_key_ends_its_console_sessions(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = console.get("/admin/employees").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/admin/sign-in");
+}
+
+async fn a_re_roled_key_s_console_sessions_take_its_new_role(backend: Backend) {
+    async fn employees_found(app: &TestApp, external_id: &str) -> usize {
+        let path = format!("/admin/v1/employees?q={external_id}");
+        let page: Value = app.admin_get(&path).await.json().await.unwrap();
+        page["items"].as_array().unwrap().len()
+    }
+    let app = spawn_app(backend).await;
+    let created = app.create_api_key("ops-carol", "admin").await;
+    let id = created["id"].as_str().unwrap();
+    let console = app.console(created["key"].as_str().unwrap()).await;
+    let re_role = |role: &'static str| {
+        app.client
+            .patch(app.url(&format!("/admin/v1/api-keys/{id}")))
+            .bearer_auth(ADMIN_KEY)
+            .json(&json!({ "role": role }))
+            .send()
+    };
+    let create_employee = || {
+        console.post(
+            "/admin/employees",
+            &[
+                ("external_id", "E-7"),
+                ("phone_number", "+447700900407"),
+                ("name", "Role Tester"),
+                ("active", "true"),
+            ],
+        )
+    };
+
+    // Demoted to auditor: the open session reads, and changes nothing.
+    assert_eq!(re_role("auditor").await.unwrap().status(), StatusCode::OK);
+    let (status, html) = console.page("/admin/employees").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("api-key:ops-carol · auditor"), "{html}");
+    assert_eq!(create_employee().await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(employees_found(&app, "E-7").await, 0);
+
+    // Promoted again: the same session may change things.
+    assert_eq!(re_role("admin").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(create_employee().await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(employees_found(&app, "E-7").await, 1);
+
+    // A role that may not use the console ends the session.
+    assert_eq!(
+        re_role("introspect").await.unwrap().status(),
+        StatusCode::OK
+    );
     let response = console.get("/admin/employees").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()["location"], "/admin/sign-in");
