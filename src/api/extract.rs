@@ -8,6 +8,7 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 
 use crate::admin::KeyHolder;
@@ -173,14 +174,18 @@ impl FromRequestParts<AppState> for AdminKey {
 
 /// An API key allowed to check tokens: role `introspect` or `admin` (`403` for `auditor`).
 /// `401` without a valid key. The key's lookup may be up to five seconds old; the token's
-/// state never is.
-pub struct IntrospectKey;
+/// state never is. It keeps the key, so that a request that lasts (the revocation stream) can
+/// hold it to the same rule again.
+pub struct IntrospectKey(SecretString);
 
-impl FromRequestParts<AppState> for IntrospectKey {
-    type Rejection = Error;
+impl IntrospectKey {
+    /// Whether the key may still check tokens: a key revoked or re-roled since the request
+    /// began no longer may.
+    pub async fn still_allowed(&self, state: &AppState) -> Result<(), Error> {
+        Self::allowed(self.0.expose_secret(), state).await
+    }
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let key = bearer(parts).ok_or(Error::Unauthorized)?;
+    async fn allowed(key: &str, state: &AppState) -> Result<(), Error> {
         let holder = state
             .admin
             .api_keys
@@ -189,9 +194,19 @@ impl FromRequestParts<AppState> for IntrospectKey {
             .ok_or(Error::Unauthorized)?;
         // Exhaustive on purpose: a new role must decide whether it may introspect.
         match holder.role {
-            ApiKeyRole::Introspect | ApiKeyRole::Admin => Ok(Self),
+            ApiKeyRole::Introspect | ApiKeyRole::Admin => Ok(()),
             ApiKeyRole::Auditor => Err(Error::Forbidden),
         }
+    }
+}
+
+impl FromRequestParts<AppState> for IntrospectKey {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let key = bearer(parts).ok_or(Error::Unauthorized)?;
+        Self::allowed(key, state).await?;
+        Ok(Self(SecretString::from(key)))
     }
 }
 

@@ -1,7 +1,8 @@
 //! `GET /v1/revocations/stream`: the revocation feed pushed as Server-Sent Events, for a
 //! downstream deny-list that should learn of a revocation within a second instead of a poll
 //! interval. It replays from a cursor like `GET /v1/revocations`, then pushes what any node
-//! revokes (docs/contract-notes.md, "Token lifecycle").
+//! revokes (docs/contract-notes.md, "Token lifecycle"). It lasts while its API key may read
+//! the feed: a key revoked or re-roled since the stream opened ends it.
 
 use std::collections::{HashSet, VecDeque};
 use std::convert::Infallible;
@@ -13,6 +14,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast;
+use tokio::time::{Instant, Interval, MissedTickBehavior};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -33,6 +35,9 @@ const BATCH: i64 = 500;
 /// and, as a safety net for a lost notification, on Postgres.
 const POLL: Duration = Duration::from_secs(1);
 const FALLBACK: Duration = Duration::from_secs(15);
+/// How often an open stream holds its key to the rule a new request meets (through the
+/// node's memory of key lookups, so it seldom costs a query).
+const KEY_CHECK: Duration = Duration::from_secs(1);
 /// A comment this often keeps proxies from closing an idle stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -66,7 +71,7 @@ pub struct StreamQuery {
     ))]
 pub async fn revocation_stream(
     State(state): State<AppState>,
-    _key: IntrospectKey,
+    key: IntrospectKey,
     headers: HeaderMap,
     QueryParams(query): QueryParams<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
@@ -77,12 +82,18 @@ pub async fn revocation_stream(
     let settled =
         page::position(last_event.or(query.since).as_deref())?.unwrap_or_else(FeedPosition::start);
     let wake = state.revocation_signal.subscribe().await?;
+    let now = Instant::now();
+    let mut key_check = tokio::time::interval_at(now + KEY_CHECK, KEY_CHECK);
+    key_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let follow = Follow {
         state,
+        key,
+        key_check,
         settled,
         sent: HashSet::new(),
         pending: VecDeque::new(),
         wake,
+        read_at: now,
         started: false,
     };
     let events = futures::stream::unfold(follow, Follow::next);
@@ -92,6 +103,9 @@ pub async fn revocation_stream(
 /// One stream's place in the feed.
 struct Follow {
     state: AppState,
+    /// The key the stream was opened with, checked again every [`KEY_CHECK`].
+    key: IntrospectKey,
+    key_check: Interval,
     /// Everything up to here is sent and older than the feed's lag: no revocation can still
     /// commit before it. Each event's `id`.
     settled: FeedPosition,
@@ -100,7 +114,18 @@ struct Follow {
     pending: VecDeque<Event>,
     /// Notifications of committed revocations; `None` on SQLite.
     wake: Option<broadcast::Receiver<()>>,
+    /// When to read the feed again without a notification.
+    read_at: Instant,
     started: bool,
+}
+
+/// Why a stream's wait ended.
+#[derive(PartialEq, Eq)]
+enum Woken {
+    /// The feed may hold something new.
+    Feed,
+    /// Time to check the stream's key again.
+    KeyCheck,
 }
 
 impl Follow {
@@ -110,12 +135,20 @@ impl Follow {
                 return Some((Ok(event), self));
             }
             if self.started {
-                // A stream never ends by itself: it ends when the node shuts down, and the
-                // client resumes on another node from its last `id`.
+                // A stream ends when the node shuts down (the client resumes on another node
+                // from its last `id`) or when its key may no longer read the feed.
                 let mut stopping = self.state.stopping.clone();
-                tokio::select! {
-                    () = self.wait() => {}
+                let woken = tokio::select! {
+                    woken = self.wait() => woken,
                     _ = stopping.wait_for(|stopping| *stopping) => return None,
+                };
+                if woken == Woken::KeyCheck {
+                    // Reconnecting with a key revoked or re-roled then answers `401` or `403`.
+                    if let Err(err) = self.key.still_allowed(&self.state).await {
+                        tracing::info!(error = %err, "revocation stream ended by its API key");
+                        return None;
+                    }
+                    continue;
                 }
             }
             self.started = true;
@@ -124,21 +157,29 @@ impl Follow {
                 tracing::warn!(error = %err, "revocation stream ended");
                 return None;
             }
+            let interval = if self.wake.is_some() { FALLBACK } else { POLL };
+            self.read_at = Instant::now() + interval;
         }
     }
 
-    async fn wait(&mut self) {
+    /// Waits for a notification, the time to read without one, or the time to check the key.
+    async fn wait(&mut self) -> Woken {
+        let read_at = tokio::time::sleep_until(self.read_at);
         let Some(wake) = &mut self.wake else {
-            tokio::time::sleep(POLL).await;
-            return;
+            return tokio::select! {
+                () = read_at => Woken::Feed,
+                _ = self.key_check.tick() => Woken::KeyCheck,
+            };
         };
         tokio::select! {
             woken = wake.recv() => {
                 if matches!(woken, Err(broadcast::error::RecvError::Closed)) {
                     self.wake = None;
                 }
+                Woken::Feed
             }
-            () = tokio::time::sleep(FALLBACK) => {}
+            () = read_at => Woken::Feed,
+            _ = self.key_check.tick() => Woken::KeyCheck,
         }
     }
 

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use serde_json::json;
 
 use crate::support::{
     ADMIN_KEY, Backend, EventStream, assert_error, on_both_backends, revoked_session, spawn_app,
@@ -12,6 +13,7 @@ use crate::support::{
 on_both_backends!(
     a_stream_replays_pushes_and_resumes_from_its_last_id,
     open_streams_end_when_the_node_shuts_down,
+    a_stream_ends_when_its_key_is_revoked_or_re_roled,
 );
 
 /// An open stream never holds up a shutdown: the node ends it (the client resumes elsewhere
@@ -74,4 +76,57 @@ async fn a_stream_replays_pushes_and_resumes_from_its_last_id(backend: Backend) 
             .until_session(&missed, Duration::from_secs(10))
             .await;
     }
+}
+
+/// An open stream is held to the rule a new request meets: revoking its key, or re-roling it
+/// to `auditor`, ends the stream within seconds, while streams of other keys go on.
+async fn a_stream_ends_when_its_key_is_revoked_or_re_roled(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let revoked = app.create_api_key("feed-revoked", "introspect").await;
+    let demoted = app.create_api_key("feed-demoted", "introspect").await;
+    let key_of = |created: &serde_json::Value| created["key"].as_str().unwrap().to_owned();
+    let mut revoked_stream = EventStream::open(&app, &key_of(&revoked), None).await;
+    let mut demoted_stream = EventStream::open(&app, &key_of(&demoted), None).await;
+    let mut kept_stream = EventStream::open(&app, ADMIN_KEY, None).await;
+    let first = revoked_session(&app, "+447700900301").await;
+    for stream in [&mut revoked_stream, &mut demoted_stream, &mut kept_stream] {
+        stream.until_session(&first, Duration::from_secs(10)).await;
+    }
+
+    let key_url = |created: &serde_json::Value| {
+        app.url(&format!(
+            "/admin/v1/api-keys/{}",
+            created["id"].as_str().unwrap()
+        ))
+    };
+    let response = app
+        .client
+        .delete(key_url(&revoked))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = app
+        .client
+        .patch(key_url(&demoted))
+        .bearer_auth(ADMIN_KEY)
+        .json(&json!({"role": "auditor"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        revoked_stream.ends_within(Duration::from_secs(10)).await,
+        "the stream of a revoked key stayed open"
+    );
+    assert!(
+        demoted_stream.ends_within(Duration::from_secs(10)).await,
+        "the stream of a key re-roled to auditor stayed open"
+    );
+
+    let second = revoked_session(&app, "+447700900302").await;
+    kept_stream
+        .until_session(&second, Duration::from_secs(10))
+        .await;
 }
