@@ -354,7 +354,8 @@ settle_db "$pg_base/$bench_db"
 log "introspection"
 introspect=$(loadgen --scenario introspect --api-key "$introspect_key" --number-offset 20000000)
 log "JWKS"
-jwks=$(loadgen --scenario jwks)
+# One thread of the load generator saturates below what Sesame serves here (src/bin/loadgen).
+jwks=$(loadgen --scenario jwks --threads 2)
 
 # --- full logins (start, token, one refresh), Sesame and the peer in turn --------------------
 # This host's speed drifts by a fifth within a minute, so one run of each side would compare
