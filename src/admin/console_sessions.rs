@@ -38,6 +38,8 @@ pub struct ConsoleUser {
     id_hash: String,
     /// The key signed in with, as the audit log names it.
     pub actor: Actor,
+    /// That key's id; `None` for `SESAME_ADMIN_API_KEY`.
+    pub key_id: Option<String>,
     pub role: ApiKeyRole,
     csrf_token: String,
 }
@@ -199,7 +201,7 @@ fn may_use_the_console(role: ApiKeyRole) -> bool {
 }
 
 fn user_of(session: ConsoleSession) -> ConsoleUser {
-    let actor = match session.key_id {
+    let actor = match &session.key_id {
         Some(_) => Actor::ApiKey {
             name: session.key_name,
         },
@@ -208,6 +210,7 @@ fn user_of(session: ConsoleSession) -> ConsoleUser {
     ConsoleUser {
         id_hash: session.id_hash,
         actor,
+        key_id: session.key_id,
         role: session.role,
         csrf_token: session.csrf_token,
     }

@@ -29,15 +29,17 @@ pub enum Area {
     People,
     Employees,
     Import,
+    ApiKeys,
     Audit,
     None,
 }
 
-const NAVIGATION: [(Area, &str, &str); 5] = [
+const NAVIGATION: [(Area, &str, &str); 6] = [
     (Area::Overview, "/admin/overview", "Overview"),
     (Area::People, "/admin/people", "People"),
     (Area::Employees, "/admin/employees", "Employees"),
     (Area::Import, "/admin/import", "Import"),
+    (Area::ApiKeys, "/admin/api-keys", "API keys"),
     (Area::Audit, "/admin/audit", "Audit log"),
 ];
 

@@ -6,6 +6,7 @@
 //! The console is off (`404`) while no `admin` key exists. It is not part of the OpenAPI
 //! document: it is HTML for people, not the API.
 
+mod api_keys;
 mod audit;
 mod employees;
 mod import;
@@ -71,6 +72,15 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(employees::confirm_disable).post(employees::disable),
         )
         .route("/admin/import", get(import::form_page))
+        .route(
+            "/admin/api-keys",
+            get(api_keys::list).post(api_keys::create),
+        )
+        .route("/admin/api-keys/{id}/role", post(api_keys::set_role))
+        .route(
+            "/admin/api-keys/{id}/revoke",
+            get(api_keys::confirm_revoke).post(api_keys::revoke),
+        )
         .route("/admin/audit", get(audit::list))
         .merge(import)
         .layer(SetResponseHeaderLayer::overriding(

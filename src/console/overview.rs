@@ -112,22 +112,17 @@ fn signing_keys(summary: &Summary) -> Markup {
 }
 
 fn api_keys(summary: &Summary) -> Markup {
+    let live = summary
+        .api_keys
+        .iter()
+        .filter(|key| key.revoked_at.is_none())
+        .count();
+    let revoked = summary.api_keys.len() - live;
     html! {
         h2 { "API keys" }
-        @if summary.api_keys.is_empty() {
-            p.muted { "No stored keys (only SESAME_ADMIN_API_KEY, if set)." }
-        } @else {
-            div.scroll { table {
-                thead { tr { th scope="col" { "Name" } th scope="col" { "Role" } th scope="col" { "Created" } th scope="col" { "State" } } }
-                tbody {
-                    @for key in &summary.api_keys {
-                        tr {
-                            td { (key.name) } td { (key.role.as_str()) } td { (when(key.created_at)) }
-                            td { @match key.revoked_at { Some(at) => { "revoked " (when(at)) }, None => span.state-live { "live" } } }
-                        }
-                    }
-                }
-            } }
+        p {
+            (live) " live, " (revoked) " revoked, besides SESAME_ADMIN_API_KEY if it is set. "
+            a href="/admin/api-keys" { "See and manage the keys" }
         }
     }
 }

@@ -13,6 +13,8 @@ pub enum ApiKeyRole {
 }
 
 impl ApiKeyRole {
+    pub const ALL: [Self; 3] = [Self::Admin, Self::Introspect, Self::Auditor];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Admin => "admin",

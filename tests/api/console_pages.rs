@@ -192,6 +192,8 @@ async fn every_page_sends_a_strict_content_security_policy(backend: Backend) {
     let tokens = app.login_fixed(FIXED_NUMBERS[0]).await;
     let sub = claim(text(&tokens, "access_token"), "sub");
     let sid = claim(text(&tokens, "access_token"), "sid");
+    let key = app.create_api_key("feed", "introspect").await;
+    let key_id = text(&key, "id");
     let console = app.console(ADMIN_KEY).await;
     let pages = [
         "/admin/sign-in".to_owned(),
@@ -205,6 +207,8 @@ async fn every_page_sends_a_strict_content_security_policy(backend: Backend) {
         "/admin/employees/E-1".into(),
         "/admin/employees/E-1/disable".into(),
         "/admin/import".into(),
+        "/admin/api-keys".into(),
+        format!("/admin/api-keys/{key_id}/revoke"),
         "/admin/audit?action=login.succeeded".into(),
         "/admin/employees/no-such-id".into(),
     ];

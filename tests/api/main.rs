@@ -11,6 +11,7 @@ mod binary;
 mod cluster_failover;
 mod connections;
 mod console;
+mod console_api_keys;
 mod console_import;
 mod console_overview;
 mod console_pages;

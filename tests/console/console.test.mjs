@@ -2,8 +2,8 @@
 // a live Sesame started by scripts/test-console.sh: sign in; import a CSV with a bad row, see
 // the report, fix it, preview, apply; find an employee by a differently spaced number;
 // revoke one of two sessions and see through /oauth/introspect that only its token went
-// inactive; an auditor has no revoke button and a forged POST is 403; so is a POST without
-// the CSRF token. With SCREENSHOTS set, each page is saved there as a PNG.
+// inactive; create an API key, re-role it and revoke it; an auditor has no revoke button and a
+// forged POST is 403; so is a POST without the CSRF token. With SCREENSHOTS set, each page is saved there as a PNG.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -225,6 +225,39 @@ describe('the admin console in Chromium', () => {
     await nav(admin, 'Overview');
     await admin.getByText('Logins: 2').waitFor();
     await screenshot(admin, 'overview');
+  });
+
+  it('creates an API key shown once, re-roles it and revokes it', async () => {
+    await nav(admin, 'API keys');
+    await admin.getByLabel('Name (who or what will use it)').fill('orders-api');
+    await admin.getByLabel(/^introspect:/).check();
+    await admin.getByRole('button', { name: 'Create key' }).click();
+    await admin.getByRole('heading', { name: 'API key created' }).waitFor();
+    const key = await admin.getByLabel('The key').inputValue();
+    assert.match(key, /^sesame_[A-Za-z0-9_-]{43}$/);
+    await screenshot(admin, 'api-key-created');
+    const introspectWith = (apiKey) =>
+      fetch(`${BASE}/oauth/introspect`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}` },
+        body: new URLSearchParams({ token: sessions.phone.access_token }),
+      });
+    assert.equal((await (await introspectWith(key)).json()).active, true);
+
+    await admin.getByRole('link', { name: 'Done' }).click();
+    const row = admin.getByRole('row').filter({ hasText: 'orders-api' });
+    assert.equal(await row.getByText(key).count(), 0);
+    await row.getByLabel('Role of orders-api', { exact: true }).selectOption('auditor');
+    await row.getByRole('button', { name: 'Change the role of orders-api' }).click();
+    await admin.getByText("The key's role was changed").waitFor();
+    assert.equal((await introspectWith(key)).status, 403);
+    await screenshot(admin, 'api-keys');
+
+    await admin.getByRole('row').filter({ hasText: 'orders-api' }).getByRole('link', { name: 'Revoke the key orders-api' }).click();
+    await admin.getByText('every request made with it is refused').waitFor();
+    await admin.getByRole('button', { name: 'Revoke this key' }).click();
+    await admin.getByText('The key was revoked').waitFor();
+    assert.equal((await introspectWith(key)).status, 401);
   });
 
   it('refuses a POST without the CSRF token, and nothing changes', async () => {
