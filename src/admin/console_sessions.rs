@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use secrecy::ExposeSecret;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -126,10 +127,15 @@ impl ConsoleSessions {
             Actor::ApiKey { name } => name.clone(),
             _ => "bootstrap".to_owned(),
         };
+        let bootstrap_binding = match holder.key_id {
+            Some(_) => None,
+            None => Some(bootstrap_binding(&session_id, key)),
+        };
         let session = ConsoleSession {
             id_hash: hash(&session_id),
             key_id: holder.key_id,
             key_name: name,
+            bootstrap_binding,
             role: holder.role,
             csrf_token: random_url_safe::<32>(),
             created_at: now,
@@ -161,7 +167,8 @@ impl ConsoleSessions {
         else {
             return Ok(None);
         };
-        if session.key_id.is_none() && self.config.admin_api_key.is_none() {
+        if session.key_id.is_none() && !self.opened_with_the_bootstrap_key_now(&session, session_id)
+        {
             return Ok(None);
         }
         if !may_use_the_console(session.role) {
@@ -171,6 +178,21 @@ impl ConsoleSessions {
             self.db.touch_console_session(&id_hash, now).await?;
         }
         Ok(Some(user_of(session)))
+    }
+
+    /// Whether a session of `SESAME_ADMIN_API_KEY` was opened with the key the variable holds
+    /// now: once it is unset or changed (a leaked key replaced), its sessions end.
+    fn opened_with_the_bootstrap_key_now(
+        &self,
+        session: &ConsoleSession,
+        session_id: &str,
+    ) -> bool {
+        let (Some(key), Some(stored)) = (&self.config.admin_api_key, &session.bootstrap_binding)
+        else {
+            return false;
+        };
+        let expected = bootstrap_binding(session_id, key.expose_secret());
+        bool::from(expected.as_bytes().ct_eq(stored.as_bytes()))
     }
 
     /// Ends `user`'s session; audited.
@@ -192,6 +214,14 @@ impl ConsoleSessions {
         let event = call.event(AuditAction::ConsoleSignInFailed, None, Some(detail));
         Ok(self.db.append_audit(&event).await?)
     }
+}
+
+/// Binds a session of `SESAME_ADMIN_API_KEY` to the key it was opened with: SHA-256 (hex) of
+/// the cookie's id, a zero byte and the key. Only a request carrying the cookie can recompute
+/// it (the database keeps the id's hash alone), so the stored value tells nothing about a key
+/// an operator may have chosen weak.
+fn bootstrap_binding(session_id: &str, key: &str) -> String {
+    hash(&format!("{session_id}\0{key}"))
 }
 
 /// Admins change things in the console and auditors read it; an `introspect` key may not

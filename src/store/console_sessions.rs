@@ -14,6 +14,9 @@ pub struct ConsoleSession {
     /// The stored API key signed in with; `None` for `SESAME_ADMIN_API_KEY`.
     pub key_id: Option<String>,
     pub key_name: String,
+    /// For a session of `SESAME_ADMIN_API_KEY`, what binds it to that key
+    /// (`ConsoleSessions::bootstrap_binding`); `None` for a stored key.
+    pub bootstrap_binding: Option<String>,
     pub role: ApiKeyRole,
     pub csrf_token: String,
     pub created_at: i64,
@@ -35,12 +38,14 @@ impl Database {
             .await?;
         sqlx::query(
             "insert into console_sessions
-                (id_hash, key_id, key_name, role, csrf_token, created_at, last_seen_at)
-             values ($1, $2, $3, $4, $5, $6, $7)",
+                (id_hash, key_id, key_name, bootstrap_binding, role, csrf_token, created_at,
+                 last_seen_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&session.id_hash)
         .bind(session.key_id.as_deref())
         .bind(&session.key_name)
+        .bind(session.bootstrap_binding.as_deref())
         .bind(session.role.as_str())
         .bind(&session.csrf_token)
         .bind(session.created_at)
@@ -60,8 +65,8 @@ impl Database {
         idle_since: i64,
     ) -> Result<Option<ConsoleSession>> {
         let row = sqlx::query(
-            "select s.id_hash, s.key_id, s.key_name, coalesce(k.role, s.role) as role,
-                    s.csrf_token, s.created_at, s.last_seen_at
+            "select s.id_hash, s.key_id, s.key_name, s.bootstrap_binding,
+                    coalesce(k.role, s.role) as role, s.csrf_token, s.created_at, s.last_seen_at
              from console_sessions s left join api_keys k on k.id = s.key_id
              where s.id_hash = $1 and s.last_seen_at >= $2
                and (s.key_id is null or (k.id is not null and k.revoked_at is null))",
@@ -80,6 +85,7 @@ impl Database {
             id_hash: row.try_get("id_hash")?,
             key_id: row.try_get("key_id")?,
             key_name: row.try_get("key_name")?,
+            bootstrap_binding: row.try_get("bootstrap_binding")?,
             role,
             csrf_token: row.try_get("csrf_token")?,
             created_at: row.try_get("created_at")?,

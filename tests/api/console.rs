@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::support::{
     ADMIN_KEY, Backend, TestApp, no_redirects, on_both_backends, sesame_cli, spawn_app,
-    spawn_app_with,
+    spawn_app_with, spawn_node_like, spawn_node_with,
 };
 
 on_both_backends!(
@@ -19,6 +19,7 @@ on_both_backends!(
     a_session_ends_after_eight_idle_hours_or_at_sign_out,
     revoking_a_key_ends_its_console_sessions,
     a_re_roled_key_s_console_sessions_take_its_new_role,
+    replacing_the_bootstrap_key_ends_the_sessions_it_opened,
 );
 
 async fn the_console_is_off_until_an_admin_key_exists(backend: Backend) {
@@ -306,4 +307,28 @@ async fn a_re_roled_key_s_console_sessions_take_its_new_role(backend: Backend) {
     let response = console.get("/admin/employees").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()["location"], "/admin/sign-in");
+}
+
+/// An operator replaces a leaked `SESAME_ADMIN_API_KEY`: the console sessions opened with the
+/// old key end on every node that has the new one, and those opened with the new key are
+/// refused where the old one is still configured.
+async fn replacing_the_bootstrap_key_ends_the_sessions_it_opened(backend: Backend) {
+    const REPLACED: &str = "replaced-admin-key-after-a-leak-0123456789";
+    let app = spawn_app(backend).await;
+    let mut console = app.console(ADMIN_KEY).await;
+    let same_key = spawn_node_like(&app).await;
+    console.base = same_key.base.clone();
+    assert_eq!(console.page("/admin/overview").await.0, StatusCode::OK);
+
+    let replaced = spawn_node_with(&app, &[("SESAME_ADMIN_API_KEY", REPLACED)]).await;
+    console.base = replaced.base.clone();
+    let response = console.get("/admin/overview").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/admin/sign-in");
+
+    let mut fresh = replaced.console(REPLACED).await;
+    assert_eq!(fresh.page("/admin/employees").await.0, StatusCode::OK);
+    fresh.base = app.base.clone();
+    let response = fresh.get("/admin/employees").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
 }
