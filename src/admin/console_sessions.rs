@@ -172,6 +172,8 @@ impl ConsoleSessions {
             return Ok(None);
         }
         if !may_use_the_console(session.role) {
+            // Ended for good: the key given a console role again signs in afresh.
+            self.db.delete_console_session(&id_hash).await?;
             return Ok(None);
         }
         if now - session.last_seen_at >= TOUCH_EVERY {

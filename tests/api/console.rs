@@ -307,6 +307,10 @@ async fn a_re_roled_key_s_console_sessions_take_its_new_role(backend: Backend) {
     let response = console.get("/admin/employees").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()["location"], "/admin/sign-in");
+    // For good: giving the key back a console role does not bring the ended session back.
+    assert_eq!(re_role("admin").await.unwrap().status(), StatusCode::OK);
+    let response = console.get("/admin/employees").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
 }
 
 /// An operator replaces a leaked `SESAME_ADMIN_API_KEY`: the console sessions opened with the
