@@ -123,6 +123,14 @@ fn describe() {
         "Refresh rotations tried by those transactions (spent or found not spendable)"
     );
     describe_counter!(
+        "sesame_access_state_reads_total",
+        "Postgres statements that read access tokens' state (batched)"
+    );
+    describe_counter!(
+        "sesame_access_states_read_total",
+        "Access tokens' states read by those statements"
+    );
+    describe_counter!(
         "sesame_sms_budget_warnings_total",
         "Sends that brought an hourly SMS budget to 80%, by budget (country, global)"
     );

@@ -5,6 +5,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Connection, Executor};
 
+use super::access_state_batch::AccessStates;
 use super::group_commit::GroupCommit;
 use super::login_batch::Logins;
 use super::rotation::Rotations;
@@ -44,6 +45,8 @@ pub struct Database {
     pub(super) logins: Option<GroupCommit<Logins>>,
     /// Postgres only: refresh rotations are stored in batches (`rotation.rs`).
     pub(super) rotations: Option<GroupCommit<Rotations>>,
+    /// Postgres only: access tokens' state is read in batches (`access_state_batch.rs`).
+    pub(super) access_states: Option<GroupCommit<AccessStates>>,
 }
 
 impl Database {
@@ -100,11 +103,13 @@ impl Database {
         let postgres = backend == Backend::Postgres;
         let logins = postgres.then(|| GroupCommit::start(&pool));
         let rotations = postgres.then(|| GroupCommit::start(&pool));
+        let access_states = postgres.then(|| GroupCommit::start(&pool));
         Ok(Self {
             pool,
             backend,
             logins,
             rotations,
+            access_states,
         })
     }
 

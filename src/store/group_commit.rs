@@ -2,14 +2,16 @@
 //! Postgres several times more as a transaction of their own than as part of a batch: the
 //! commit's WAL flush, the statement's set-up and its relation and lock bookkeeping are paid
 //! once per batch instead of once per request. So requests queue, and each of [`WORKERS`]
-//! workers takes whatever is queued (at most [`MAX_BATCH`]) and stores it in one statement, one
+//! workers takes whatever is queued (at most [`MAX_BATCH`]) and runs it as one statement, one
 //! transaction. While the other worker's batch is in flight a worker collects for up to
-//! [`COLLECT`] more, so batches grow with the load; with none in flight it stores at once, so a
-//! lone request on an idle node never waits. Each caller is answered after the commit that
+//! [`Batch::COLLECT`] more, so batches grow with the load; with none in flight it runs at once,
+//! so a lone request on an idle node never waits. Each caller is answered after the commit that
 //! holds its rows. A batch that fails is retried one request at a time, so a row that cannot be
 //! written fails its own request and no other.
 //!
-//! What is batched: logins (`login_batch.rs`) and refresh rotations (`rotation.rs`).
+//! What is batched: logins (`login_batch.rs`) and refresh rotations (`rotation.rs`), and one
+//! read, the state of access tokens (`access_state_batch.rs`), which every introspection and
+//! `/v1/me` makes: a statement's set-up is most of what a one-row read costs Postgres.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -23,45 +25,48 @@ use tokio::time::Instant;
 
 use super::{Result, StoreError};
 
-/// Requests stored by one statement at most. Postgres's CPU per login falls steeply up to
+/// Requests run by one statement at most. Postgres's CPU per login falls steeply up to
 /// about 16 and little beyond 32 (docs/performance.md).
 const MAX_BATCH: usize = 32;
 
 /// Batches in flight at once: while one waits for its commit, the next is being written.
 const WORKERS: usize = 2;
 
-/// How long a worker collects requests while the other worker's batch is in flight: 1 ms
+/// How long a batch of writes is collected while the other worker's batch is in flight: 1 ms
 /// lifted the mean batch of logins enough to cut Postgres's CPU per login by a third; 3 ms cut
 /// it a little further but served fewer logins a second (docs/performance.md, "Group commit").
-const COLLECT: Duration = Duration::from_millis(1);
+pub(super) const COLLECT_WRITES: Duration = Duration::from_millis(1);
 
 /// Requests waiting for a worker before callers wait to queue (back-pressure under overload).
 const QUEUE: usize = 1_024;
 
-/// One kind of request stored by group commit: its rows and the statement that stores a batch.
+/// One kind of request run by group commit: its rows and the statement that runs a batch.
 pub(super) trait Batch: Send + Sync + 'static {
     /// One request's rows, as the batch statement reads them.
     type Row: Send + Sync + 'static;
     /// What a request gets back once its batch has committed.
-    type Stored: Send + 'static;
+    type Answer: Send + 'static;
 
-    /// What is stored, for the error a caller gets once the workers have stopped.
+    /// What is stored or read, for the error a caller gets once the workers have stopped.
     const WHAT: &'static str;
 
+    /// How long a worker collects more requests while the other worker's batch is in flight.
+    const COLLECT: Duration;
+
     /// Requests with the same key never share a statement: the later one waits for the next
-    /// batch. A batch is stored in key order, so batches in flight together take their locks in
+    /// batch. A batch is run in key order, so batches in flight together take their locks in
     /// one order.
     fn key(row: &Self::Row) -> &str;
 
-    /// Stores `rows` (distinct keys) in one statement and transaction; returns what each
-    /// stored row gets, by key.
-    fn store(
+    /// Runs `rows` (distinct keys) as one statement and transaction; returns what each row
+    /// gets, by key.
+    fn run(
         pool: &AnyPool,
         rows: &[&Self::Row],
-    ) -> impl Future<Output = Result<HashMap<String, Self::Stored>>> + Send;
+    ) -> impl Future<Output = Result<HashMap<String, Self::Answer>>> + Send;
 
-    /// The answer for a row that [`Batch::store`] returned nothing for.
-    fn not_stored() -> Result<Self::Stored>;
+    /// The answer for a row that [`Batch::run`] returned nothing for.
+    fn unanswered() -> Result<Self::Answer>;
 }
 
 /// `rows` as the JSON array a batch statement reads with `json_to_recordset`.
@@ -73,10 +78,10 @@ pub(super) fn json_rows<T: Serialize>(rows: &[&T]) -> Result<String> {
 /// A queued request and where its answer goes.
 struct Queued<B: Batch> {
     row: B::Row,
-    reply: oneshot::Sender<Result<B::Stored>>,
+    reply: oneshot::Sender<Result<B::Answer>>,
 }
 
-/// The queue of requests waiting to be stored, and its workers (which end once every clone of
+/// The queue of requests waiting for a batch, and its workers (which end once every clone of
 /// the queue is dropped).
 pub(super) struct GroupCommit<B: Batch> {
     queue: mpsc::Sender<Queued<B>>,
@@ -106,8 +111,8 @@ impl<B: Batch> GroupCommit<B> {
         Self { queue }
     }
 
-    /// Stores `row` with the next batch and answers once that batch has committed.
-    pub(super) async fn submit(&self, row: B::Row) -> Result<B::Stored> {
+    /// Runs `row` with the next batch and answers once that batch has committed.
+    pub(super) async fn submit(&self, row: B::Row) -> Result<B::Answer> {
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Queued { row, reply })
@@ -118,10 +123,10 @@ impl<B: Batch> GroupCommit<B> {
 }
 
 fn stopped<B: Batch>() -> StoreError {
-    StoreError::Unavailable(format!("the writer of {} has stopped", B::WHAT))
+    StoreError::Unavailable(format!("the batches of {} have stopped", B::WHAT))
 }
 
-/// One worker: takes what is queued, one request per key, and stores it; a key's second
+/// One worker: takes what is queued, one request per key, and runs it; a key's second
 /// request waits for this worker's next batch.
 async fn work<B: Batch>(
     pool: AnyPool,
@@ -132,7 +137,7 @@ async fn work<B: Batch>(
     loop {
         let mut taken = std::mem::take(&mut carried);
         // The other worker may hold the queue while it waits for a request: with requests
-        // carried over, this one does not wait for it (they would wait with it), and stores
+        // carried over, this one does not wait for it (they would wait with it), and runs
         // them with whatever else is queued if it gets the queue at once.
         let receiver = if taken.is_empty() {
             Some(receiver.lock().await)
@@ -152,8 +157,8 @@ async fn work<B: Batch>(
                     Err(_) => break,
                 }
             }
-            if in_flight.load(Ordering::Acquire) > 0 {
-                let deadline = Instant::now() + COLLECT;
+            if in_flight.load(Ordering::Acquire) > 0 && !B::COLLECT.is_zero() {
+                let deadline = Instant::now() + B::COLLECT;
                 while taken.len() < MAX_BATCH {
                     match tokio::time::timeout_at(deadline, receiver.recv()).await {
                         Ok(Some(queued)) => taken.push(queued),
@@ -165,7 +170,7 @@ async fn work<B: Batch>(
         let (batch, later) = one_per_key(taken);
         carried = later;
         in_flight.fetch_add(1, Ordering::AcqRel);
-        store(&pool, batch).await;
+        run_batch(&pool, batch).await;
         in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
@@ -181,14 +186,14 @@ fn one_per_key<B: Batch>(taken: Vec<Queued<B>>) -> (Vec<Queued<B>>, Vec<Queued<B
     (batch, later)
 }
 
-/// Stores `batch` in one statement and answers each request; after a failure that is not the
+/// Runs `batch` as one statement and answers each request; after a failure that is not the
 /// database's absence, each request is tried on its own.
-async fn store<B: Batch>(pool: &AnyPool, batch: Vec<Queued<B>>) {
+async fn run_batch<B: Batch>(pool: &AnyPool, batch: Vec<Queued<B>>) {
     let rows: Vec<&B::Row> = batch.iter().map(|queued| &queued.row).collect();
-    match B::store(pool, &rows).await {
-        Ok(mut stored) => {
+    match B::run(pool, &rows).await {
+        Ok(mut answers) => {
             for queued in batch {
-                let _ = queued.reply.send(take::<B>(&mut stored, &queued.row));
+                let _ = queued.reply.send(take::<B>(&mut answers, &queued.row));
             }
         }
         Err(StoreError::Unavailable(why)) => {
@@ -203,19 +208,19 @@ async fn store<B: Batch>(pool: &AnyPool, batch: Vec<Queued<B>>) {
         }
         Err(_) => {
             for queued in batch {
-                let alone = B::store(pool, &[&queued.row]).await;
-                let answer = alone.and_then(|mut stored| take::<B>(&mut stored, &queued.row));
+                let alone = B::run(pool, &[&queued.row]).await;
+                let answer = alone.and_then(|mut answers| take::<B>(&mut answers, &queued.row));
                 let _ = queued.reply.send(answer);
             }
         }
     }
 }
 
-/// What `row` got from the statement that stored its batch.
-fn take<B: Batch>(stored: &mut HashMap<String, B::Stored>, row: &B::Row) -> Result<B::Stored> {
-    match stored.remove(B::key(row)) {
-        Some(stored) => Ok(stored),
-        None => B::not_stored(),
+/// What `row` got from the statement that ran its batch.
+fn take<B: Batch>(answers: &mut HashMap<String, B::Answer>, row: &B::Row) -> Result<B::Answer> {
+    match answers.remove(B::key(row)) {
+        Some(answer) => Ok(answer),
+        None => B::unanswered(),
     }
 }
 
@@ -228,8 +233,9 @@ mod tests {
 
     impl Batch for Pairs {
         type Row = (String, String);
-        type Stored = ();
+        type Answer = ();
         const WHAT: &'static str = "pairs";
+        const COLLECT: Duration = COLLECT_WRITES;
 
         fn key(row: &Self::Row) -> &str {
             &row.0
@@ -237,12 +243,12 @@ mod tests {
 
         /// Stores nothing, but lets the other worker run meanwhile, as a statement would;
         /// answers every row.
-        async fn store(_: &AnyPool, rows: &[&Self::Row]) -> Result<HashMap<String, ()>> {
+        async fn run(_: &AnyPool, rows: &[&Self::Row]) -> Result<HashMap<String, ()>> {
             tokio::task::yield_now().await;
             Ok(rows.iter().map(|row| (row.0.clone(), ())).collect())
         }
 
-        fn not_stored() -> Result<()> {
+        fn unanswered() -> Result<()> {
             Err(StoreError::Unavailable("not stored".into()))
         }
     }

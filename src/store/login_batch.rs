@@ -2,11 +2,12 @@
 //! stored by one statement (identities, sessions with their audit events, first pairs).
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use serde::Serialize;
 use sqlx::{AnyPool, Row};
 
-use super::group_commit::{Batch, json_rows};
+use super::group_commit::{Batch, COLLECT_WRITES, json_rows};
 use super::{Result, StoreError};
 
 /// A login's rows as the batch statement reads them (`json_to_recordset`).
@@ -85,15 +86,16 @@ pub(super) struct Logins;
 
 impl Batch for Logins {
     type Row = LoginRow;
-    type Stored = StoredIdentity;
+    type Answer = StoredIdentity;
     const WHAT: &'static str = "logins";
+    const COLLECT: Duration = COLLECT_WRITES;
 
     fn key(row: &LoginRow) -> &str {
         &row.phone
     }
 
     /// Runs [`STORE_LOGINS`] and returns each number's identity.
-    async fn store(pool: &AnyPool, rows: &[&LoginRow]) -> Result<HashMap<String, StoredIdentity>> {
+    async fn run(pool: &AnyPool, rows: &[&LoginRow]) -> Result<HashMap<String, StoredIdentity>> {
         let json = json_rows(rows)?;
         let stored = sqlx::query(STORE_LOGINS).bind(json).fetch_all(pool).await?;
         metrics::counter!("sesame_login_commits_total").increment(1);
@@ -111,7 +113,7 @@ impl Batch for Logins {
     }
 
     /// The statement returns one identity per login: none means it was not stored.
-    fn not_stored() -> Result<StoredIdentity> {
+    fn unanswered() -> Result<StoredIdentity> {
         Err(StoreError::Database(sqlx::Error::RowNotFound))
     }
 }

@@ -7,6 +7,7 @@
 //!
 //! Stores know nothing of HTTP or JWTs: they answer questions about rows and keys.
 
+mod access_state_batch;
 mod activity;
 mod api_keys;
 mod audit;

@@ -1,10 +1,11 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use serde::Serialize;
 use sqlx::{AnyPool, Row};
 
-use super::group_commit::{Batch, json_rows};
+use super::group_commit::{Batch, COLLECT_WRITES, json_rows};
 use super::sessions::insert_pair;
 use super::{Database, NewPair, Query, Result};
 
@@ -270,14 +271,15 @@ pub(super) struct Rotations;
 impl Batch for Rotations {
     type Row = RotationRow;
     /// Whether the rotation spent its token.
-    type Stored = bool;
+    type Answer = bool;
     const WHAT: &'static str = "refresh rotations";
+    const COLLECT: Duration = COLLECT_WRITES;
 
     fn key(row: &RotationRow) -> &str {
         &row.session_id
     }
 
-    async fn store(pool: &AnyPool, rows: &[&RotationRow]) -> Result<HashMap<String, bool>> {
+    async fn run(pool: &AnyPool, rows: &[&RotationRow]) -> Result<HashMap<String, bool>> {
         let json = json_rows(rows)?;
         let spent_jtis: Vec<&str> = rows.iter().map(|row| row.spent_jti.as_str()).collect();
         let spent: Vec<String> = sqlx::query_scalar(&STORE_ROTATIONS)
@@ -291,7 +293,7 @@ impl Batch for Rotations {
     }
 
     /// A rotation the statement did not return found its token not spendable.
-    fn not_stored() -> Result<bool> {
+    fn unanswered() -> Result<bool> {
         Ok(false)
     }
 }

@@ -1,5 +1,6 @@
 use sqlx::Row;
 
+use super::access_state_batch::{AccessStateRow, read_one};
 use super::audit::next_event_id_on_sqlite;
 use super::identities::phone_identity;
 use super::login_batch::LoginRow;
@@ -143,32 +144,20 @@ impl Database {
 
     /// The state of access token `jti` of session `sid`, whose pair's refresh token is
     /// `pair_refresh_jti`: its session's, and its deny row's. `None` unless that refresh token's
-    /// row exists in that session (a token never issued, or of a session swept since).
+    /// row exists in that session (a token never issued, or of a session swept since). On
+    /// Postgres the read joins the next batch of such reads (`access_state_batch.rs`).
     pub async fn access_token_state(
         &self,
         sid: &str,
         jti: &str,
         pair_refresh_jti: &str,
     ) -> Result<Option<AccessTokenState>> {
-        let row = sqlx::query(
-            "select s.revoked_at as session_revoked_at, s.created_at as session_created_at,
-                    (select revoked_at from revoked_access_tokens where jti = $2) as revoked_at
-             from tokens t join sessions s on s.id = t.session_id
-             where t.jti = $3 and t.session_id = $1",
-        )
-        .bind(sid)
-        .bind(jti)
-        .bind(pair_refresh_jti)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| {
-            Ok(AccessTokenState {
-                revoked_at: row.try_get("revoked_at")?,
-                session_revoked_at: row.try_get("session_revoked_at")?,
-                session_created_at: row.try_get("session_created_at")?,
-            })
-        })
-        .transpose()
+        if let Some(reads) = &self.access_states {
+            return reads
+                .submit(AccessStateRow::new(sid, jti, pair_refresh_jti))
+                .await;
+        }
+        read_one(&self.pool, sid, jti, pair_refresh_jti).await
     }
 }
 

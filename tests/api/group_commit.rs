@@ -1,6 +1,7 @@
 //! Group commit on Postgres (src/store/group_commit.rs): concurrent logins and concurrent
 //! refresh rotations share transactions, each is answered with its own identity or successor,
-//! and a login or rotation whose rows cannot be stored fails alone.
+//! and a login or rotation whose rows cannot be stored fails alone; concurrent reads of access
+//! tokens' state share statements, each answered with its own token's state.
 
 use std::collections::{HashMap, HashSet};
 
@@ -9,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::{
-    Backend, SesameProcess, assert_error, claims_of, sample, scrape, spawn_app_with,
+    ADMIN_KEY, Backend, SesameProcess, assert_error, claims_of, sample, scrape, spawn_app_with,
 };
 
 /// Limits raised so that one test client may start and check this many codes.
@@ -134,6 +135,71 @@ async fn concurrent_refreshes_share_commits_and_each_gets_its_own_successor() {
     assert!(
         (1.0..56.0).contains(&commits),
         "56 concurrent rotations took {commits} commits"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_introspections_share_reads_and_each_gets_its_own_answer() {
+    let sesame = SesameProcess::spawn_with(Backend::Production, RAISED).await;
+    let pairs = log_in_at_once(&sesame, &numbers(48)).await;
+    let access = |n: usize| pairs[n]["access_token"].as_str().unwrap();
+    // Tokens 0 to 3 are revoked on their own (a deny row), sessions 4 to 7 by logout.
+    for n in 0..4 {
+        let jti = claims_of(access(n))["jti"].as_str().unwrap().to_owned();
+        let revoked = sesame
+            .client
+            .post(sesame.url(&format!("/admin/v1/tokens/{jti}/revoke")))
+            .bearer_auth(ADMIN_KEY)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    }
+    for n in 4..8 {
+        let logout = sesame
+            .client
+            .post(sesame.url("/v1/logout"))
+            .bearer_auth(access(n));
+        assert_eq!(
+            logout.send().await.unwrap().status(),
+            StatusCode::NO_CONTENT
+        );
+    }
+    let before = scrape(&sesame.client, &sesame.metrics_base).await;
+
+    // Every access token at once, and tokens 0 to 11 twice (a downstream API's parallel
+    // requests for one client): 60 reads.
+    let asked: Vec<usize> = (0..48).chain(0..12).collect();
+    let introspected = asked.iter().map(|&n| {
+        let request = sesame
+            .client
+            .post(sesame.url("/oauth/introspect"))
+            .bearer_auth(ADMIN_KEY)
+            .form(&[("token", access(n))]);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }
+    });
+    let answers = join_all(introspected).await;
+    for (&n, answer) in asked.iter().zip(&answers) {
+        if n < 8 {
+            assert_eq!(answer, &json!({"active": false}), "token {n}");
+        } else {
+            assert_eq!(answer["active"], true, "token {n}: {answer}");
+            assert_eq!(answer["jti"], claims_of(access(n))["jti"], "token {n}");
+        }
+    }
+
+    let after = scrape(&sesame.client, &sesame.metrics_base).await;
+    let delta = |name: &str| sample(&after, name, &[]) - sample(&before, name, &[]);
+    let read = delta("sesame_access_states_read_total");
+    let statements = delta("sesame_access_state_reads_total");
+    assert_eq!(read, 60.0);
+    assert!(
+        (1.0..60.0).contains(&statements),
+        "60 concurrent reads took {statements} statements"
     );
 }
 
