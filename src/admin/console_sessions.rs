@@ -156,8 +156,8 @@ impl ConsoleSessions {
 
     /// The user of the session whose cookie holds `session_id`, while it is neither idle for
     /// [`IDLE_TIMEOUT`] nor opened with a key revoked (or, for `SESAME_ADMIN_API_KEY`, unset
-    /// or replaced) since, nor with a key re-roled to a role that may not use the console. The user has
-    /// the key's current role. Each use slides the idle timeout.
+    /// or replaced) since, nor with a key re-roled to a role that may not use the console. The
+    /// user has the key's current role. Each use slides the idle timeout.
     pub async fn session(&self, session_id: &str, now: i64) -> Result<Option<ConsoleUser>> {
         let id_hash = hash(session_id);
         let Some(session) = self

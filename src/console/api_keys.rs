@@ -164,7 +164,7 @@ pub async fn create(
                     "Copy the key now: Sesame keeps only its hash and cannot show it again. "
                     "Give it to " strong { (record.name) } " through a secret store, never by email or chat."
                 }
-                label { "The key" input #new-key readonly value=(issued.key.expose_secret()) autocomplete="off" spellcheck="false"; }
+                label { "The key" input readonly value=(issued.key.expose_secret()) autocomplete="off" spellcheck="false"; }
                 dl.facts {
                     dt { "Name" } dd { (record.name) }
                     dt { "Role" } dd { (role_help(record.role)) }

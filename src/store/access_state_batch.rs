@@ -16,14 +16,14 @@ use super::group_commit::{Batch, json_rows};
 use super::sessions::AccessTokenState;
 
 /// One lookup as the batch statement reads it (`json_to_recordset`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub(super) struct AccessStateRow {
     /// This lookup's own number: two requests with the same token are two lookups.
-    pub ask: String,
-    pub sid: String,
-    pub jti: String,
+    ask: String,
+    sid: String,
+    jti: String,
     /// The `jti` of the pair's refresh token, whose row vouches for the access token.
-    pub pair: String,
+    pair: String,
 }
 
 impl AccessStateRow {

@@ -14,8 +14,8 @@ pub struct ConsoleSession {
     /// The stored API key signed in with; `None` for `SESAME_ADMIN_API_KEY`.
     pub key_id: Option<String>,
     pub key_name: String,
-    /// For a session of `SESAME_ADMIN_API_KEY`, what binds it to that key
-    /// (`ConsoleSessions::bootstrap_binding`); `None` for a stored key.
+    /// For a session of `SESAME_ADMIN_API_KEY`, what binds it to that key (`bootstrap_binding`
+    /// in `src/admin/console_sessions.rs`); `None` for a stored key.
     pub bootstrap_binding: Option<String>,
     pub role: ApiKeyRole,
     pub csrf_token: String,
