@@ -12,6 +12,7 @@ use axum::http::header::{
 use axum::http::{HeaderValue, Method};
 use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Response};
+use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -69,31 +70,33 @@ pub fn security_headers<S: Clone + Send + Sync + 'static>(
     router: Router<S>,
     config: &Config,
 ) -> Router<S> {
-    let router = router
-        .layer(SetResponseHeaderLayer::overriding(
-            X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ));
-    if config.issuer.starts_with("https://") {
-        router.layer(SetResponseHeaderLayer::overriding(
+    let hsts = config.issuer.starts_with("https://").then(|| {
+        SetResponseHeaderLayer::overriding(
             STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),
-        ))
-    } else {
-        router
-    }
+        )
+    });
+    // One layer for all of them, as the shared stack in `api/mod.rs` is.
+    router.layer(
+        ServiceBuilder::new()
+            .option_layer(hsts)
+            .layer(SetResponseHeaderLayer::if_not_present(
+                CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            ))
+            .layer(SetResponseHeaderLayer::overriding(
+                X_FRAME_OPTIONS,
+                HeaderValue::from_static("DENY"),
+            ))
+            .layer(SetResponseHeaderLayer::overriding(
+                REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ))
+            .layer(SetResponseHeaderLayer::overriding(
+                X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            )),
+    )
 }
 
 /// CORS for browser clients, only when `SESAME_CORS_ORIGINS` names origins (`*` for any).
@@ -113,16 +116,18 @@ pub fn cors<S: Clone + Send + Sync + 'static>(router: Router<S>, config: &Config
                 .filter_map(|origin| HeaderValue::from_str(origin).ok()),
         )
     };
-    router
-        .layer(
-            CorsLayer::new()
-                .allow_origin(allow)
-                .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
-                .allow_headers([AUTHORIZATION, CONTENT_TYPE])
-                .expose_headers([REQUEST_ID, RETRY_AFTER, WWW_AUTHENTICATE])
-                .max_age(Duration::from_secs(600)),
-        )
-        .layer(from_fn(only_for_allowed_origins))
+    router.layer(
+        ServiceBuilder::new()
+            .layer(from_fn(only_for_allowed_origins))
+            .layer(
+                CorsLayer::new()
+                    .allow_origin(allow)
+                    .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+                    .allow_headers([AUTHORIZATION, CONTENT_TYPE])
+                    .expose_headers([REQUEST_ID, RETRY_AFTER, WWW_AUTHENTICATE])
+                    .max_age(Duration::from_secs(600)),
+            ),
+    )
 }
 
 /// The CORS layer answers a preflight from any origin with the allowed methods and headers,

@@ -33,6 +33,7 @@ use axum::http::{HeaderName, Request};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
+use tower::ServiceBuilder;
 use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -84,41 +85,48 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::console::router(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(from_fn(hostile::screen_uri))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(from_fn_with_state(deadline, middleware::deadline))
-        .layer(from_fn(middleware::record_metrics))
+        // One stack, outermost first, composed once: a `Router::layer` call per layer boxes
+        // each request's service and future once per layer (docs/performance.md, "One
+        // middleware stack").
         .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|request: &Request<_>| {
-                    let request_id = request
-                        .headers()
-                        .get(&REQUEST_ID)
-                        .and_then(|value| value.to_str().ok())
-                        .unwrap_or_default();
-                    let route = request
-                        .extensions()
-                        .get::<MatchedPath>()
-                        .map_or("unmatched", MatchedPath::as_str);
-                    // The path only, never the query string: it may carry a token.
-                    tracing::info_span!(
-                        "request",
-                        method = %request.method(),
-                        path = %request.uri().path(),
-                        route,
-                        request_id,
-                    )
-                })
-                // One access-log line per request, inside its span (so with its request id).
-                .on_response(
-                    DefaultOnResponse::new()
-                        .level(Level::INFO)
-                        .latency_unit(LatencyUnit::Millis),
-                ),
-        )
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|request: &Request<_>| {
+                            let request_id = request
+                                .headers()
+                                .get(&REQUEST_ID)
+                                .and_then(|value| value.to_str().ok())
+                                .unwrap_or_default();
+                            let route = request
+                                .extensions()
+                                .get::<MatchedPath>()
+                                .map_or("unmatched", MatchedPath::as_str);
+                            // The path only, never the query string: it may carry a token.
+                            tracing::info_span!(
+                                "request",
+                                method = %request.method(),
+                                path = %request.uri().path(),
+                                route,
+                                request_id,
+                            )
+                        })
+                        // One access-log line per request, inside its span (so with its
+                        // request id).
+                        .on_response(
+                            DefaultOnResponse::new()
+                                .level(Level::INFO)
+                                .latency_unit(LatencyUnit::Millis),
+                        ),
+                )
+                .layer(from_fn(middleware::record_metrics))
+                .layer(from_fn_with_state(deadline, middleware::deadline))
+                .layer(CatchPanicLayer::custom(panic_response))
+                .layer(from_fn(hostile::screen_uri))
+                .layer(DefaultBodyLimit::max(BODY_LIMIT)),
+        );
     let router = middleware::security_headers(router, &config);
     middleware::cors(router, &config).with_state(state)
 }
