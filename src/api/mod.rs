@@ -28,11 +28,11 @@ mod wellknown;
 use std::any::Any;
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{HeaderName, Request};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Router};
 use tower::ServiceBuilder;
 use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -78,9 +78,9 @@ fn routes(demo: bool) -> OpenApiRouter<AppState> {
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
     let deadline = Duration::from_secs(config.ops.request_timeout);
-    let (router, document) = routes(config.demo).split_for_parts();
+    let (router, described) = routes(config.demo).split_for_parts();
+    openapi::keep(config.demo, described);
     let router = router
-        .layer(Extension(openapi::Document::new(document)))
         // HTML for people beside the API, not part of its document.
         .merge(crate::console::router(state.clone()))
         .fallback(not_found)

@@ -3,6 +3,8 @@
 //! (`routes!` in each module, `#[utoipa::path(...)]` on each handler, errors with
 //! `body = ErrorBody`), so no route goes undocumented.
 
+use std::sync::OnceLock;
+
 use axum::body::Bytes;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -66,17 +68,24 @@ pub enum AdminErrors {
     Unavailable(ErrorBody),
 }
 
-/// The finished document as JSON, rendered once when the router is built (cheap to clone).
-#[derive(Clone)]
-pub struct Document(Bytes);
+/// The document as JSON, per value of the only setting it depends on: whether `/demo` is
+/// served (`SESAME_DEMO`). Rendered once per process; it used to ride along with every request
+/// as an extension, a layer on every route (docs/performance.md, "One middleware stack").
+static RENDERED: [OnceLock<Bytes>; 2] = [OnceLock::new(), OnceLock::new()];
 
-impl Document {
-    pub fn new(mut openapi: utoipa::openapi::OpenApi) -> Self {
-        openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
-        Self(openapi.to_json().unwrap_or_default().into())
-    }
+/// Keeps `described`, the document the router was built with, unless one is already kept.
+pub fn keep(demo: bool, described: utoipa::openapi::OpenApi) {
+    RENDERED[usize::from(demo)].get_or_init(|| render(described));
+}
 
-    pub fn json(&self) -> Bytes {
-        self.0.clone()
-    }
+/// The document of a node with or without `/demo`.
+pub fn document(demo: bool) -> Bytes {
+    RENDERED[usize::from(demo)]
+        .get_or_init(|| render(super::routes(demo).into_openapi()))
+        .clone()
+}
+
+fn render(mut described: utoipa::openapi::OpenApi) -> Bytes {
+    described.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    described.to_json().unwrap_or_default().into()
 }

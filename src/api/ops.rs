@@ -3,15 +3,15 @@
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
-use axum::{Extension, Json};
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::openapi::Document;
+use super::openapi;
 use crate::app::AppState;
 use crate::error::{Error, ErrorBody, Result};
 
@@ -59,6 +59,9 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>> {
 #[utoipa::path(get, path = "/openapi.json", tag = "operations", responses(
     (status = 200, description = "OpenAPI 3.1 document", content_type = "application/json", body = Object),
 ))]
-pub async fn openapi(Extension(document): Extension<Document>) -> impl IntoResponse {
-    ([(CONTENT_TYPE, "application/json")], document.json())
+pub async fn openapi(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, "application/json")],
+        openapi::document(state.config.demo),
+    )
 }
