@@ -3,6 +3,8 @@
 //! (which would surface as a `500`), and URL decoding is lossy: it would turn invalid UTF-8
 //! into U+FFFD, a different string from the one sent.
 
+use std::borrow::Cow;
+
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -42,7 +44,9 @@ pub fn screen_body(media_type: Option<&str>, bytes: &[u8]) -> Result<(), Error> 
 }
 
 fn clean_urlencoded(bytes: &[u8]) -> bool {
-    clean_text(&percent_decode(bytes).collect::<Vec<u8>>())
+    // Borrowed, not copied, when nothing is percent-encoded (most paths and forms).
+    let decoded: Cow<[u8]> = percent_decode(bytes).into();
+    clean_text(&decoded)
 }
 
 fn clean_text(bytes: &[u8]) -> bool {
