@@ -29,6 +29,7 @@ use std::any::Any;
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{HeaderName, Request};
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -38,7 +39,7 @@ use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tracing::{Level, Span};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -94,25 +95,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(
                     TraceLayer::new_for_http()
-                        .make_span_with(|request: &Request<_>| {
-                            let request_id = request
-                                .headers()
-                                .get(&REQUEST_ID)
-                                .and_then(|value| value.to_str().ok())
-                                .unwrap_or_default();
-                            let route = request
-                                .extensions()
-                                .get::<MatchedPath>()
-                                .map_or("unmatched", MatchedPath::as_str);
-                            // The path only, never the query string: it may carry a token.
-                            tracing::info_span!(
-                                "request",
-                                method = %request.method(),
-                                path = %request.uri().path(),
-                                route,
-                                request_id,
-                            )
-                        })
+                        .make_span_with(request_span)
                         // One access-log line per request, inside its span (so with its
                         // request id).
                         .on_response(
@@ -129,6 +112,27 @@ pub fn router(state: AppState) -> Router {
         );
     let router = middleware::security_headers(router, &config);
     middleware::cors(router, &config).with_state(state)
+}
+
+/// The span every request's log lines share: its method, path, matched route and request id.
+fn request_span(request: &Request<Body>) -> Span {
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    // The path only, never the query string: it may carry a token.
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        route,
+        request_id,
+    )
 }
 
 async fn not_found() -> Error {
