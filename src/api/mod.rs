@@ -79,9 +79,8 @@ fn routes(demo: bool) -> OpenApiRouter<AppState> {
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
     let deadline = Duration::from_secs(config.ops.request_timeout);
-    let (router, described) = routes(config.demo).split_for_parts();
-    openapi::keep(config.demo, described);
-    let router = router
+    // The document is rendered apart, when first asked for (`openapi::document`).
+    let router = Router::from(routes(config.demo))
         // HTML for people beside the API, not part of its document.
         .merge(crate::console::router(state.clone()))
         .fallback(not_found)

@@ -68,24 +68,17 @@ pub enum AdminErrors {
     Unavailable(ErrorBody),
 }
 
-/// The document as JSON, per value of the only setting it depends on: whether `/demo` is
-/// served (`SESAME_DEMO`). Rendered once per process; it used to ride along with every request
-/// as an extension, a layer on every route (docs/performance.md, "One middleware stack").
-static RENDERED: [OnceLock<Bytes>; 2] = [OnceLock::new(), OnceLock::new()];
-
-/// Keeps `described`, the document the router was built with, unless one is already kept.
-pub fn keep(demo: bool, described: utoipa::openapi::OpenApi) {
-    RENDERED[usize::from(demo)].get_or_init(|| render(described));
-}
-
-/// The document of a node with or without `/demo`.
+/// The document of a node with or without `/demo` (`SESAME_DEMO`, the only setting it depends
+/// on), as JSON: rendered once per process and value, when first asked for. It used to ride
+/// along with every request as an extension, a layer on every route (docs/performance.md,
+/// "One middleware stack").
 pub fn document(demo: bool) -> Bytes {
+    static RENDERED: [OnceLock<Bytes>; 2] = [OnceLock::new(), OnceLock::new()];
     RENDERED[usize::from(demo)]
-        .get_or_init(|| render(super::routes(demo).into_openapi()))
+        .get_or_init(|| {
+            let mut described = super::routes(demo).into_openapi();
+            described.info.version = env!("CARGO_PKG_VERSION").to_owned();
+            described.to_json().unwrap_or_default().into()
+        })
         .clone()
-}
-
-fn render(mut described: utoipa::openapi::OpenApi) -> Bytes {
-    described.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    described.to_json().unwrap_or_default().into()
 }
