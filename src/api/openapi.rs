@@ -69,9 +69,9 @@ pub enum AdminErrors {
 }
 
 /// The document of a node with or without `/demo` (`SESAME_DEMO`, the only setting it depends
-/// on), as JSON: rendered once per process and value, when first asked for. It used to ride
-/// along with every request as an extension, a layer on every route (docs/performance.md,
-/// "One middleware stack").
+/// on), as JSON: rendered once per process and value, when first asked for, so that no layer
+/// carries it to its one handler on every request (docs/performance.md, "One middleware
+/// stack").
 pub fn document(demo: bool) -> Bytes {
     static RENDERED: [OnceLock<Bytes>; 2] = [OnceLock::new(), OnceLock::new()];
     RENDERED[usize::from(demo)]
