@@ -354,8 +354,7 @@ settle_db "$pg_base/$bench_db"
 log "introspection"
 introspect=$(loadgen --scenario introspect --api-key "$introspect_key" --number-offset 20000000)
 log "JWKS"
-# One thread of the load generator saturates below what Sesame serves here (src/bin/loadgen).
-jwks=$(loadgen --scenario jwks --threads 2)
+jwks=$(loadgen --scenario jwks)
 
 # --- full logins (start, token, one refresh), Sesame and the peer in turn --------------------
 # This host's speed drifts by a fifth within a minute, so one run of each side would compare

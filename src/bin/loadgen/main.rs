@@ -7,6 +7,7 @@
 //! `introspect` and `jwks` hammer one endpoint each.
 //! A table goes to standard error; the last line on standard output is a JSON summary.
 
+mod connection;
 mod sink;
 mod stats;
 
@@ -15,8 +16,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use serde_json::{Value, json};
+use hyper::header::HeaderValue;
+use serde::Deserialize;
+use serde_json::json;
 
+use connection::{Call, Connection, FORM, JSON, Target};
 use sink::Sink;
 use stats::{Stats, round};
 
@@ -41,8 +45,8 @@ struct Args {
     /// API key (role introspect or admin) for the `introspect` scenario.
     #[arg(long, env = "LOADGEN_API_KEY")]
     api_key: Option<String>,
-    /// Threads of the load generator's own. One saturates near 30,000 requests/s of a cheap
-    /// endpoint (JWKS) on two shared cores; give such a run two.
+    /// Threads of the load generator's own. One spends the least CPU per request, and on two
+    /// shared cores it drives even the cheapest endpoint (JWKS) as fast as two do.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     threads: u16,
     /// Offsets the generated phone numbers, so repeated runs use fresh numbers.
@@ -60,13 +64,30 @@ enum Scenario {
     Jwks,
 }
 
-/// One virtual client's view: where to send requests and how to read codes.
-struct Client {
-    http: reqwest::Client,
-    base: String,
+/// What every virtual client shares: where to send requests and how to read codes.
+struct Shared {
+    target: Target,
     sink: Sink,
     api_key: Option<String>,
 }
+
+/// One virtual client: its own connection, and what it shares with the others.
+struct Client {
+    shared: Arc<Shared>,
+    connection: Connection,
+}
+
+/// A token pair as `/oauth/token` answers it (only the fields the scenarios use).
+#[derive(Clone, Default, Deserialize)]
+struct Pair {
+    access_token: String,
+    refresh_token: String,
+}
+
+/// jemalloc, as Sesame uses (`src/main.rs`): glibc's allocator was about a tenth of the load
+/// generator's CPU.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// The load generator shares the machine's cores with what it measures: one thread by
 /// default, because a single-threaded runtime spends less CPU per request than one that hands
@@ -88,13 +109,8 @@ fn main() -> anyhow::Result<()> {
 async fn run(args: Args) -> anyhow::Result<()> {
     let sink = Sink::default();
     sink.serve(args.sink).await?;
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency as usize)
-        .timeout(Duration::from_secs(10))
-        .build()?;
-    let client = Arc::new(Client {
-        http,
-        base: args.base_url.trim_end_matches('/').to_owned(),
+    let shared = Arc::new(Shared {
+        target: target_of(&args.base_url).await?,
         sink,
         api_key: args.api_key.clone(),
     });
@@ -102,6 +118,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // Refresh and introspection need live pairs: one login per worker before the clock starts.
     let mut pairs = Vec::new();
     if matches!(args.scenario, Scenario::Refresh | Scenario::Introspect) {
+        let mut client = Client::new(&shared);
         for worker in 0..args.concurrency {
             let number = phone_number(args.number_offset, worker, 999_999);
             let mut warmup = Stats::default();
@@ -118,7 +135,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let deadline = started + Duration::from_secs_f64(args.duration);
     let mut workers = Vec::new();
     for worker in 0..args.concurrency {
-        let client = client.clone();
+        let mut client = Client::new(&shared);
         let mut pair = pairs.get(worker as usize).cloned().unwrap_or_default();
         let offset = args.number_offset;
         let scenario = args.scenario;
@@ -140,15 +157,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
                         client.full_login(&number, &mut stats).await;
                     }
                     Scenario::Refresh => {
-                        let token = pair["refresh_token"].as_str().unwrap_or_default();
-                        match client.refresh(token, &mut stats).await {
+                        match client.refresh(&pair.refresh_token, &mut stats).await {
                             Some(rotated) => pair = rotated,
                             None => break,
                         }
                     }
                     Scenario::Introspect => {
-                        let token = pair["access_token"].as_str().unwrap_or_default();
-                        client.introspect(token, &mut stats).await;
+                        client.introspect(&pair.access_token, &mut stats).await;
                     }
                     Scenario::Jwks => client.jwks(&mut stats).await,
                 }
@@ -193,68 +208,38 @@ fn phone_number(offset: u64, worker: u64, iteration: u64) -> String {
     format!("+4474{serial:08}")
 }
 
+/// The service's address and `Host` header from `--base-url` (`http://host:port`, no path).
+async fn target_of(base_url: &str) -> anyhow::Result<Target> {
+    let authority = base_url
+        .trim_end_matches('/')
+        .strip_prefix("http://")
+        .filter(|authority| !authority.contains('/'))
+        .ok_or_else(|| anyhow::anyhow!("--base-url must be http://host:port, without a path"))?;
+    let address = tokio::net::lookup_host(authority)
+        .await?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("{authority} resolves to no address"))?;
+    Ok(Target {
+        address,
+        host: HeaderValue::try_from(authority)?,
+    })
+}
+
 impl Client {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// Sends one request and records it under `step`; returns the JSON body of a success.
-    async fn call(
-        &self,
-        step: &'static str,
-        request: reqwest::RequestBuilder,
-        stats: &mut Stats,
-    ) -> Option<Value> {
-        self.call_expecting(step, request, stats, |_| Ok(())).await
-    }
-
-    /// Like `call`, but a 2xx whose body fails `check` counts as an error named by `check`.
-    async fn call_expecting(
-        &self,
-        step: &'static str,
-        request: reqwest::RequestBuilder,
-        stats: &mut Stats,
-        check: impl Fn(&Value) -> Result<(), &'static str>,
-    ) -> Option<Value> {
-        let began = Instant::now();
-        match request.send().await {
-            Ok(response) if response.status().is_success() => {
-                let Ok(body) = response.bytes().await else {
-                    stats.failure(step, "network".into());
-                    return None;
-                };
-                let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                if let Err(problem) = check(&body) {
-                    stats.failure(step, problem.into());
-                    return None;
-                }
-                stats.success(step, began.elapsed());
-                Some(body)
-            }
-            Ok(response) => {
-                stats.failure(step, response.status().as_u16().to_string());
-                None
-            }
-            Err(err) if err.is_timeout() => {
-                stats.failure(step, "timeout".into());
-                None
-            }
-            Err(_) => {
-                stats.failure(step, "network".into());
-                None
-            }
+    fn new(shared: &Arc<Shared>) -> Self {
+        Self {
+            shared: Arc::clone(shared),
+            connection: Connection::new(shared.target.clone()),
         }
     }
 
     /// start → code → token; records `start`, `token` and the whole `login`.
-    async fn login(&self, number: &str, stats: &mut Stats) -> Option<Value> {
+    async fn login(&mut self, number: &str, stats: &mut Stats) -> Option<Pair> {
         let began = Instant::now();
-        let code = self.sink.expect(number);
-        let start = self
-            .http
-            .post(self.url("/v1/otp/start"))
-            .json(&json!({ "phone_number": number }));
-        self.call("start", start, stats).await?;
+        let code = self.shared.sink.expect(number);
+        let body = json!({ "phone_number": number }).to_string();
+        let start = Call::post("/v1/otp/start", Some(JSON), body);
+        record(&mut self.connection, "start", start, stats, |_| Ok(())).await?;
         let code = match tokio::time::timeout(Duration::from_secs(10), code).await {
             Ok(Ok(code)) => code,
             _ => {
@@ -262,69 +247,105 @@ impl Client {
                 return None;
             }
         };
-        let token = self.http.post(self.url("/oauth/token")).form(&[
+        let token = form(&[
             ("grant_type", "otp"),
             ("phone_number", number),
             ("code", &code),
         ]);
-        let pair = self.call("token", token, stats).await?;
+        let pair = self.pair("token", token, stats).await?;
         stats.success("login", began.elapsed());
         Some(pair)
     }
 
     /// start → code → token → one refresh; records the steps and the whole `full_login`.
-    async fn full_login(&self, number: &str, stats: &mut Stats) {
+    async fn full_login(&mut self, number: &str, stats: &mut Stats) {
         let began = Instant::now();
         let Some(pair) = self.login(number, stats).await else {
             return;
         };
-        let refresh_token = pair["refresh_token"].as_str().unwrap_or_default();
-        if self.refresh(refresh_token, stats).await.is_some() {
+        if self.refresh(&pair.refresh_token, stats).await.is_some() {
             stats.success("full_login", began.elapsed());
         }
     }
 
-    async fn life_of_a_session(&self, number: &str, stats: &mut Stats) {
+    async fn life_of_a_session(&mut self, number: &str, stats: &mut Stats) {
         let Some(pair) = self.login(number, stats).await else {
             return;
         };
-        let access = pair["access_token"].as_str().unwrap_or_default();
-        let me = self.http.get(self.url("/v1/me")).bearer_auth(access);
-        self.call("me", me, stats).await;
-        let refresh_token = pair["refresh_token"].as_str().unwrap_or_default();
-        let Some(rotated) = self.refresh(refresh_token, stats).await else {
+        let me = Call::get("/v1/me").bearer(&pair.access_token);
+        record(&mut self.connection, "me", me, stats, |_| Ok(())).await;
+        let Some(rotated) = self.refresh(&pair.refresh_token, stats).await else {
             return;
         };
-        let access = rotated["access_token"].as_str().unwrap_or_default();
-        let logout = self.http.post(self.url("/v1/logout")).bearer_auth(access);
-        self.call("logout", logout, stats).await;
+        let logout = Call::post("/v1/logout", None, String::new()).bearer(&rotated.access_token);
+        record(&mut self.connection, "logout", logout, stats, |_| Ok(())).await;
     }
 
-    async fn refresh(&self, refresh_token: &str, stats: &mut Stats) -> Option<Value> {
-        let request = self.http.post(self.url("/oauth/token")).form(&[
+    async fn refresh(&mut self, refresh_token: &str, stats: &mut Stats) -> Option<Pair> {
+        let request = form(&[
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
         ]);
-        self.call("refresh", request, stats).await
+        self.pair("refresh", request, stats).await
     }
 
-    async fn introspect(&self, token: &str, stats: &mut Stats) {
-        let request = self
-            .http
-            .post(self.url("/oauth/introspect"))
-            .bearer_auth(self.api_key.as_deref().unwrap_or_default())
-            .form(&[("token", token)]);
-        // A live token must come back active: `{"active": false}` is a 200 but a failure.
-        let active = |body: &Value| match body["active"] {
-            Value::Bool(true) => Ok(()),
+    /// A token request (`/oauth/token` with the form `body`) recorded under `step`; an answer
+    /// without a pair counts as the error `no_pair`.
+    async fn pair(&mut self, step: &'static str, body: String, stats: &mut Stats) -> Option<Pair> {
+        let call = Call::post("/oauth/token", Some(FORM), body);
+        let read = |body: &[u8]| serde_json::from_slice::<Pair>(body).map_err(|_| "no_pair");
+        record(&mut self.connection, step, call, stats, read).await
+    }
+
+    async fn introspect(&mut self, token: &str, stats: &mut Stats) {
+        let Self { shared, connection } = self;
+        let call = Call::post("/oauth/introspect", Some(FORM), form(&[("token", token)]))
+            .bearer(shared.api_key.as_deref().unwrap_or_default());
+        /// Only what tells a live token's answer from `{"active": false}`, itself a 200.
+        #[derive(Deserialize)]
+        struct Answer {
+            active: bool,
+        }
+        let active = |body: &[u8]| match serde_json::from_slice::<Answer>(body) {
+            Ok(Answer { active: true }) => Ok(()),
             _ => Err("inactive"),
         };
-        self.call_expecting("introspect", request, stats, active)
-            .await;
+        record(connection, "introspect", call, stats, active).await;
     }
 
-    async fn jwks(&self, stats: &mut Stats) {
-        let request = self.http.get(self.url("/.well-known/jwks.json"));
-        self.call("jwks", request, stats).await;
+    async fn jwks(&mut self, stats: &mut Stats) {
+        let jwks = Call::get("/.well-known/jwks.json");
+        record(&mut self.connection, "jwks", jwks, stats, |_| Ok(())).await;
     }
+}
+
+/// Sends `call` on `connection` and reads a 2xx answer's body with `read`, whose error names
+/// the failure; records the outcome under `step` and returns what `read` made of a success.
+async fn record<T>(
+    connection: &mut Connection,
+    step: &'static str,
+    call: Call<'_>,
+    stats: &mut Stats,
+    read: impl FnOnce(&[u8]) -> Result<T, &'static str>,
+) -> Option<T> {
+    let began = Instant::now();
+    let outcome = match connection.send(call).await {
+        Ok(body) => read(&body).map_err(str::to_owned),
+        Err(failure) => Err(failure.outcome()),
+    };
+    match outcome {
+        Ok(value) => {
+            stats.success(step, began.elapsed());
+            Some(value)
+        }
+        Err(outcome) => {
+            stats.failure(step, outcome);
+            None
+        }
+    }
+}
+
+/// `fields` as an `application/x-www-form-urlencoded` body.
+fn form(fields: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(fields).unwrap_or_default()
 }
