@@ -1,8 +1,8 @@
 //! One virtual client's own keep-alive HTTP/1.1 connection to the service under test. A mobile
 //! client holds one connection and sends one request at a time; so does this. Against a pooled
-//! client it spends no pool lock, URL parse or header map per request, which matters because
-//! the load generator's CPU is taken from what it measures (docs/performance.md, "A connection
-//! per virtual client").
+//! client it spends no pool checkout and no URL parse per request, which matters because the
+//! load generator's CPU is taken from what it measures (docs/performance.md, "A connection per
+//! virtual client").
 
 use std::net::SocketAddr;
 use std::time::Duration;
