@@ -264,20 +264,46 @@ storage_reading() {
     "$(printf '%s' "$keys" | sed 's/^/MEMORY USAGE /' | redis-cli -u "$redis_url" | awk '{ s += $1 } END { print s + 0 }')"
 }
 
-# Starts the copy of the peer service on database $1 (node, its package's main file), its codes
-# going to the load generator's sink; limits raised like Sesame's. Sets peer_pid.
-start_peer() {
+# The peer runs on two Node workers, as its own package says to run it on two cores.
+peer_workers=2
+
+# Starts the copy of the peer service on database $1 (node, its package's main file) with $2
+# workers, its codes going to the load generator's sink; limits raised like Sesame's. Sets
+# peer_pid.
+run_peer() {
   local main
   main=$(cd "$work/peer" && node -p 'require("./package.json").main || "index.js"')
   env -i PATH="$PATH" HOME="${HOME:-/tmp}" NODE_ENV=production \
     PORT="$peer_port" DATABASE_URL="$1" REDIS_URL="$redis_url" WEBHOOK_URL="http://$sink/" \
-    ISSUER="http://127.0.0.1:$peer_port" RATE_LIMIT=1000000000 PEER_WORKERS=2 \
-    node "$work/peer/$main" >"$work/peer.log" 2>&1 &
+    ISSUER="http://127.0.0.1:$peer_port" RATE_LIMIT=1000000000 PEER_WORKERS="$2" \
+    node "$work/peer/$main" >>"$work/peer.log" 2>&1 &
   peer_pid=$!
   until curl -s -o /dev/null "http://127.0.0.1:$peer_port/healthz"; do
     kill -0 "$peer_pid" 2>/dev/null || { cat "$work/peer.log" >&2; exit 1; }
     sleep 0.05
   done
+}
+
+# Starts the peer on database $1 with $peer_workers workers. Each worker creates the peer's
+# tables as it starts (`create table if not exists`), and two doing so at once on a new
+# database can collide in Postgres's catalog: the loser exits, and the peer serves on one
+# worker, half its speed. So a one-worker start creates the tables first.
+start_peer() {
+  run_peer "$1" 1
+  stop_peer
+  run_peer "$1" "$peer_workers"
+  check_peer_workers
+}
+
+# Fails the run unless all of the peer's workers are alive: a ratio to a peer that lost a
+# worker would compare Sesame with half the peer.
+check_peer_workers() {
+  local alive
+  alive=$(children "$peer_pid" | wc -l)
+  [ "$alive" -eq "$peer_workers" ] && return 0
+  cat "$work/peer.log" >&2
+  log "peer: $alive of its $peer_workers workers are alive; its figures would not be the peer's"
+  exit 1
 }
 
 # --- Soak: memory under sustained load, nothing scraping ---------------------------------
@@ -381,6 +407,7 @@ if [ -n "$peer_dir" ]; then
     full_runs+=("$(measured_loadgen "$sesame_pid" --scenario full-login --number-offset $((70000000 + slice * 100000)))")
     peer_runs+=("$(target_port=$peer_port measured_loadgen "$peer_pid" --scenario full-login --number-offset $((80000000 + slice * 100000)))")
   done
+  check_peer_workers
   stop_peer
   full=$(merge_runs "${full_runs[@]}")
   peer_full=$(merge_runs "${peer_runs[@]}")
