@@ -263,24 +263,43 @@ fn take<B: Batch>(answers: &mut HashMap<String, B::Answer>, row: &B::Row) -> Res
 mod tests {
     use super::*;
 
-    /// Rows keyed by their first field.
-    struct Pairs;
+    /// Where a test's batches are recorded: their rows' names, when each started and committed.
+    type Log = Arc<std::sync::Mutex<Vec<(String, Instant, Instant)>>>;
 
-    impl Batch for Pairs {
-        type Row = (String, String);
+    /// A request of [`Requests`]: its batch's commit takes the longest `takes` of the batch,
+    /// and the batch is recorded in its first row's `log`.
+    struct Request {
+        key: String,
+        name: String,
+        takes: Duration,
+        log: Log,
+    }
+
+    /// Stores nothing, but lets the other worker run meanwhile, as a statement would; answers
+    /// every row.
+    struct Requests;
+
+    impl Batch for Requests {
+        type Row = Request;
         type Answer = ();
-        const WHAT: &'static str = "pairs";
+        const WHAT: &'static str = "requests";
         const COLLECT: Duration = COLLECT_WRITES;
 
         fn key(row: &Self::Row) -> &str {
-            &row.0
+            &row.key
         }
 
-        /// Stores nothing, but lets the other worker run meanwhile, as a statement would;
-        /// answers every row.
         async fn run(_: &AnyPool, rows: &[&Self::Row]) -> Result<HashMap<String, ()>> {
+            let started = Instant::now();
             tokio::task::yield_now().await;
-            Ok(rows.iter().map(|row| (row.0.clone(), ())).collect())
+            let takes = rows.iter().map(|row| row.takes).max().unwrap_or_default();
+            tokio::time::sleep(takes).await;
+            if let Some(first) = rows.first() {
+                let names: Vec<&str> = rows.iter().map(|row| row.name.as_str()).collect();
+                let record = (names.join(" "), started, Instant::now());
+                first.log.lock().unwrap().push(record);
+            }
+            Ok(rows.iter().map(|row| (row.key.clone(), ())).collect())
         }
 
         fn unanswered() -> Result<()> {
@@ -288,18 +307,32 @@ mod tests {
         }
     }
 
-    fn queued(key: &str, name: &str) -> Queued<Pairs> {
-        let (reply, _) = oneshot::channel();
-        let row = (key.to_owned(), name.to_owned());
-        Queued { row, reply }
+    fn request(key: &str, name: &str, takes: Duration, log: &Log) -> Request {
+        let (key, name, log) = (key.to_owned(), name.to_owned(), Arc::clone(log));
+        Request {
+            key,
+            name,
+            takes,
+            log,
+        }
     }
 
-    fn names(queued: &[Queued<Pairs>]) -> Vec<&str> {
-        queued.iter().map(|q| q.row.1.as_str()).collect()
+    fn start() -> GroupCommit<Requests> {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .connect_lazy("sqlite::memory:")
+            .unwrap();
+        GroupCommit::start(&pool)
     }
 
     #[test]
     fn a_batch_holds_one_request_per_key_in_key_order() {
+        let log = Log::default();
+        let queued = |key: &str, name: &str| {
+            let (reply, _) = oneshot::channel();
+            let row = request(key, name, Duration::ZERO, &log);
+            Queued { row, reply }
+        };
         let taken = vec![
             queued("+447700900300", "a"),
             queued("+447700900100", "b"),
@@ -308,6 +341,9 @@ mod tests {
             queued("+447700900300", "e"),
         ];
         let (batch, later) = one_per_key(taken);
+        let names = |queued: &[Queued<Requests>]| -> Vec<String> {
+            queued.iter().map(|q| q.row.name.clone()).collect()
+        };
         assert_eq!(names(&batch), ["b", "d", "a"]);
         // The key's later requests keep their order for the next batch.
         assert_eq!(names(&later), ["c", "e"]);
@@ -319,12 +355,10 @@ mod tests {
     /// the second takes the queue and waits on it for a request that never comes.
     #[tokio::test]
     async fn requests_of_one_key_are_all_answered_when_no_others_come() {
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::any::AnyPoolOptions::new()
-            .connect_lazy("sqlite::memory:")
-            .unwrap();
-        let commit = GroupCommit::<Pairs>::start(&pool);
-        let submitted = (0..16).map(|n| commit.submit(("one key".to_owned(), n.to_string())));
+        let commit = start();
+        let log = Log::default();
+        let submitted = (0..16)
+            .map(|n| commit.submit(request("one key", &n.to_string(), Duration::ZERO, &log)));
         // Generous: a worker that never stores a carried request fails here.
         let answers = tokio::time::timeout(
             Duration::from_secs(20),
@@ -333,39 +367,11 @@ mod tests {
         .await
         .expect("every request is answered");
         assert!(answers.iter().all(Result::is_ok));
-    }
-
-    /// When each batch of [`Commits`] started and committed, by its rows' names.
-    static COMMITS: std::sync::Mutex<Vec<(String, Instant, Instant)>> =
-        std::sync::Mutex::new(Vec::new());
-
-    /// Rows keyed by their name, each holding how long its batch's commit takes (the longest
-    /// of the batch's); every batch is recorded in [`COMMITS`].
-    struct Commits;
-
-    impl Batch for Commits {
-        type Row = (String, Duration);
-        type Answer = ();
-        const WHAT: &'static str = "commits";
-        const COLLECT: Duration = COLLECT_WRITES;
-
-        fn key(row: &Self::Row) -> &str {
-            &row.0
-        }
-
-        async fn run(_: &AnyPool, rows: &[&Self::Row]) -> Result<HashMap<String, ()>> {
-            let started = Instant::now();
-            let takes = rows.iter().map(|row| row.1).max().unwrap_or_default();
-            tokio::time::sleep(takes).await;
-            let names: Vec<&str> = rows.iter().map(|row| row.0.as_str()).collect();
-            let record = (names.join(" "), started, Instant::now());
-            COMMITS.lock().unwrap().push(record);
-            Ok(rows.iter().map(|row| (row.0.clone(), ())).collect())
-        }
-
-        fn unanswered() -> Result<()> {
-            Err(StoreError::Unavailable("not stored".into()))
-        }
+        assert_eq!(
+            log.lock().unwrap().len(),
+            16,
+            "one batch per request of the key"
+        );
     }
 
     /// A request that comes while a batch is in flight is stored right after that batch
@@ -374,15 +380,12 @@ mod tests {
     /// bound and no longer. On a paused clock, so the times are exact milliseconds.
     #[tokio::test(start_paused = true)]
     async fn a_request_during_a_commit_is_stored_when_that_commit_ends() {
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::any::AnyPoolOptions::new()
-            .connect_lazy("sqlite::memory:")
-            .unwrap();
-        let commit = GroupCommit::<Commits>::start(&pool);
+        let commit = start();
+        let log = Log::default();
         let begun = Instant::now();
         let submit = |name: &str, takes_ms: u64| {
             let commit = commit.clone();
-            let row = (name.to_owned(), Duration::from_millis(takes_ms));
+            let row = request(name, name, Duration::from_millis(takes_ms), &log);
             tokio::spawn(async move { commit.submit(row).await })
         };
         // "a" is stored alone (nothing in flight), "b" comes 1 ms into its 3 ms commit.
@@ -394,13 +397,16 @@ mod tests {
         let third = submit("c", 1);
         assert!(second.await.unwrap().is_ok() && third.await.unwrap().is_ok());
 
-        let commits = COMMITS.lock().unwrap().clone();
-        let at = |instant: Instant| instant.duration_since(begun).as_millis();
-        let mut times: Vec<(&str, u128, u128)> = commits
+        let at = |instant: &Instant| instant.duration_since(begun).as_millis();
+        let mut times: Vec<(String, u128, u128)> = log
+            .lock()
+            .unwrap()
             .iter()
-            .map(|(names, started, ended)| (names.as_str(), at(*started), at(*ended)))
+            .map(|(names, started, ended)| (names.clone(), at(started), at(ended)))
             .collect();
         times.sort_by_key(|&(_, started, _)| started);
-        assert_eq!(times, [("a", 0, 3), ("b", 3, 8), ("c", 6, 7)]);
+        let expected = [("a", 0, 3), ("b", 3, 8), ("c", 6, 7)]
+            .map(|(name, started, ended)| (name.to_owned(), started, ended));
+        assert_eq!(times, expected);
     }
 }
