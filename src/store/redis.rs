@@ -95,7 +95,9 @@ static PUT_CHALLENGE: LazyLock<Script> = LazyLock::new(|| {
 /// live challenge, otherwise the attempts left (0 after a match is told apart by the second
 /// value).
 const CHECK_CHALLENGE: &str = r"
-local locks = redis.call('HMGET', KEYS[2], 'until', 'until:' .. ARGV[6])
+local source = ARGV[6]
+-- The counts too: a success forgets the failures only when there are some.
+local locks = redis.call('HMGET', KEYS[2], 'until', 'until:' .. source, 'count', 'count:' .. source)
 local locked = math.max(tonumber(locks[1] or '0'), tonumber(locks[2] or '0'))
 if locked > tonumber(ARGV[3]) then return {-2, locked} end
 local challenge = redis.call('HMGET', KEYS[1], 'digest', 'expires')
@@ -113,14 +115,14 @@ for i = 1, math.min(#stored, #candidate) do
 end
 if diff == 0 then
   redis.call('DEL', KEYS[1])
-  if ARGV[5] == '1' then
-    redis.call('HDEL', KEYS[2], 'count', 'until', 'count:' .. ARGV[6], 'until:' .. ARGV[6])
+  if ARGV[5] == '1' and (locks[1] or locks[2] or locks[3] or locks[4]) then
+    redis.call('HDEL', KEYS[2], 'count', 'until', 'count:' .. source, 'until:' .. source)
   end
   if KEYS[3] then redis.call('DEL', KEYS[3]) end
   return {0, 1}
 end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-if ARGV[7] then record_failure(KEYS[2], ARGV[6], tonumber(ARGV[3]), ARGV, 7) end
+if ARGV[7] then record_failure(KEYS[2], source, tonumber(ARGV[3]), ARGV, 7) end
 local max = tonumber(ARGV[2])
 if attempts >= max then
   redis.call('DEL', KEYS[1])

@@ -1,14 +1,14 @@
-//! Rate-limit state on Redis: windows and per-number failure counters. A log window is a
-//! sorted set of members scored by Unix second, one member per event; windows of one call
-//! that share a key read it each over its own length, and it is trimmed and expires by the
-//! longest. A counter window is a hash of bucket index (`at` divided by the bucket width, in
-//! seconds) to events, at most 61 fields, beside its running total `n` and the first bucket
-//! it still keeps `lo`: an admission reads those two and forgets only the buckets that left
-//! since the last one, so its cost does not grow with the buckets a busy key holds (the
-//! global budget, a country's, a busy IP's). A counter key comes once per call. Failures are
-//! one hash per number: `count` and `until` for the number, `count:<source>` and
-//! `until:<source>` per source (`record_failure`, `redis.rs`). The arithmetic is the memory
-//! store's (`memory_limits.rs`).
+//! Rate-limit state on Redis: windows and per-number failure counters. A log window is a sorted set
+//! of members scored by Unix second, one member per event; windows of one call that share a key
+//! read it once and each count its members over their own length, and it is trimmed and expires by
+//! the longest. A counter window is a hash of bucket index (`at` divided by the bucket width, in
+//! seconds) to events, at most 61 fields, beside its running total `n` and the first bucket it
+//! still keeps `lo`: an admission reads those two and the bucket it would record in, forgets only
+//! the buckets that left since the last one, and records with one write, so its cost does not grow
+//! with the buckets a busy key holds (the global budget, a country's, a busy IP's). A counter key
+//! comes once per call. Failures are one hash per number: `count` and `until` for the number,
+//! `count:<source>` and `until:<source>` per source (`record_failure`, `redis.rs`). The arithmetic
+//! is the memory store's (`memory_limits.rs`).
 
 use std::sync::LazyLock;
 
@@ -63,14 +63,16 @@ local function admit(KEYS, ARGV, windows)
     local secs = tonumber(arg(i, 2))
     if not keep[key] or secs > keep[key] then keep[key] = secs end
   end
-  -- A counter's count from bucket `first` on, and the first bucket it keeps: the buckets
+  -- A counter's count from bucket `first` on, the first bucket it keeps, and the events in
+  -- bucket `current` (read with the total, so that recording needs one write): the buckets
   -- before `first` are forgotten and taken off the total. The buckets since the last admission
   -- are visited one by one; a key without a total, or idle for longer than its window, is
   -- counted afresh from all its fields (`n` and `lo` are no bucket numbers).
-  local function counted(key, first, span, ttl)
-    local state = redis.call('HMGET', key, 'n', 'lo')
+  local function counted(key, first, span, ttl, current)
+    local state = redis.call('HMGET', key, 'n', 'lo', string.format('%d', current))
     local count, lo = tonumber(state[1] or '0'), tonumber(state[2])
-    if lo and lo >= first then return count, lo end
+    local events = tonumber(state[3] or '0')
+    if lo and lo >= first then return count, lo, events end
     if lo and first - lo <= span then
       for bucket = lo, first - 1 do
         local field = string.format('%d', bucket)
@@ -94,12 +96,13 @@ local function admit(KEYS, ARGV, windows)
     end
     redis.call('HSET', key, 'n', count, 'lo', first)
     redis.call('EXPIRE', key, ttl)
-    return count, first
+    return count, first, events
   end
   -- Window `i`'s count without the new event, and the seconds until it frees a place when full.
-  -- A counter's first bucket kept, once counted; the logs already trimmed.
-  local kept_from = {}
-  local trimmed = {}
+  -- A counter's first bucket kept, its count and the events in the current bucket, once
+  -- counted; a log's members, once read.
+  local kept_from, counts, in_current = {}, {}, {}
+  local logged = {}
   local function tally(i)
     local key = KEYS[i]
     local cap = tonumber(arg(i, 1))
@@ -109,9 +112,10 @@ local function admit(KEYS, ARGV, windows)
     local count, free_in = 0, 0
     if width > 0 then
       local span = math.ceil(secs / width) + 1
-      local lo
-      count, lo = counted(key, math.floor((now - secs) / width), span, secs + width)
-      kept_from[key] = lo
+      local lo, events
+      count, lo, events =
+        counted(key, math.floor((now - secs) / width), span, secs + width, math.floor(now / width))
+      kept_from[key], counts[key], in_current[key] = lo, count, events
       if count >= cap then
         local left = count
         for bucket = lo, lo + span do
@@ -123,28 +127,21 @@ local function admit(KEYS, ARGV, windows)
         end
       end
     else
-      if not trimmed[key] then
+      -- A log is trimmed and read whole (its longest window) once per call; each of its
+      -- windows counts the members it holds, the oldest first.
+      if not logged[key] then
         redis.call('ZREMRANGEBYSCORE', key, '-inf', now - keep[key])
-        trimmed[key] = true
+        logged[key] = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
       end
-      local low = '(' .. (now - secs)
-      local oldest
-      if prefix == '' then
-        count = redis.call('ZCOUNT', key, low, '+inf')
-        if count >= cap then
-          local skip = count - cap
-          oldest = redis.call('ZRANGEBYSCORE', key, low, '+inf', 'WITHSCORES', 'LIMIT', skip, 1)[2]
+      local live, low, scores = logged[key], now - secs, {}
+      for j = 1, #live, 2 do
+        local score = tonumber(live[j + 1])
+        if score > low and string.sub(live[j], 1, #prefix) == prefix then
+          scores[#scores + 1] = score
         end
-      else
-        local scores = {}
-        local live = redis.call('ZRANGEBYSCORE', key, low, '+inf', 'WITHSCORES')
-        for j = 1, #live, 2 do
-          if string.sub(live[j], 1, #prefix) == prefix then scores[#scores + 1] = live[j + 1] end
-        end
-        count = #scores
-        if count >= cap then oldest = scores[count - cap + 1] end
       end
-      if oldest then free_in = tonumber(oldest) + secs - now end
+      count = #scores
+      if count >= cap then free_in = scores[count - cap + 1] + secs - now end
     end
     return count, free_in, cap
   end
@@ -173,15 +170,21 @@ local function admit(KEYS, ARGV, windows)
         if width > 0 then
           -- A node whose clock is behind records in the first bucket still kept.
           local bucket = math.max(math.floor(now / width), kept_from[key])
-          redis.call('HINCRBY', key, 'n', 1)
+          local field = string.format('%d', bucket)
+          local events = in_current[key]
+          if bucket ~= math.floor(now / width) then
+            events = tonumber(redis.call('HGET', key, field) or '0')
+          end
+          redis.call('HSET', key, 'n', counts[key] + 1, field, events + 1)
           -- The key outlives its newest bucket's events by setting its lifetime when a bucket
           -- begins; later events in the same bucket leave the window at the same time.
-          if redis.call('HINCRBY', key, string.format('%d', bucket), 1) == 1 then
+          if events == 0 then
             redis.call('EXPIRE', key, tonumber(arg(i, 2)) + width)
           end
         else
           redis.call('ZADD', key, now, ARGV[2])
           redis.call('EXPIRE', key, keep[key])
+          logged[key] = nil
         end
       end
     end

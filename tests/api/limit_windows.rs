@@ -3,6 +3,7 @@
 //! bucket, an event counting up to one bucket longer than its window and never less; and what
 //! a login leaves in Redis.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use redis::aio::MultiplexedConnection;
@@ -559,10 +560,39 @@ async fn a_counter_key_outlives_its_newest_bucket_and_then_expires() {
     }
 }
 
+/// A node whose clock is behind by more than the window records its event in the first bucket
+/// Redis still keeps, on top of that bucket's events, and the total stays the buckets' sum.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_from_a_clock_behind_the_window_joins_the_first_bucket_kept() {
+    let (store, prefix) = redis_store(&redis_url()).await;
+    // Ten minutes in buckets of ten seconds.
+    let window = [Window::counter("checks", 20, 600)];
+    let kept = (T / 10).to_string();
+    for (member, at) in [("a", T), ("b", T + 605), ("c", T - 395)] {
+        let admission = store.admit(TAG, &window, member, at).await.unwrap();
+        assert!(matches!(admission, Admission::Admitted { .. }), "{member}");
+    }
+    let mut redis = redis_connection().await;
+    let fields: HashMap<String, i64> = redis::cmd("HGETALL")
+        .arg(format!("{prefix}:{{{TAG}}}:checks:tally"))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    // `a` and `c` in the first bucket kept (`a`'s), `b` in its own.
+    assert_eq!(fields[&kept], 2, "{fields:?}");
+    assert_eq!(fields["n"], 3, "{fields:?}");
+    let buckets: i64 = fields
+        .iter()
+        .filter(|(field, _)| field.parse::<i64>().is_ok())
+        .map(|(_, events)| events)
+        .sum();
+    assert_eq!(buckets, 3, "{fields:?}");
+}
+
 /// Redis keeps a counter's running total, forgetting only the buckets that left since the last
-/// admission: through bursts, quiet minutes, idle gaps longer than the window and withdrawals it
-/// answers every admission as the memory store, which counts its buckets afresh each time, and
-/// its total is the sum of the buckets it keeps.
+/// admission: through bursts, quiet minutes, idle gaps longer than the window, nodes whose clocks
+/// are behind and withdrawals it answers every admission as the memory store, which counts its
+/// buckets afresh each time, and its total is the sum of the buckets it keeps.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_counter_keeps_the_memory_stores_count_through_gaps_and_withdrawals() {
     let memory = MemoryEphemeral::new();
@@ -584,9 +614,11 @@ async fn a_redis_counter_keeps_the_memory_stores_count_through_gaps_and_withdraw
             _ => 700 + next(3_000),
         };
         let member = step.to_string();
-        let expected = memory.admit(TAG, &window, &member, now).await.unwrap();
-        let answered = redis.admit(TAG, &window, &member, now).await.unwrap();
-        assert_eq!(answered, expected, "step {step} at {now}");
+        // Now and then a node whose clock is behind, by less than the window.
+        let at = if next(20) == 0 { now - next(600) } else { now };
+        let expected = memory.admit(TAG, &window, &member, at).await.unwrap();
+        let answered = redis.admit(TAG, &window, &member, at).await.unwrap();
+        assert_eq!(answered, expected, "step {step} at {at}");
         match answered {
             Admission::Refused { .. } => refusals += 1,
             Admission::Admitted { .. } if next(10) == 0 => {
