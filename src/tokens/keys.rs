@@ -70,7 +70,7 @@ impl SigningKey {
     /// so a token this key signed is one whose signature equals the key's signature of the
     /// token's header and claims. Sesame signs them again and compares in constant time: a
     /// third of the cost of a verification, on every refresh (docs/performance.md, "Checking
-    /// an Ed25519 signature by signing again"). A signature that verifies but that this key's
+    /// Ed25519 tokens by signing again"). A signature that verifies but that this key's
     /// signing would not have made was never issued by Sesame, and is refused. The other
     /// algorithms' signatures are randomised (ES256) or cheaper to verify than to make (RS256),
     /// and are verified.
@@ -97,6 +97,8 @@ impl SigningKey {
         #[allow(deprecated)]
         claims_only.insecure_disable_signature_validation();
         let data = jsonwebtoken::decode::<C>(token, &self.decoding, &claims_only)?;
+        // What jsonwebtoken checks of the header when it verifies: this key's algorithm, the
+        // validation's.
         if data.header.alg != self.alg.jwt() || !validation.algorithms.contains(&data.header.alg) {
             return Err(refused(ErrorKind::InvalidAlgorithm));
         }
