@@ -437,6 +437,22 @@ async fn memory_usage(redis: &mut MultiplexedConnection, key: &str) -> i64 {
         .unwrap()
 }
 
+/// The fields of the counter `name` of [`TAG`] under `prefix`, and the sum of its buckets' events
+/// (the fields that are bucket numbers; `n` is the total it keeps beside them).
+async fn counter_of_tag(prefix: &str, name: &str) -> (HashMap<String, i64>, i64) {
+    let fields: HashMap<String, i64> = redis::cmd("HGETALL")
+        .arg(format!("{prefix}:{{{TAG}}}:{name}:tally"))
+        .query_async(&mut redis_connection().await)
+        .await
+        .unwrap();
+    let in_buckets = fields
+        .iter()
+        .filter(|(field, _)| field.parse::<i64>().is_ok())
+        .map(|(_, events)| events)
+        .sum();
+    (fields, in_buckets)
+}
+
 /// After a login the number holds one key, its send log, of under 200 bytes; the IP and budget
 /// windows hold one counter each whatever the number of logins.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -572,21 +588,11 @@ async fn an_event_from_a_clock_behind_the_window_joins_the_first_bucket_kept() {
         let admission = store.admit(TAG, &window, member, at).await.unwrap();
         assert!(matches!(admission, Admission::Admitted { .. }), "{member}");
     }
-    let mut redis = redis_connection().await;
-    let fields: HashMap<String, i64> = redis::cmd("HGETALL")
-        .arg(format!("{prefix}:{{{TAG}}}:checks:tally"))
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    let (fields, in_buckets) = counter_of_tag(&prefix, "checks").await;
     // `a` and `c` in the first bucket kept (`a`'s), `b` in its own.
     assert_eq!(fields[&kept], 2, "{fields:?}");
     assert_eq!(fields["n"], 3, "{fields:?}");
-    let buckets: i64 = fields
-        .iter()
-        .filter(|(field, _)| field.parse::<i64>().is_ok())
-        .map(|(_, events)| events)
-        .sum();
-    assert_eq!(buckets, 3, "{fields:?}");
+    assert_eq!(in_buckets, 3, "{fields:?}");
 }
 
 /// Redis keeps a counter's running total, forgetting only the buckets that left since the last
@@ -635,20 +641,8 @@ async fn a_redis_counter_keeps_the_memory_stores_count_through_gaps_and_withdraw
         "{refusals} {withdrawals}"
     );
 
-    let mut connection = redis_connection().await;
-    let key = format!("{prefix}:{{{TAG}}}:checks:tally");
-    let fields: Vec<(String, i64)> = redis::cmd("HGETALL")
-        .arg(&key)
-        .query_async(&mut connection)
-        .await
-        .unwrap();
-    let total = fields.iter().find(|(field, _)| field == "n").unwrap().1;
-    let buckets: i64 = fields
-        .iter()
-        .filter(|(field, _)| field.parse::<i64>().is_ok())
-        .map(|(_, events)| events)
-        .sum();
-    assert_eq!(total, buckets);
+    let (fields, in_buckets) = counter_of_tag(&prefix, "checks").await;
+    assert_eq!(fields["n"], in_buckets);
 }
 
 /// A wrong code is a failure, and its lock is set in the same check; a check that is no guess
